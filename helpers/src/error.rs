@@ -1,0 +1,113 @@
+//! The error type of every call that can fail.
+//!
+//! Each message stands alone in a notebook cell: it says what is wrong, quotes the bad
+//! value, and says what to do. (A message that cannot be counted is not an error: see
+//! [`crate::event::Rejection`].)
+
+use std::path::PathBuf;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting has a value that cannot work.
+    #[error("invalid setting {name} = {value}: {hint}")]
+    Config {
+        /// The setting's name, e.g. `window.slide` or `HASHTAG_WEIGHTS`.
+        name: String,
+        /// The value given.
+        value: String,
+        /// What would be accepted.
+        hint: String,
+    },
+    /// No Kafka broker answered at the bootstrap address.
+    #[error("no Kafka broker answered at {bootstrap} within {waited_secs} s: start one with `infra::start()` (or `cargo run --bin broker`) and check the address")]
+    BrokerUnreachable {
+        /// The address tried.
+        bootstrap: String,
+        /// How long we waited.
+        waited_secs: u64,
+    },
+    /// A Kafka client call failed.
+    #[error("kafka: {context}: {source}")]
+    Kafka {
+        /// What we were doing.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// A helper program could not be found or built.
+    #[error("cannot find or build the `{name}` program: {hint}")]
+    MissingBinary {
+        /// The program's name.
+        name: String,
+        /// What to do.
+        hint: String,
+    },
+    /// A child process failed or a command returned an error.
+    #[error("{what} failed: {detail}")]
+    Process {
+        /// The command or process.
+        what: String,
+        /// What it said.
+        detail: String,
+    },
+    /// Reading or writing a file or socket failed.
+    #[error("{context} ({}): {source}", path.display())]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The file concerned (may be empty).
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Something took longer than its bound.
+    #[error("timed out after {secs} s: {what}")]
+    Timeout {
+        /// What we waited for.
+        what: String,
+        /// How long we waited.
+        secs: u64,
+    },
+    /// A view (table or chart) could not be built.
+    #[error("cannot draw {what}: {detail}")]
+    View {
+        /// The table or chart.
+        what: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::Config`] for `name = value`.
+    pub fn config(name: &str, value: impl ToString, hint: &str) -> Error {
+        Error::Config {
+            name: name.to_string(),
+            value: value.to_string(),
+            hint: hint.to_string(),
+        }
+    }
+
+    /// An [`Error::Io`] about `path`.
+    pub fn io(context: &str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.to_string(),
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`Error::Kafka`] while doing `context`.
+    pub fn kafka(context: &str, source: rdkafka::error::KafkaError) -> Error {
+        Error::Kafka {
+            context: context.to_string(),
+            source,
+        }
+    }
+}
+
+/// The result of a call that can fail.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,425 @@
+//! The wire schema: one social-network event per Kafka message, as UTF-8 JSON.
+//!
+//! ```json
+//! {"usuario": "@DataFan", "texto": "proyecto sobre #Spark",
+//!  "hashtag_principal": "#Spark", "timestamp": 1733940000.0}
+//! ```
+//!
+//! The field names are Spanish because the original Python/Spark system used them and we
+//! stay wire-compatible with it: `usuario` is the user, `texto` the text of the post,
+//! `hashtag_principal` its main hashtag and `timestamp` the moment it was posted, in seconds
+//! since the Unix epoch (a float). Extra fields are ignored.
+//!
+//! [`decode`] turns raw message bytes into an [`Event`] that borrows its strings from the
+//! input where it can (no allocation per field), or into a [`Rejection`]: the reason the
+//! message cannot be counted. Rejections are expected on a real stream; the consumer
+//! counts them by reason and goes on.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Largest payload the decoder accepts, in bytes. Real events are ~150 B; anything this
+/// big is a mistake or an attack, and is rejected before parsing.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// Longest hashtag accepted, in bytes. Longer ones would wreck tables and charts.
+pub const MAX_HASHTAG_BYTES: usize = 280;
+
+/// Earliest accepted `timestamp` (seconds): the Unix epoch itself.
+pub const MIN_TIMESTAMP_SECS: f64 = 0.0;
+
+/// Latest accepted `timestamp` (seconds): 2100-01-01T00:00:00Z. A post from the far
+/// future would drag an event-time watermark with it and make every later event late.
+pub const MAX_TIMESTAMP_SECS: f64 = 4_102_444_800.0;
+
+/// One decoded event. Strings borrow from the message bytes unless they held JSON escapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event<'a> {
+    /// Who posted (`"@DataFan"`); optional on the wire, empty when absent.
+    #[serde(borrow, default)]
+    pub usuario: Cow<'a, str>,
+    /// The text of the post; optional on the wire, empty when absent.
+    #[serde(borrow, default)]
+    pub texto: Cow<'a, str>,
+    /// The hashtag we count (`"#Spark"`); never empty after [`decode`].
+    #[serde(borrow)]
+    pub hashtag_principal: Cow<'a, str>,
+    /// When it was posted, seconds since the Unix epoch; finite and in range after [`decode`].
+    pub timestamp: f64,
+}
+
+impl Event<'_> {
+    /// Serialises the event to its wire form (compact JSON).
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an event always serialises")
+    }
+
+    /// Copies the borrowed strings so the event can outlive the message bytes.
+    pub fn into_owned(self) -> Event<'static> {
+        Event {
+            usuario: Cow::Owned(self.usuario.into_owned()),
+            texto: Cow::Owned(self.texto.into_owned()),
+            hashtag_principal: Cow::Owned(self.hashtag_principal.into_owned()),
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// Why a message was not counted. Each reason has its own counter in the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rejection {
+    /// The payload was empty (zero bytes).
+    EmptyPayload,
+    /// The payload was larger than [`MAX_PAYLOAD_BYTES`].
+    Oversized,
+    /// The payload was not valid UTF-8.
+    NotUtf8,
+    /// The payload was not JSON (syntax error, truncated document, nesting too deep).
+    NotJson,
+    /// The payload was JSON, but not an object (an array, a number, a string...).
+    NotAnObject,
+    /// A known field had the wrong JSON type (e.g. `timestamp` as a string).
+    WrongType,
+    /// A known field appeared twice in the same object.
+    DuplicateField,
+    /// `hashtag_principal` was absent or null.
+    MissingHashtag,
+    /// `hashtag_principal` was empty or only whitespace.
+    EmptyHashtag,
+    /// `hashtag_principal` was longer than [`MAX_HASHTAG_BYTES`].
+    HashtagTooLong,
+    /// `timestamp` was absent or null.
+    MissingTimestamp,
+    /// `timestamp` was not finite, or outside 1970..2100.
+    TimestampOutOfRange,
+}
+
+impl Rejection {
+    /// Every reason, in a fixed order (the order of the metrics table).
+    pub const ALL: [Rejection; 12] = [
+        Rejection::EmptyPayload,
+        Rejection::Oversized,
+        Rejection::NotUtf8,
+        Rejection::NotJson,
+        Rejection::NotAnObject,
+        Rejection::WrongType,
+        Rejection::DuplicateField,
+        Rejection::MissingHashtag,
+        Rejection::EmptyHashtag,
+        Rejection::HashtagTooLong,
+        Rejection::MissingTimestamp,
+        Rejection::TimestampOutOfRange,
+    ];
+
+    /// A short snake_case name, used as a column or label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rejection::EmptyPayload => "empty_payload",
+            Rejection::Oversized => "oversized",
+            Rejection::NotUtf8 => "not_utf8",
+            Rejection::NotJson => "not_json",
+            Rejection::NotAnObject => "not_an_object",
+            Rejection::WrongType => "wrong_type",
+            Rejection::DuplicateField => "duplicate_field",
+            Rejection::MissingHashtag => "missing_hashtag",
+            Rejection::EmptyHashtag => "empty_hashtag",
+            Rejection::HashtagTooLong => "hashtag_too_long",
+            Rejection::MissingTimestamp => "missing_timestamp",
+            Rejection::TimestampOutOfRange => "timestamp_out_of_range",
+        }
+    }
+
+    /// Position of this reason in [`Rejection::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Counters of rejected messages, one per [`Rejection`] reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectionCounts(pub [u64; Rejection::ALL.len()]);
+
+impl RejectionCounts {
+    /// Adds one message rejected for `reason`.
+    pub fn add(&mut self, reason: Rejection) {
+        self.0[reason.index()] += 1;
+    }
+
+    /// How many messages were rejected for `reason`.
+    pub fn get(&self, reason: Rejection) -> u64 {
+        self.0[reason.index()]
+    }
+
+    /// All rejected messages, whatever the reason.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Adds every counter of `other` to this one.
+    pub fn merge(&mut self, other: &RejectionCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a += b;
+        }
+    }
+
+    /// The reasons with a non-zero count, in table order.
+    pub fn nonzero(&self) -> impl Iterator<Item = (Rejection, u64)> + '_ {
+        Rejection::ALL
+            .iter()
+            .map(|r| (*r, self.get(*r)))
+            .filter(|(_, n)| *n > 0)
+    }
+}
+
+/// A string that borrows from the input when it has no escapes. (serde borrows a `Cow`
+/// only when it is a field itself, not inside an `Option`, hence this newtype.)
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// What the decoder reads: known fields only, all optional so absence is a clear reason.
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow, default)]
+    usuario: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    texto: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    hashtag_principal: Option<Text<'a>>,
+    #[serde(default)]
+    timestamp: Option<f64>,
+}
+
+/// Decodes one message payload into an [`Event`], or says why it cannot be counted.
+///
+/// Strings are borrowed from `payload` when they contain no JSON escapes.
+pub fn decode(payload: &[u8]) -> Result<Event<'_>, Rejection> {
+    if payload.is_empty() {
+        return Err(Rejection::EmptyPayload);
+    }
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(Rejection::Oversized);
+    }
+    let text = std::str::from_utf8(payload).map_err(|_| Rejection::NotUtf8)?;
+    if !text.trim_start().starts_with('{') {
+        // serde would accept a struct written as an array; the schema says object.
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => Rejection::NotAnObject,
+            Err(_) => Rejection::NotJson,
+        });
+    }
+    let wire: Wire<'_> = match serde_json::from_str(text) {
+        Ok(wire) => wire,
+        Err(err) => return Err(classify(&err)),
+    };
+    let hashtag = wire.hashtag_principal.ok_or(Rejection::MissingHashtag)?.0;
+    if hashtag.trim().is_empty() {
+        return Err(Rejection::EmptyHashtag);
+    }
+    if hashtag.len() > MAX_HASHTAG_BYTES {
+        return Err(Rejection::HashtagTooLong);
+    }
+    let timestamp = wire.timestamp.ok_or(Rejection::MissingTimestamp)?;
+    if !timestamp.is_finite() || !(MIN_TIMESTAMP_SECS..=MAX_TIMESTAMP_SECS).contains(&timestamp) {
+        return Err(Rejection::TimestampOutOfRange);
+    }
+    Ok(Event {
+        usuario: wire.usuario.map(|t| t.0).unwrap_or_default(),
+        texto: wire.texto.map(|t| t.0).unwrap_or_default(),
+        hashtag_principal: hashtag,
+        timestamp,
+    })
+}
+
+/// Turns a serde_json error into the reason a student can act on.
+fn classify(err: &serde_json::Error) -> Rejection {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Io | Category::Syntax | Category::Eof => Rejection::NotJson,
+        Category::Data => {
+            if err.to_string().starts_with("duplicate field") {
+                Rejection::DuplicateField
+            } else {
+                Rejection::WrongType
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r##"{"usuario": "@DataFan", "texto": "proyecto sobre #Spark", "hashtag_principal": "#Spark", "timestamp": 1733940000.0}"##;
+
+    #[test]
+    fn decodes_the_original_schema_and_borrows() {
+        let ev = decode(GOOD.as_bytes()).unwrap();
+        assert_eq!(ev.usuario, "@DataFan");
+        assert_eq!(ev.texto, "proyecto sobre #Spark");
+        assert_eq!(ev.hashtag_principal, "#Spark");
+        assert_eq!(ev.timestamp, 1733940000.0);
+        assert!(matches!(ev.hashtag_principal, Cow::Borrowed(_)));
+        assert!(matches!(ev.usuario, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn round_trips_through_to_json() {
+        let ev = decode(GOOD.as_bytes()).unwrap();
+        let bytes = ev.to_json();
+        assert_eq!(decode(&bytes).unwrap(), ev);
+    }
+
+    #[test]
+    fn escaped_strings_are_owned_and_unescaped() {
+        let ev = decode(br##"{"hashtag_principal": "#Caf\u00e9 \"x\"", "timestamp": 1}"##).unwrap();
+        assert_eq!(ev.hashtag_principal, "#Café \"x\"");
+        assert_eq!(ev.timestamp, 1.0);
+    }
+
+    #[test]
+    fn integer_timestamps_and_extra_fields_are_accepted() {
+        let ev = decode(
+            br##"{"hashtag_principal": "#IA", "timestamp": 1733940000, "likes": [1, {"a": null}], "usuario": "@x"}"##,
+        )
+        .unwrap();
+        assert_eq!(ev.timestamp, 1733940000.0);
+        assert_eq!(ev.texto, "");
+    }
+
+    #[test]
+    fn every_rejection_reason() {
+        let long_tag = format!(
+            r##"{{"hashtag_principal": "#{}", "timestamp": 1}}"##,
+            "a".repeat(MAX_HASHTAG_BYTES)
+        );
+        let oversized = format!(
+            r##"{{"hashtag_principal": "#a", "timestamp": 1, "pad": "{}"}}"##,
+            "x".repeat(MAX_PAYLOAD_BYTES)
+        );
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        let deep_objects = format!("{}{}", r#"{"a":"#.repeat(1000), "}".repeat(1000));
+        let cases: Vec<(&[u8], Rejection)> = vec![
+            (b"", Rejection::EmptyPayload),
+            (oversized.as_bytes(), Rejection::Oversized),
+            (
+                b"{\"hashtag_principal\": \"#\xff\", \"timestamp\": 1}",
+                Rejection::NotUtf8,
+            ),
+            (b"\xc3\x28", Rejection::NotUtf8),
+            (b"not json", Rejection::NotJson),
+            (
+                br##"{"hashtag_principal": "#Spark", "timest"##,
+                Rejection::NotJson,
+            ),
+            (b"{", Rejection::NotJson),
+            (b"   ", Rejection::NotJson),
+            // Valid JSON, however deep, is parsed without recursion: not a crash.
+            (deep.as_bytes(), Rejection::NotAnObject),
+            (deep_objects.as_bytes(), Rejection::NotJson),
+            (b"[1, 2]", Rejection::NotAnObject),
+            (b"42", Rejection::NotAnObject),
+            (b"\"#Spark\"", Rejection::NotAnObject),
+            (b"null", Rejection::NotAnObject),
+            (br##"["@u", "t", "#Spark", 1.0]"##, Rejection::NotAnObject),
+            (
+                br##"{"hashtag_principal": "#a", "timestamp": "1733940000"}"##,
+                Rejection::WrongType,
+            ),
+            (
+                br#"{"hashtag_principal": 7, "timestamp": 1}"#,
+                Rejection::WrongType,
+            ),
+            (
+                br##"{"hashtag_principal": "#a", "usuario": 3, "timestamp": 1}"##,
+                Rejection::WrongType,
+            ),
+            (
+                br##"{"hashtag_principal": "#a", "hashtag_principal": "#b", "timestamp": 1}"##,
+                Rejection::DuplicateField,
+            ),
+            (br#"{"timestamp": 1}"#, Rejection::MissingHashtag),
+            (
+                br#"{"hashtag_principal": null, "timestamp": 1}"#,
+                Rejection::MissingHashtag,
+            ),
+            (
+                br#"{"hashtag_principal": "", "timestamp": 1}"#,
+                Rejection::EmptyHashtag,
+            ),
+            (
+                br#"{"hashtag_principal": "  ", "timestamp": 1}"#,
+                Rejection::EmptyHashtag,
+            ),
+            (long_tag.as_bytes(), Rejection::HashtagTooLong),
+            (
+                br##"{"hashtag_principal": "#a"}"##,
+                Rejection::MissingTimestamp,
+            ),
+            (
+                br##"{"hashtag_principal": "#a", "timestamp": null}"##,
+                Rejection::MissingTimestamp,
+            ),
+            (
+                br##"{"hashtag_principal": "#a", "timestamp": -1.5}"##,
+                Rejection::TimestampOutOfRange,
+            ),
+            (
+                br##"{"hashtag_principal": "#a", "timestamp": 32503680000.0}"##,
+                Rejection::TimestampOutOfRange,
+            ),
+            (
+                br##"{"hashtag_principal": "#a", "timestamp": 1e400}"##,
+                Rejection::NotJson,
+            ),
+            (
+                br##"{"hashtag_principal": "#a", "timestamp": NaN}"##,
+                Rejection::NotJson,
+            ),
+        ];
+        for (payload, want) in cases {
+            assert_eq!(
+                decode(payload).err(),
+                Some(want),
+                "payload {:?}",
+                String::from_utf8_lossy(&payload[..payload.len().min(80)])
+            );
+        }
+    }
+
+    #[test]
+    fn deep_extra_fields_are_ignored_not_fatal() {
+        let deep_in_object = format!(
+            r##"{{"hashtag_principal": "#a", "timestamp": 1, "x": {}{}}}"##,
+            "[".repeat(30_000),
+            "]".repeat(30_000)
+        );
+        assert_eq!(
+            decode(deep_in_object.as_bytes()).map(|e| e.hashtag_principal),
+            Ok(Cow::Borrowed("#a"))
+        );
+    }
+
+    #[test]
+    fn every_reason_is_listed_once_in_order() {
+        for (i, r) in Rejection::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+        let mut c = RejectionCounts::default();
+        c.add(Rejection::NotJson);
+        c.add(Rejection::NotJson);
+        c.add(Rejection::EmptyHashtag);
+        assert_eq!(c.total(), 3);
+        assert_eq!(
+            c.nonzero().collect::<Vec<_>>(),
+            vec![(Rejection::NotJson, 2), (Rejection::EmptyHashtag, 1)]
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! # helpers: the engine room of the streaming notebook
+//!
+//! `Notebook.ipynb` shows a live stream-processing pipeline to a class. Every cell in it is
+//! one to five lines long; this crate does the work behind them. It is written to be read.
+//!
+//! ```text
+//!  producer process ──JSON──▶ Kafka topic tweets_topic ──▶ consumer thread
+//!  (generator)                (Docker, or embedded)         │ window engine
+//!                                                           ▼
+//!                          notebook cells ◀── snapshots (tables, charts)
+//! ```
+//!
+//! # Layout
+//! The modules follow the pipeline, in order:
+//!
+//! * [`config`]: named constants (`TWEETS_TOPIC`, the default vocabulary) and the
+//!   `*Config` structs with classroom defaults.
+//! * [`event`]: the wire schema (`usuario`, `texto`, `hashtag_principal`, `timestamp`),
+//!   the decoder and the reasons a message is rejected.
+//! * [`generator`]: the synthetic social network (seeded, weighted, with trend shifts).
+//! * [`time`]: timestamps in microseconds, so window boundaries are exact.
+//! * [`window`]: the window engine: tumbling and sliding windows, processing or event
+//!   time, the watermark, late data, per-trigger metrics. Start here to learn windows.
+//! * [`error`]: the one error type; its messages say what to do.
+//!
+//! The [`prelude`] brings in what a notebook cell needs.
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod generator;
+pub mod time;
+pub mod window;
+
+/// Everything a notebook cell needs: `use helpers::prelude::*;`.
+pub mod prelude {
+    pub use crate::config::{
+        TimeDomain, WindowConfig, DEFAULT_BOOTSTRAP, DEFAULT_HASHTAGS, TWEETS_TOPIC,
+    };
+    pub use crate::error::{Error, Result};
+    pub use crate::event::{decode, Event, Rejection};
+    pub use crate::generator::{Generator, GeneratorConfig, TrendShift};
+    pub use crate::time::Timestamp;
+    pub use crate::window::{Snapshot, WindowCounts, WindowEngine};
+    pub use std::time::Duration;
+}
