@@ -21,14 +21,28 @@
 //! * [`time`]: timestamps in microseconds, so window boundaries are exact.
 //! * [`window`]: the window engine: tumbling and sliding windows, processing or event
 //!   time, the watermark, late data, per-trigger metrics. Start here to learn windows.
+//! * [`kafka`]: small functions that build Kafka clients and ask the broker questions.
+//! * [`broker`]: the embedded Kafka-protocol broker for machines without Docker.
+//! * [`infra`]: start, check, stop and tear down Kafka (Docker or embedded).
+//! * [`producer`]: the producer loop and its background-process handle.
+//! * [`pipeline`]: the live consumer thread: Kafka → window engine → snapshots.
+//! * [`health`]: the health check (produce N messages, read them back).
+//! * [`process`]: child processes that never outlive the notebook.
 //! * [`error`]: the one error type; its messages say what to do.
 //!
 //! The [`prelude`] brings in what a notebook cell needs.
 
+pub mod broker;
 pub mod config;
 pub mod error;
 pub mod event;
 pub mod generator;
+pub mod health;
+pub mod infra;
+pub mod kafka;
+pub mod pipeline;
+pub mod process;
+pub mod producer;
 pub mod time;
 pub mod window;
 
@@ -40,6 +54,9 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::event::{decode, Event, Rejection};
     pub use crate::generator::{Generator, GeneratorConfig, TrendShift};
+    pub use crate::infra::{self, Backend, Infra};
+    pub use crate::pipeline::{Pipeline, PipelineConfig, StartFrom};
+    pub use crate::producer::{Producer, ProducerConfig};
     pub use crate::time::Timestamp;
     pub use crate::window::{Snapshot, WindowCounts, WindowEngine};
     pub use std::time::Duration;

@@ -49,7 +49,6 @@ impl Timestamp {
         self.0 as f64 / 1e6
     }
 
-
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_micros(self.0.saturating_sub(earlier.0).max(0) as u64)

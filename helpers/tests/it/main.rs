@@ -1,4 +1,9 @@
 //! The integration tests, one binary. Modules:
 //!
 //! * `window_props`: property tests of the window engine against a naive reference.
+//! * `kafka`: producer process, live consumer, health check, infra and interop with
+//!   kcat and kafka-python, over TCP against the embedded broker.
+//! * `support`: fixtures (a real broker per test, temp dirs, Python).
+mod kafka;
+mod support;
 mod window_props;

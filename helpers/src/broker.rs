@@ -1,0 +1,123 @@
+//! The embedded broker: a Kafka-protocol broker for machines without Docker.
+//!
+//! It hosts librdkafka's mock cluster (bundled with the `rdkafka` crate, nothing to
+//! install) inside the `broker` program. The mock cluster speaks the real Kafka protocol on
+//! real TCP sockets on 127.0.0.1, so our producer process, our consumer, `kcat` and
+//! `kafka-python` all connect to it like to Apache Kafka. Its limits, which the notebook
+//! explains: data lives in memory only (gone when the program stops); no admin API (topics
+//! are created here, up front); its port is picked by the OS, so the address is published in
+//! `broker.json` in the state directory, where [`crate::infra`] finds it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rdkafka::mocking::MockCluster;
+use serde::{Deserialize, Serialize};
+
+use crate::config::TWEETS_TOPIC;
+use crate::error::{Error, Result};
+use crate::process::{ensure_dir, validate_name, write_atomic, Shutdown};
+use crate::time::Timestamp;
+
+/// File name, in the state directory, of the running broker's [`BrokerInfo`].
+pub const BROKER_FILE: &str = "broker.json";
+
+/// Settings of the embedded broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokerConfig {
+    /// Number of brokers in the mock cluster.
+    pub brokers: i32,
+    /// Topics to create at start, with their partition counts.
+    pub topics: Vec<(String, i32)>,
+    /// Where to publish [`BrokerInfo`]; `None` publishes nothing (tests that only print).
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            brokers: 1,
+            topics: vec![(TWEETS_TOPIC.to_string(), 3)],
+            state_dir: Some(crate::process::default_state_dir()),
+        }
+    }
+}
+
+/// What a running embedded broker publishes about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokerInfo {
+    /// The address clients connect to (`127.0.0.1:<port>`).
+    pub bootstrap: String,
+    /// The broker program's pid.
+    pub pid: u32,
+    /// Brokers in the cluster.
+    pub brokers: i32,
+    /// Topics created at start.
+    pub topics: Vec<(String, i32)>,
+    /// When it started.
+    pub started: Timestamp,
+}
+
+impl BrokerInfo {
+    /// Reads the info a broker published in `state_dir`, if any.
+    pub fn read(state_dir: &Path) -> Option<BrokerInfo> {
+        let text = std::fs::read_to_string(state_dir.join(BROKER_FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// Runs the embedded broker until `shutdown` is triggered. `ready` is called once with the
+/// published info when clients can connect.
+pub fn run(
+    config: &BrokerConfig,
+    shutdown: &Shutdown,
+    ready: impl FnOnce(&BrokerInfo),
+) -> Result<()> {
+    if config.brokers < 1 {
+        return Err(Error::config("brokers", config.brokers, "use at least 1"));
+    }
+    for (topic, parts) in &config.topics {
+        validate_name("topic", topic)?;
+        if *parts < 1 {
+            return Err(Error::config("partitions", parts, "use at least 1"));
+        }
+    }
+    let cluster = MockCluster::new(config.brokers)
+        .map_err(|e| Error::kafka("starting the mock cluster", e))?;
+    for (topic, parts) in &config.topics {
+        cluster
+            .create_topic(topic, *parts, 1)
+            .map_err(|e| Error::kafka(&format!("creating topic {topic:?}"), e))?;
+    }
+    let info = BrokerInfo {
+        bootstrap: cluster.bootstrap_servers(),
+        pid: std::process::id(),
+        brokers: config.brokers,
+        topics: config.topics.clone(),
+        started: Timestamp::now(),
+    };
+    let file = match &config.state_dir {
+        Some(dir) => {
+            ensure_dir(dir)?;
+            let path = dir.join(BROKER_FILE);
+            let json = serde_json::to_vec_pretty(&info).expect("info serialises");
+            write_atomic(&path, &json)?;
+            Some(path)
+        }
+        None => None,
+    };
+    ready(&info);
+    while !shutdown.is_triggered() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Withdraw the published address, unless another broker has replaced it.
+    if let Some(path) = file {
+        if let Some(dir) = path.parent() {
+            if BrokerInfo::read(dir).is_some_and(|i| i.pid == info.pid) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    drop(cluster);
+    Ok(())
+}

@@ -1,0 +1,426 @@
+//! Infrastructure control: start, check, stop and tear down Kafka from a notebook cell.
+//!
+//! [`start`] uses Docker (`docker compose -f docker/docker-compose.yml up --wait`: real
+//! Apache Kafka on 127.0.0.1:9092) when a Docker engine answers, and otherwise starts the
+//! embedded broker ([`crate::broker`]); it says which it chose and why. Readiness is a
+//! metadata request with a bounded wait, never a fixed sleep. The embedded broker lives
+//! until [`stop`], [`down`], or the end of the process that started it (it watches our
+//! pid), so a failing cell that drops a handle does not take Kafka down with it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::broker::{BrokerInfo, BROKER_FILE};
+use crate::config::{DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
+use crate::error::{Error, Result};
+use crate::kafka::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
+use crate::process::{
+    binary, crate_dir, default_state_dir, ensure_dir, pid_alive, spawn_child, terminate_pid,
+};
+
+/// Which Kafka runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backend {
+    /// Apache Kafka in Docker, from `docker/docker-compose.yml`.
+    Docker,
+    /// The embedded broker (librdkafka's mock cluster in the `broker` program).
+    Embedded,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Docker => "docker",
+            Backend::Embedded => "embedded",
+        })
+    }
+}
+
+/// Settings of [`start_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InfraConfig {
+    /// Force a backend (`STREAM_DEMO_BACKEND=docker|embedded`); `None`: Docker if it answers.
+    pub backend: Option<Backend>,
+    /// The compose file.
+    pub compose_file: PathBuf,
+    /// Partitions of `tweets_topic`.
+    pub partitions: i32,
+    /// How long to wait for the broker to answer.
+    pub wait: Duration,
+    /// Where the embedded broker publishes its address.
+    pub state_dir: PathBuf,
+}
+
+impl Default for InfraConfig {
+    fn default() -> Self {
+        let backend = match std::env::var("STREAM_DEMO_BACKEND").ok().as_deref() {
+            Some("docker") => Some(Backend::Docker),
+            Some("embedded") => Some(Backend::Embedded),
+            _ => None,
+        };
+        InfraConfig {
+            backend,
+            compose_file: crate_dir()
+                .join("..")
+                .join("docker")
+                .join("docker-compose.yml"),
+            partitions: 3,
+            wait: Duration::from_secs(90),
+            state_dir: default_state_dir(),
+        }
+    }
+}
+
+/// A running Kafka: which one, where, and why it was chosen.
+#[derive(Debug, Clone)]
+pub struct Infra {
+    /// Docker or embedded.
+    pub backend: Backend,
+    /// The address clients use.
+    pub bootstrap: String,
+    /// Why this backend (one sentence for the class).
+    pub reason: String,
+    /// The embedded broker's pid.
+    pub broker_pid: Option<u32>,
+    /// The settings used.
+    pub config: InfraConfig,
+    /// The embedded broker we started (reaped on stop; not killed on drop).
+    child: Arc<Mutex<Option<std::process::Child>>>,
+}
+
+impl fmt::Display for Infra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Kafka is up: {} broker at {}",
+            self.backend, self.bootstrap
+        )?;
+        if let Some(pid) = self.broker_pid {
+            write!(f, " (pid {pid})")?;
+        }
+        write!(f, ". {}", self.reason)
+    }
+}
+
+/// Where clients should connect: `KAFKA_BOOTSTRAP` if set, else the running embedded
+/// broker's address from `state_dir`, else Docker's `127.0.0.1:9092`.
+pub fn bootstrap(state_dir: &Path) -> String {
+    if let Ok(b) = std::env::var("KAFKA_BOOTSTRAP") {
+        if !b.trim().is_empty() {
+            return b;
+        }
+    }
+    match BrokerInfo::read(state_dir) {
+        Some(info) if pid_alive(info.pid) => info.bootstrap,
+        _ => DEFAULT_BOOTSTRAP.to_string(),
+    }
+}
+
+/// Runs a command (argument vector, no shell) with a time bound; returns its output.
+fn run_bounded(
+    program: &str,
+    args: &[&str],
+    bound: Duration,
+) -> std::result::Result<String, String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("`{program}` cannot be run ({e})"))?;
+    let deadline = Instant::now() + bound;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{program} {}` did not finish within {} s",
+                    args.join(" "),
+                    bound.as_secs()
+                ));
+            }
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() {
+        Ok(text)
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        Err(err.lines().last().unwrap_or("failed").trim().to_string())
+    }
+}
+
+/// `Ok(version)` if a Docker engine answers, else one sentence saying why not.
+pub fn docker_engine() -> std::result::Result<String, String> {
+    match run_bounded(
+        "docker",
+        &["info", "--format", "{{.ServerVersion}}"],
+        Duration::from_secs(15),
+    ) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        Ok(_) => Err("Docker answered without a server version".into()),
+        Err(e) if e.contains("cannot be run") => {
+            Err("Docker is not installed, so the embedded broker is used".into())
+        }
+        Err(e) => Err(format!(
+            "no Docker engine is running ({e}), so the embedded broker is used"
+        )),
+    }
+}
+
+/// The compose command: `docker compose` (v2) or `docker-compose` (v1).
+fn compose(config: &InfraConfig, args: &[&str], bound: Duration) -> Result<String> {
+    let file = config.compose_file.display().to_string();
+    let v2: Vec<&str> = ["compose", "-f", file.as_str()]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    match run_bounded("docker", &v2, bound) {
+        Ok(out) => Ok(out),
+        Err(e) if e.contains("is not a docker command") || e.contains("unknown") => {
+            let v1: Vec<&str> = ["-f", file.as_str()]
+                .into_iter()
+                .chain(args.iter().copied())
+                .collect();
+            run_bounded("docker-compose", &v1, bound).map_err(|detail| Error::Process {
+                what: format!("docker-compose {}", args.join(" ")),
+                detail,
+            })
+        }
+        Err(detail) => Err(Error::Process {
+            what: format!("docker compose {}", args.join(" ")),
+            detail,
+        }),
+    }
+}
+
+/// Starts Kafka with the default settings. See [`start_with`].
+pub fn start() -> Result<Infra> {
+    start_with(InfraConfig::default())
+}
+
+/// Starts Kafka: Docker if an engine answers (or if forced), else the embedded broker;
+/// then makes sure `tweets_topic` exists. Re-running it reuses what is already running.
+pub fn start_with(config: InfraConfig) -> Result<Infra> {
+    let (backend, reason) = match config.backend {
+        Some(b) => (
+            b,
+            format!("The {b} backend was asked for (STREAM_DEMO_BACKEND)."),
+        ),
+        None => match docker_engine() {
+            Ok(v) => (
+                Backend::Docker,
+                format!("A Docker engine (version {v}) answers."),
+            ),
+            Err(why) => (Backend::Embedded, format!("{}.", capitalise(&why))),
+        },
+    };
+    match backend {
+        Backend::Docker => start_docker(config, reason),
+        Backend::Embedded => start_embedded(config, reason),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}
+
+fn start_docker(config: InfraConfig, reason: String) -> Result<Infra> {
+    compose(
+        &config,
+        &["up", "--wait", "-d"],
+        config.wait + Duration::from_secs(120),
+    )?;
+    wait_for_broker(DEFAULT_BOOTSTRAP, config.wait)?;
+    ensure_topic(
+        DEFAULT_BOOTSTRAP,
+        TWEETS_TOPIC,
+        config.partitions,
+        config.wait,
+    )?;
+    Ok(Infra {
+        backend: Backend::Docker,
+        bootstrap: DEFAULT_BOOTSTRAP.to_string(),
+        reason,
+        broker_pid: None,
+        config,
+        child: Arc::new(Mutex::new(None)),
+    })
+}
+
+fn start_embedded(config: InfraConfig, reason: String) -> Result<Infra> {
+    ensure_dir(&config.state_dir)?;
+    // Already running (a re-run cell)? Reuse it if it answers.
+    if let Some(info) = BrokerInfo::read(&config.state_dir) {
+        if pid_alive(info.pid) && wait_for_broker(&info.bootstrap, Duration::from_secs(5)).is_ok() {
+            return Ok(Infra {
+                backend: Backend::Embedded,
+                bootstrap: info.bootstrap,
+                reason: format!("{reason} It was already running; reusing it."),
+                broker_pid: Some(info.pid),
+                config,
+                child: Arc::new(Mutex::new(None)),
+            });
+        }
+        let _ = std::fs::remove_file(config.state_dir.join(BROKER_FILE));
+    }
+    let program = binary("broker")?;
+    let args = vec![
+        "--state-dir".to_string(),
+        config.state_dir.display().to_string(),
+        "--partitions".to_string(),
+        config.partitions.to_string(),
+    ];
+    let mut child = spawn_child(&program, &args, &config.state_dir.join("broker.log"))?;
+    let pid = child.id();
+    let deadline = Instant::now() + config.wait;
+    let info = loop {
+        if let Some(info) = BrokerInfo::read(&config.state_dir).filter(|i| i.pid == pid) {
+            break info;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log =
+                std::fs::read_to_string(config.state_dir.join("broker.log")).unwrap_or_default();
+            return Err(Error::Process {
+                what: "the embedded broker".into(),
+                detail: format!("exited with {status}: {}", log.lines().last().unwrap_or("")),
+            });
+        }
+        if Instant::now() > deadline {
+            crate::process::terminate_child(&mut child, Duration::from_secs(2));
+            return Err(Error::Timeout {
+                what: "the embedded broker to publish its address".into(),
+                secs: config.wait.as_secs(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    wait_for_broker(&info.bootstrap, config.wait)?;
+    Ok(Infra {
+        backend: Backend::Embedded,
+        bootstrap: info.bootstrap,
+        reason,
+        broker_pid: Some(pid),
+        config,
+        child: Arc::new(Mutex::new(Some(child))),
+    })
+}
+
+impl Infra {
+    /// The current status: backend, brokers, topics with partitions and end offsets.
+    pub fn status(&self) -> Result<Status> {
+        status_of(self.backend, &self.bootstrap, self.broker_pid)
+    }
+
+    /// Stops Kafka. Docker: `docker compose stop` (data kept). Embedded: the broker
+    /// program ends (its data was in memory only).
+    pub fn stop(&self) -> Result<()> {
+        match self.backend {
+            Backend::Docker => {
+                compose(&self.config, &["stop"], Duration::from_secs(120)).map(|_| ())
+            }
+            Backend::Embedded => {
+                if let Some(pid) = self.broker_pid {
+                    terminate_pid(pid, Duration::from_secs(5));
+                }
+                if let Some(mut child) = self.child.lock().unwrap_or_else(|p| p.into_inner()).take()
+                {
+                    crate::process::terminate_child(&mut child, Duration::from_secs(5));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Tears Kafka down. Docker: `docker compose down`, with `-v` if `volumes` (deletes the
+    /// stored messages). Embedded: same as [`Infra::stop`].
+    pub fn down(&self, volumes: bool) -> Result<()> {
+        match self.backend {
+            Backend::Docker => {
+                let args: &[&str] = if volumes { &["down", "-v"] } else { &["down"] };
+                compose(&self.config, args, Duration::from_secs(180)).map(|_| ())
+            }
+            Backend::Embedded => self.stop(),
+        }
+    }
+
+    /// Whether the broker still answers (a quick metadata request).
+    pub fn is_up(&self) -> bool {
+        wait_for_broker(&self.bootstrap, Duration::from_secs(2)).is_ok()
+    }
+}
+
+/// Stops whatever embedded broker runs from `state_dir` (no handle needed): what the
+/// clean-up cell calls after a kernel restart lost the handle.
+pub fn stop_embedded(state_dir: &Path) -> bool {
+    match BrokerInfo::read(state_dir) {
+        Some(info) => terminate_pid(info.pid, Duration::from_secs(5)),
+        None => true,
+    }
+}
+
+/// The state of the running Kafka, as a small table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// Docker or embedded.
+    pub backend: Backend,
+    /// The address clients use.
+    pub bootstrap: String,
+    /// The embedded broker's pid.
+    pub broker_pid: Option<u32>,
+    /// Brokers in the cluster (0 if unreachable).
+    pub brokers: usize,
+    /// Topics with their end offsets.
+    pub topics: Vec<TopicInfo>,
+}
+
+fn status_of(backend: Backend, bootstrap: &str, pid: Option<u32>) -> Result<Status> {
+    let md = wait_for_broker(bootstrap, Duration::from_secs(5))?;
+    let topics = describe_topics(bootstrap, Duration::from_secs(5))?;
+    Ok(Status {
+        backend,
+        bootstrap: bootstrap.to_string(),
+        broker_pid: pid,
+        brokers: md.brokers().len(),
+        topics,
+    })
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "backend    {}", self.backend)?;
+        writeln!(f, "bootstrap  {}", self.bootstrap)?;
+        if let Some(pid) = self.broker_pid {
+            writeln!(f, "pid        {pid}")?;
+        }
+        writeln!(f, "brokers    {}", self.brokers)?;
+        writeln!(
+            f,
+            "{:<24} {:>10} {:>10}  end offsets",
+            "topic", "partitions", "messages"
+        )?;
+        for t in &self.topics {
+            writeln!(
+                f,
+                "{:<24} {:>10} {:>10}  {:?}",
+                t.name,
+                t.partitions(),
+                t.messages(),
+                t.end_offsets
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,396 @@
+//! The live consumer: Kafka → decoder → window engine → snapshots, in the background.
+//!
+//! [`Pipeline::start`] spawns one `std::thread` that owns a single-threaded tokio runtime,
+//! an rdkafka `StreamConsumer` and a [`WindowEngine`]. Each message is decoded and counted
+//! as it arrives; every `trigger` interval (default 10 s, like the original Spark job) the
+//! engine ticks, even when no input arrived, and the snapshot, the metrics (with the
+//! consumer's lag behind the newest offsets) and the status are published behind a mutex.
+//! Notebook cells read them through the cheap, cloneable, synchronous [`Pipeline`] handle:
+//! nothing async leaks out. The thread stops on [`Pipeline::stop`] or when the last handle
+//! is dropped.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::config::{WindowConfig, TWEETS_TOPIC};
+use crate::error::{Error, Result};
+use crate::kafka::base_config;
+use crate::process::{default_state_dir, validate_name};
+use crate::time::Timestamp;
+use crate::window::{Snapshot, TriggerMetrics, WindowEngine};
+
+/// Where a new consumer starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StartFrom {
+    /// Only events produced from now on (the original's `startingOffsets: latest`).
+    #[default]
+    Latest,
+    /// Everything the topic still holds.
+    Earliest,
+}
+
+/// Settings of the live consumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// Broker address; empty means "find it" (see [`crate::infra::bootstrap`]).
+    pub bootstrap: String,
+    /// Topic to read.
+    pub topic: String,
+    /// Where to start reading.
+    pub start_from: StartFrom,
+    /// Windows, time domain and watermark.
+    pub window: WindowConfig,
+    /// How often the engine ticks (Spark's trigger interval).
+    pub trigger: Duration,
+    /// How many per-trigger metrics rows to keep.
+    pub metrics_history: usize,
+    /// Where the embedded broker's address is published.
+    pub state_dir: PathBuf,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            bootstrap: String::new(),
+            topic: TWEETS_TOPIC.to_string(),
+            start_from: StartFrom::Latest,
+            window: WindowConfig::default(),
+            trigger: Duration::from_secs(10),
+            metrics_history: 360,
+            state_dir: default_state_dir(),
+        }
+    }
+}
+
+/// The consumer's connection to the broker, as the status table shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BrokerState {
+    /// Not connected yet, or the topic does not exist yet.
+    Connecting,
+    /// Reading.
+    Connected,
+    /// The last request failed; the consumer keeps retrying.
+    Unreachable(String),
+}
+
+/// What the consumer is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineStatus {
+    /// False once the thread has ended.
+    pub running: bool,
+    /// The address used.
+    pub bootstrap: String,
+    /// Connection state.
+    pub broker: BrokerState,
+    /// Partitions read.
+    pub partitions: Vec<i32>,
+    /// Messages received so far.
+    pub consumed: u64,
+    /// The last error the consumer saw (it goes on after errors).
+    pub last_error: Option<String>,
+}
+
+/// What the thread publishes.
+#[derive(Debug)]
+struct State {
+    /// The newest snapshot (after the first trigger).
+    snapshot: Option<Snapshot>,
+    /// Recent per-trigger metrics, oldest first.
+    metrics: VecDeque<TriggerMetrics>,
+    /// The status.
+    status: PipelineStatus,
+}
+
+/// Shared between the handle and the thread.
+#[derive(Debug)]
+struct Shared {
+    /// Published state.
+    state: Mutex<State>,
+    /// Wakes the thread to stop.
+    stop: Notify,
+}
+
+/// Owns the thread; stops it when the last [`Pipeline`] clone goes away.
+#[derive(Debug)]
+struct Guard {
+    /// Shared state.
+    shared: Arc<Shared>,
+    /// The consumer thread.
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Guard {
+    fn stop(&self) {
+        self.shared.stop.notify_one();
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Handle to the live consumer. Cheap to clone; every method is synchronous.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The thread's owner.
+    guard: Arc<Guard>,
+    /// The settings used.
+    config: PipelineConfig,
+}
+
+impl Pipeline {
+    /// Starts the consumer thread. Returns at once; the first snapshot comes after the
+    /// first trigger. Fails only on bad settings.
+    pub fn start(config: PipelineConfig) -> Result<Pipeline> {
+        let mut config = config;
+        validate_name("topic", &config.topic)?;
+        let engine = WindowEngine::new(config.window.clone())?;
+        if config.trigger < Duration::from_millis(10) {
+            return Err(Error::config(
+                "trigger",
+                format!("{:?}", config.trigger),
+                "use at least 10 ms",
+            ));
+        }
+        if config.bootstrap.is_empty() {
+            config.bootstrap = crate::infra::bootstrap(&config.state_dir);
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                snapshot: None,
+                metrics: VecDeque::new(),
+                status: PipelineStatus {
+                    running: true,
+                    bootstrap: config.bootstrap.clone(),
+                    broker: BrokerState::Connecting,
+                    partitions: Vec::new(),
+                    consumed: 0,
+                    last_error: None,
+                },
+            }),
+            stop: Notify::new(),
+        });
+        let thread_shared = shared.clone();
+        let thread_config = config.clone();
+        let thread = std::thread::Builder::new()
+            .name("pipeline".into())
+            .spawn(move || {
+                let result = run(&thread_config, engine, &thread_shared);
+                let mut st = thread_shared
+                    .state
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                st.status.running = false;
+                if let Err(e) = result {
+                    st.status.last_error = Some(e.to_string());
+                }
+            })
+            .map_err(|e| Error::io("cannot start the consumer thread", "", e))?;
+        Ok(Pipeline {
+            guard: Arc::new(Guard {
+                shared,
+                thread: Mutex::new(Some(thread)),
+            }),
+            config,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.guard
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The settings used.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// The newest snapshot (`None` before the first trigger).
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        self.state().snapshot.clone()
+    }
+
+    /// Recent per-trigger metrics, oldest first.
+    pub fn metrics(&self) -> Vec<TriggerMetrics> {
+        self.state().metrics.iter().cloned().collect()
+    }
+
+    /// What the consumer is doing.
+    pub fn status(&self) -> PipelineStatus {
+        self.state().status.clone()
+    }
+
+    /// Waits (at most `wait`) for a snapshot for which `pred` holds; returns it.
+    pub fn wait_for(&self, wait: Duration, pred: impl Fn(&Snapshot) -> bool) -> Result<Snapshot> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(s) = self.snapshot() {
+                if pred(&s) {
+                    return Ok(s);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Timeout {
+                    what: "the consumer's snapshot to reach the expected state".into(),
+                    secs: wait.as_secs(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the consumer thread and waits for it.
+    pub fn stop(&self) {
+        self.guard.stop();
+    }
+}
+
+/// The consumer of the pipeline: reads assigned partitions, no group coordination.
+fn create_consumer(bootstrap: &str) -> Result<StreamConsumer> {
+    base_config(bootstrap)
+        .set(
+            "group.id",
+            format!(
+                "stream-demo-{}-{}",
+                std::process::id(),
+                Timestamp::now().micros()
+            ),
+        )
+        // We never commit: each pipeline starts from `latest` or `earliest` by choice.
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        // Fetch as soon as data is there: low latency for a live view.
+        .set("fetch.wait.max.ms", "50")
+        .create()
+        .map_err(|e| Error::kafka("creating the consumer", e))
+}
+
+/// The consumer thread's body.
+fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the consumer runtime", "", e))?;
+    rt.block_on(async {
+        let consumer = create_consumer(&config.bootstrap)?;
+        let mut ticker = tokio::time::interval(config.trigger);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut assigned: Vec<i32> = Vec::new();
+        let publish_status = |f: &dyn Fn(&mut PipelineStatus)| {
+            let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut st.status);
+        };
+        loop {
+            if assigned.is_empty() {
+                // Find the topic's partitions; retried each trigger until it exists.
+                match crate::kafka::partitions_of(&consumer, &config.topic, Duration::from_secs(2))
+                {
+                    Ok(Some(parts)) => {
+                        let mut tpl = TopicPartitionList::new();
+                        let offset = match config.start_from {
+                            StartFrom::Latest => Offset::End,
+                            StartFrom::Earliest => Offset::Beginning,
+                        };
+                        for p in &parts {
+                            tpl.add_partition_offset(&config.topic, *p, offset)
+                                .map_err(|e| Error::kafka("assigning partitions", e))?;
+                        }
+                        consumer
+                            .assign(&tpl)
+                            .map_err(|e| Error::kafka("assigning partitions", e))?;
+                        assigned = parts.clone();
+                        publish_status(&|s| {
+                            s.partitions = parts.clone();
+                            s.broker = BrokerState::Connected;
+                        });
+                    }
+                    Ok(None) => publish_status(&|s| s.broker = BrokerState::Connecting),
+                    Err(e) => {
+                        let msg = e.to_string();
+                        publish_status(&|s| {
+                            s.broker = BrokerState::Unreachable(msg.clone());
+                            s.last_error = Some(msg.clone());
+                        });
+                    }
+                }
+            }
+            tokio::select! {
+                _ = shared.stop.notified() => break,
+                _ = ticker.tick() => {
+                    let t0 = Instant::now();
+                    let now = Timestamp::now();
+                    let lag = lag_of(&consumer, &config.topic, &assigned);
+                    let mut snap = engine.tick(now);
+                    snap.metrics.lag = lag;
+                    snap.metrics.trigger_duration += t0.elapsed();
+                    let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+                    if st.metrics.len() >= config.metrics_history.max(1) {
+                        st.metrics.pop_front();
+                    }
+                    st.metrics.push_back(snap.metrics.clone());
+                    st.snapshot = Some(snap);
+                }
+                msg = consumer.recv(), if !assigned.is_empty() => {
+                    match msg {
+                        Ok(m) => {
+                            let t0 = Instant::now();
+                            engine.ingest_raw(m.payload().unwrap_or(&[]), Timestamp::now());
+                            engine.add_busy(t0.elapsed());
+                            let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+                            st.status.consumed += 1;
+                            st.status.broker = BrokerState::Connected;
+                        }
+                        Err(e) => {
+                            let msg = e.to_string();
+                            publish_status(&|s| {
+                                s.broker = BrokerState::Unreachable(msg.clone());
+                                s.last_error = Some(msg.clone());
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Messages between the consumer's positions and the partitions' end offsets.
+fn lag_of(consumer: &StreamConsumer, topic: &str, partitions: &[i32]) -> Option<i64> {
+    if partitions.is_empty() {
+        return None;
+    }
+    let positions = consumer.position().ok()?;
+    let mut lag = 0;
+    for p in partitions {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, *p, Duration::from_millis(500))
+            .ok()?;
+        let pos = positions
+            .find_partition(topic, *p)
+            .and_then(|e| match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            })
+            .unwrap_or(high);
+        lag += (high - pos).max(0);
+    }
+    Some(lag)
+}

@@ -1,0 +1,377 @@
+//! The Kafka plumbing over TCP, against the embedded broker started by each test.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use helpers::config::WindowConfig;
+use helpers::event::decode;
+use helpers::pipeline::{Pipeline, PipelineConfig, StartFrom};
+use helpers::process::pid_alive;
+use helpers::producer::{Producer, ProducerConfig};
+
+use crate::support::{temp_dir, wait_gone, TestBroker};
+
+/// Sums each hashtag over tumbling windows (each event is in exactly one).
+fn counts_per_hashtag(snap: &helpers::window::Snapshot) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for w in snap.history.iter().chain(&snap.windows) {
+        for (tag, c) in &w.counts {
+            *out.entry(tag.clone()).or_default() += c;
+        }
+    }
+    out
+}
+
+fn pipeline(broker: &TestBroker, start_from: StartFrom) -> Pipeline {
+    Pipeline::start(PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        start_from,
+        window: WindowConfig::tumbling(Duration::from_secs(60)),
+        trigger: Duration::from_millis(200),
+        state_dir: broker.state_dir.clone(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn consumer_counts_exactly_what_the_producer_process_sent() {
+    let broker = TestBroker::start(3);
+    let k = 20_000;
+    let pipe = pipeline(&broker, StartFrom::Earliest);
+    let producer = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 0.0,
+        count: Some(k),
+        state_dir: temp_dir("producer"),
+        ..Default::default()
+    })
+    .unwrap();
+    let stats = producer.wait(Duration::from_secs(120)).unwrap();
+    assert!(!stats.running);
+    assert_eq!(
+        (stats.sent, stats.acked, stats.failed),
+        (k, k, 0),
+        "{stats:?}"
+    );
+    let snap = pipe
+        .wait_for(Duration::from_secs(60), |s| s.totals.input >= k)
+        .unwrap();
+    assert_eq!(snap.totals.accepted, k);
+    assert_eq!(snap.totals.rejected.total(), 0);
+    let expected: BTreeMap<String, u64> = stats
+        .hashtags
+        .iter()
+        .cloned()
+        .zip(stats.acked_per_hashtag.iter().copied())
+        .filter(|(_, c)| *c > 0)
+        .collect();
+    assert_eq!(counts_per_hashtag(&snap), expected);
+    // #Spark leads with the default weights.
+    let latest = snap.latest().unwrap();
+    assert_eq!(latest.counts[0].0, "#Spark");
+    // All three partitions were read, and the consumer caught up.
+    assert_eq!(pipe.status().partitions, vec![0, 1, 2]);
+    let caught_up = pipe
+        .wait_for(Duration::from_secs(10), |s| s.metrics.lag == Some(0))
+        .unwrap();
+    assert_eq!(caught_up.metrics.lag, Some(0));
+    pipe.stop();
+    assert!(!pipe.status().running);
+}
+
+#[test]
+fn latest_skips_what_was_there_before() {
+    let broker = TestBroker::start(3);
+    let state = temp_dir("producer-latest");
+    let before = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 0.0,
+        count: Some(500),
+        state_dir: state.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    before.wait(Duration::from_secs(60)).unwrap();
+    let pipe = pipeline(&broker, StartFrom::Latest);
+    pipe.wait_for(Duration::from_secs(30), |_| true).unwrap();
+    // Give the consumer its assignment at the end offsets before producing more.
+    std::thread::sleep(Duration::from_millis(500));
+    let after = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 0.0,
+        count: Some(300),
+        state_dir: state,
+        ..Default::default()
+    })
+    .unwrap();
+    after.wait(Duration::from_secs(60)).unwrap();
+    let snap = pipe
+        .wait_for(Duration::from_secs(30), |s| s.totals.input >= 300)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        pipe.snapshot().unwrap().totals.input,
+        300,
+        "{:?}",
+        snap.totals
+    );
+}
+
+#[test]
+fn health_check_passes_on_a_live_broker_and_fails_clearly_without_one() {
+    let broker = TestBroker::start(1);
+    let report = helpers::health::check(&broker.bootstrap, 10, Duration::from_secs(15));
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.steps.len(), 4);
+    assert!(report.to_string().contains("all 10 received, once each"));
+
+    // A port nobody listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = dead.local_addr().unwrap().to_string();
+    drop(dead);
+    let report = helpers::health::check(&addr, 3, Duration::from_secs(2));
+    assert!(!report.passed());
+    let text = report.to_string();
+    assert!(
+        text.contains(&format!("no Kafka broker answered at {addr}")),
+        "{text}"
+    );
+    assert!(text.contains("FAILED"), "{text}");
+}
+
+#[test]
+fn producer_handles_leave_no_process_behind() {
+    let broker = TestBroker::start(3);
+    let state = temp_dir("producer-orphans");
+    let config = ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 50.0,
+        state_dir: state.clone(),
+        ..Default::default()
+    };
+    // stop()
+    let p = Producer::spawn(config.clone()).unwrap();
+    let pid = p.pid();
+    assert!(pid_alive(pid));
+    std::thread::sleep(Duration::from_millis(500));
+    let stats = p.stop();
+    assert!(!pid_alive(pid));
+    assert!(
+        !stats.running,
+        "the producer flushed and wrote its final stats"
+    );
+    assert_eq!(stats.sent, stats.acked);
+    // Spawning twice replaces the first one.
+    let a = Producer::spawn(config.clone()).unwrap();
+    let b = Producer::spawn(config.clone()).unwrap();
+    assert!(wait_gone(a.pid(), Duration::from_secs(5)));
+    assert!(pid_alive(b.pid()));
+    // Drop of the last clone.
+    let b_pid = b.pid();
+    let b2 = b.clone();
+    drop(b);
+    assert!(pid_alive(b_pid));
+    drop(b2);
+    assert!(!pid_alive(b_pid));
+    drop(a);
+    // Asked for two: two.
+    let many = ProducerConfig {
+        allow_multiple: true,
+        ..config
+    };
+    let c = Producer::spawn(many.clone()).unwrap();
+    let d = Producer::spawn(many).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(pid_alive(c.pid()) && pid_alive(d.pid()));
+}
+
+#[test]
+fn children_exit_when_their_parent_is_killed() {
+    // A shell starts the broker with --parent-pid of the shell, then the shell is
+    // SIGKILLed (what a kernel restart does): the broker must exit by itself.
+    let state = temp_dir("orphan");
+    let broker = env!("CARGO_BIN_EXE_broker");
+    let mut shell = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#""$0" --state-dir "$1" --parent-pid $$ >/dev/null 2>&1 & echo $!; wait"#)
+        .arg(broker)
+        .arg(&state)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(shell.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let broker_pid: u32 = line.trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(pid_alive(broker_pid));
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    assert!(
+        wait_gone(broker_pid, Duration::from_secs(5)),
+        "the broker outlived its parent"
+    );
+}
+
+#[test]
+fn kcat_reads_our_events_in_the_wire_schema() {
+    let broker = TestBroker::start(3);
+    let n = 50;
+    Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 0.0,
+        count: Some(n),
+        state_dir: temp_dir("producer-kcat"),
+        ..Default::default()
+    })
+    .unwrap()
+    .wait(Duration::from_secs(60))
+    .unwrap();
+    let out = std::process::Command::new("kcat")
+        .args([
+            "-b",
+            &broker.bootstrap,
+            "-C",
+            "-t",
+            "tweets_topic",
+            "-e",
+            "-q",
+            "-f",
+            "%k\t%s\n",
+        ])
+        .output()
+        .expect("kcat is needed: run `bash scripts/setup` (apt-get install kcat)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len() as u64, n);
+    for line in lines {
+        let (key, json) = line.split_once('\t').unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let obj = v.as_object().unwrap();
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["hashtag_principal", "texto", "timestamp", "usuario"]);
+        assert!(obj["timestamp"].is_f64());
+        // Keyed by user, so one user's posts stay in order in one partition.
+        assert_eq!(obj["usuario"].as_str().unwrap(), key);
+        assert!(decode(json.as_bytes()).is_ok());
+    }
+}
+
+#[test]
+fn kafka_python_interop_both_ways() {
+    let broker = TestBroker::start(3);
+    let pipe = pipeline(&broker, StartFrom::Earliest);
+    // kafka-python writes in the original project's way: dicts through json.dumps.
+    let written = crate::support::run_python(
+        r##"
+import json, sys
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers=sys.argv[1], value_serializer=lambda v: json.dumps(v).encode("utf-8"))
+tags = ["#Spark"] * 7 + ["#IA"] * 3
+for i, tag in enumerate(tags):
+    p.send("tweets_topic", {"usuario": "@PythonDev", "texto": "proyecto sobre " + tag,
+                            "hashtag_principal": tag, "timestamp": 1733940000.0 + i})
+p.send("tweets_topic", {"usuario": "@PythonDev", "texto": "sin hashtag", "hashtag_principal": None, "timestamp": 1.0})
+p.flush()
+print(len(tags) + 1)
+"##,
+        &[&broker.bootstrap],
+    );
+    assert_eq!(written.trim(), "11");
+    let snap = pipe
+        .wait_for(Duration::from_secs(30), |s| s.totals.input >= 11)
+        .unwrap();
+    assert_eq!(snap.totals.accepted, 10);
+    assert_eq!(
+        snap.totals
+            .rejected
+            .get(helpers::event::Rejection::MissingHashtag),
+        1
+    );
+    let counts = counts_per_hashtag(&snap);
+    assert_eq!(counts.get("#Spark"), Some(&7));
+    assert_eq!(counts.get("#IA"), Some(&3));
+    pipe.stop();
+
+    // kafka-python reads back what our producer wrote.
+    let n = 40;
+    let stats = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        topic: "interop_topic".into(),
+        rate: 0.0,
+        count: Some(n),
+        state_dir: temp_dir("producer-py"),
+        ..Default::default()
+    })
+    .unwrap()
+    .wait(Duration::from_secs(60))
+    .unwrap();
+    assert_eq!(stats.acked, n);
+    let read = crate::support::run_python(
+        r#"
+import json, sys, collections
+from kafka import KafkaConsumer
+c = KafkaConsumer("interop_topic", bootstrap_servers=sys.argv[1], auto_offset_reset="earliest",
+                  consumer_timeout_ms=5000, value_deserializer=lambda b: json.loads(b.decode("utf-8")))
+counts = collections.Counter()
+for m in c:
+    v = m.value
+    assert set(v) == {"usuario", "texto", "hashtag_principal", "timestamp"}, v
+    assert isinstance(v["timestamp"], float)
+    assert v["texto"].endswith(" " + v["hashtag_principal"])
+    counts[v["hashtag_principal"]] += 1
+print(json.dumps(counts))
+"#,
+        &[&broker.bootstrap],
+    );
+    let counts: BTreeMap<String, u64> = serde_json::from_str(read.trim()).unwrap();
+    let expected: BTreeMap<String, u64> = stats
+        .hashtags
+        .iter()
+        .cloned()
+        .zip(stats.acked_per_hashtag)
+        .filter(|(_, c)| *c > 0)
+        .collect();
+    assert_eq!(counts, expected);
+}
+
+#[test]
+fn infra_starts_checks_and_stops_the_embedded_broker() {
+    let state = temp_dir("infra");
+    let config = helpers::infra::InfraConfig {
+        backend: Some(helpers::infra::Backend::Embedded),
+        state_dir: state.clone(),
+        wait: Duration::from_secs(30),
+        ..Default::default()
+    };
+    let infra = helpers::infra::start_with(config.clone()).unwrap();
+    assert_eq!(infra.backend, helpers::infra::Backend::Embedded);
+    let pid = infra.broker_pid.unwrap();
+    assert!(infra.to_string().contains(&infra.bootstrap));
+    let status = infra.status().unwrap();
+    assert_eq!(status.brokers, 1);
+    let topic = status
+        .topics
+        .iter()
+        .find(|t| t.name == "tweets_topic")
+        .unwrap();
+    assert_eq!(topic.partitions(), 3);
+    assert_eq!(helpers::infra::bootstrap(&state), infra.bootstrap);
+    // Starting again reuses the running broker.
+    let again = helpers::infra::start_with(config).unwrap();
+    assert_eq!(again.broker_pid, Some(pid));
+    assert!(again.reason.contains("reusing"));
+    infra.down(true).unwrap();
+    assert!(wait_gone(pid, Duration::from_secs(5)));
+    assert!(!infra.is_up());
+}

@@ -1,0 +1,111 @@
+//! Shared test fixtures: a real embedded broker on 127.0.0.1, temp state directories,
+//! and the paths of clients we did not write.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use helpers::broker::BrokerInfo;
+
+/// A fresh, empty state directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "helpers-test-{name}-{}-{}",
+        std::process::id(),
+        helpers::time::Timestamp::now().micros()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The embedded broker program, started by the test and killed when dropped.
+pub struct TestBroker {
+    pub child: Child,
+    pub bootstrap: String,
+    pub state_dir: PathBuf,
+}
+
+impl TestBroker {
+    pub fn start(partitions: i32) -> TestBroker {
+        let state_dir = temp_dir("broker");
+        let child = Command::new(env!("CARGO_BIN_EXE_broker"))
+            .args(["--partitions", &partitions.to_string(), "--state-dir"])
+            .arg(&state_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let info = loop {
+            if let Some(info) = BrokerInfo::read(&state_dir) {
+                break info;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "broker did not publish its address"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(
+            info.bootstrap.starts_with("127.0.0.1:"),
+            "{}",
+            info.bootstrap
+        );
+        TestBroker {
+            child,
+            bootstrap: info.bootstrap,
+            state_dir,
+        }
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+/// Python with kafka-python: `$PYTHON`, else the project's `.venv`.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        venv.exists(),
+        "kafka-python is needed: run `bash scripts/setup` (creates .venv) or set PYTHON"
+    );
+    venv
+}
+
+/// Runs a Python snippet with arguments; returns stdout, panics with stderr on failure.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Waits until `pid` is gone, at most `wait`.
+pub fn wait_gone(pid: u32, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        if !helpers::process::pid_alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
