@@ -169,6 +169,25 @@ pub struct Generator {
     drawn: Vec<u64>,
 }
 
+/// Cumulative weights for each rotation of the weights (one without a trend shift).
+fn cumulative_weights(config: &GeneratorConfig) -> Vec<Vec<f64>> {
+    let n = config.hashtags.len();
+    let rotations = if config.trend.is_some() { n } else { 1 };
+    (0..rotations)
+        .map(|r| {
+            let mut acc = 0.0;
+            (0..n)
+                .map(|i| {
+                    // Rotation r gives hashtag i the weight of hashtag (i + n - r) % n:
+                    // the leader moves one place each period.
+                    acc += config.weights[(i + n - r) % n];
+                    acc
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// `s` as JSON string contents (escaped, no quotes).
 fn escape(s: &str) -> String {
     let quoted = serde_json::to_string(s).expect("strings serialise");
@@ -180,20 +199,7 @@ impl Generator {
     pub fn new(config: GeneratorConfig) -> Result<Generator, Error> {
         config.validate()?;
         let n = config.hashtags.len();
-        let rotations = if config.trend.is_some() { n } else { 1 };
-        let cumulative = (0..rotations)
-            .map(|r| {
-                let mut acc = 0.0;
-                (0..n)
-                    .map(|i| {
-                        // Rotation r gives hashtag i the weight of hashtag (i + n - r) % n:
-                        // the leader moves one place each period.
-                        acc += config.weights[(i + n - r) % n];
-                        acc
-                    })
-                    .collect()
-            })
-            .collect();
+        let cumulative = cumulative_weights(&config);
         Ok(Generator {
             rng: StdRng::seed_from_u64(config.seed),
             cumulative,
@@ -212,6 +218,16 @@ impl Generator {
     /// The settings.
     pub fn config(&self) -> &GeneratorConfig {
         &self.config
+    }
+
+    /// Turns the trend shift on (or off with `None`) from the next draw on.
+    pub fn set_trend(&mut self, trend: Option<TrendShift>) -> Result<(), Error> {
+        let mut config = self.config.clone();
+        config.trend = trend;
+        config.validate()?;
+        self.cumulative = cumulative_weights(&config);
+        self.config = config;
+        Ok(())
     }
 
     /// The hashtag at `index`.
@@ -403,6 +419,14 @@ mod tests {
             leaders.push(leader);
         }
         assert_eq!(leaders, vec![0, 1, 2, 3]);
+        // Off again: #Spark leads whatever the time.
+        g.set_trend(None).unwrap();
+        let before = g.drawn().to_vec();
+        for i in 0..20_000 {
+            g.next_draw(60.0 + i as f64 * 0.001);
+        }
+        let diff: Vec<u64> = g.drawn().iter().zip(&before).map(|(a, b)| a - b).collect();
+        assert_eq!((0..4).max_by_key(|i| diff[*i]), Some(0));
     }
 
     #[test]

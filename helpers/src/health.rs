@@ -46,6 +46,12 @@ impl HealthReport {
     pub fn passed(&self) -> bool {
         !self.steps.is_empty() && self.steps.iter().all(|s| s.ok)
     }
+
+    /// Called by evcxr: shows the report as preformatted text.
+    pub fn evcxr_display(&self) {
+        crate::html::Html::new(format!("<pre>{}</pre>", crate::html::escape(&self.to_string())), self.to_string())
+            .evcxr_display();
+    }
 }
 
 impl fmt::Display for HealthReport {

@@ -28,21 +28,33 @@
 //! * [`pipeline`]: the live consumer thread: Kafka → window engine → snapshots.
 //! * [`health`]: the health check (produce N messages, read them back).
 //! * [`process`]: child processes that never outlive the notebook.
+//! * [`table`], [`chart`], [`dashboard`], [`html`]: the views: Polars tables, plotters
+//!   charts, and HTML for notebook cells.
+//! * [`live`]: the live page (a loopback web server the notebook shows in an iframe).
+//! * [`settings`]: classroom settings from environment variables.
+//! * [`notebook`]: the functions the notebook's cells call.
 //! * [`error`]: the one error type; its messages say what to do.
 //!
 //! The [`prelude`] brings in what a notebook cell needs.
 
 pub mod broker;
+pub mod chart;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod event;
 pub mod generator;
 pub mod health;
+pub mod html;
 pub mod infra;
 pub mod kafka;
+pub mod live;
+pub mod notebook;
 pub mod pipeline;
 pub mod process;
 pub mod producer;
+pub mod settings;
+pub mod table;
 pub mod time;
 pub mod window;
 
@@ -54,7 +66,11 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::event::{decode, Event, Rejection};
     pub use crate::generator::{Generator, GeneratorConfig, TrendShift};
+    pub use crate::html::Html;
     pub use crate::infra::{self, Backend, Infra};
+    pub use crate::live::LivePage;
+    pub use crate::notebook::*;
+    pub use crate::settings::Settings;
     pub use crate::pipeline::{Pipeline, PipelineConfig, StartFrom};
     pub use crate::producer::{Producer, ProducerConfig};
     pub use crate::time::Timestamp;

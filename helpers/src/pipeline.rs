@@ -9,7 +9,7 @@
 //! nothing async leaks out. The thread stops on [`Pipeline::stop`] or when the last handle
 //! is dropped.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -26,7 +26,8 @@ use crate::error::{Error, Result};
 use crate::kafka::base_config;
 use crate::process::{default_state_dir, validate_name};
 use crate::time::Timestamp;
-use crate::window::{Snapshot, TriggerMetrics, WindowEngine};
+use crate::event::decode;
+use crate::window::{Outcome, Snapshot, TriggerMetrics, WindowEngine};
 
 /// Where a new consumer starts reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -108,6 +109,8 @@ struct State {
     metrics: VecDeque<TriggerMetrics>,
     /// The status.
     status: PipelineStatus,
+    /// Events counted per hashtag since the start (as of the last trigger), highest first.
+    all_time: Vec<(String, u64)>,
 }
 
 /// Shared between the handle and the thread.
@@ -173,6 +176,7 @@ impl Pipeline {
             state: Mutex::new(State {
                 snapshot: None,
                 metrics: VecDeque::new(),
+                all_time: Vec::new(),
                 status: PipelineStatus {
                     running: true,
                     bootstrap: config.bootstrap.clone(),
@@ -237,6 +241,40 @@ impl Pipeline {
         self.state().status.clone()
     }
 
+    /// Events counted per hashtag since the consumer started (all windows together, each
+    /// event once), highest first, as of the last trigger.
+    pub fn all_time_counts(&self) -> Vec<(String, u64)> {
+        self.state().all_time.clone()
+    }
+
+    /// Waits (at most `wait`) until the consumer has its partitions and reads from them;
+    /// events produced after this returns are all counted.
+    pub fn wait_ready(&self, wait: Duration) -> Result<()> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let st = self.status();
+            if !st.partitions.is_empty() {
+                return Ok(());
+            }
+            if !st.running {
+                return Err(Error::Process {
+                    what: "the consumer".into(),
+                    detail: st.last_error.unwrap_or_else(|| "stopped".into()),
+                });
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Timeout {
+                    what: format!(
+                        "the consumer to find topic {:?} at {} ({:?})",
+                        self.config.topic, self.config.bootstrap, st.broker
+                    ),
+                    secs: wait.as_secs(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits (at most `wait`) for a snapshot for which `pred` holds; returns it.
     pub fn wait_for(&self, wait: Duration, pred: impl Fn(&Snapshot) -> bool) -> Result<Snapshot> {
         let deadline = Instant::now() + wait;
@@ -293,6 +331,7 @@ fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) 
         let mut ticker = tokio::time::interval(config.trigger);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut assigned: Vec<i32> = Vec::new();
+        let mut all_time: HashMap<Box<str>, u64> = HashMap::new();
         let publish_status = |f: &dyn Fn(&mut PipelineStatus)| {
             let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
             f(&mut st.status);
@@ -309,7 +348,15 @@ fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) 
                             StartFrom::Earliest => Offset::Beginning,
                         };
                         for p in &parts {
-                            tpl.add_partition_offset(&config.topic, *p, offset)
+                            // "Latest" is pinned to the end offsets of this moment, so an
+                            // event produced right after `start` returns is never skipped.
+                            let at = match offset {
+                                Offset::End => consumer
+                                    .fetch_watermarks(&config.topic, *p, Duration::from_secs(5))
+                                    .map_or(Offset::End, |(_, high)| Offset::Offset(high)),
+                                other => other,
+                            };
+                            tpl.add_partition_offset(&config.topic, *p, at)
                                 .map_err(|e| Error::kafka("assigning partitions", e))?;
                         }
                         consumer
@@ -346,12 +393,24 @@ fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) 
                     }
                     st.metrics.push_back(snap.metrics.clone());
                     st.snapshot = Some(snap);
+                    st.all_time = all_time.iter().map(|(h, c)| (h.to_string(), *c)).collect();
+                    st.all_time.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 }
                 msg = consumer.recv(), if !assigned.is_empty() => {
                     match msg {
                         Ok(m) => {
                             let t0 = Instant::now();
-                            engine.ingest_raw(m.payload().unwrap_or(&[]), Timestamp::now());
+                            match decode(m.payload().unwrap_or(&[])) {
+                                Ok(event) => {
+                                    let outcome = engine.ingest(&event, Timestamp::now());
+                                    if let Outcome::Counted(_) = outcome {
+                                        count_all_time(&mut all_time, &event.hashtag_principal);
+                                    }
+                                }
+                                Err(reason) => {
+                                    engine.reject(reason);
+                                }
+                            }
                             engine.add_busy(t0.elapsed());
                             let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
                             st.status.consumed += 1;
@@ -370,6 +429,23 @@ fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) 
         }
         Ok(())
     })
+}
+
+/// Most distinct hashtags the all-time totals track; beyond, events count under
+/// [`OTHER_HASHTAGS`] (memory stays bounded whatever the stream).
+pub const MAX_ALL_TIME_HASHTAGS: usize = 100_000;
+
+/// The key that collects events of hashtags beyond [`MAX_ALL_TIME_HASHTAGS`].
+pub const OTHER_HASHTAGS: &str = "(other hashtags)";
+
+fn count_all_time(totals: &mut HashMap<Box<str>, u64>, hashtag: &str) {
+    if let Some(c) = totals.get_mut(hashtag) {
+        *c += 1;
+    } else if totals.len() < MAX_ALL_TIME_HASHTAGS {
+        totals.insert(hashtag.into(), 1);
+    } else {
+        *totals.entry(OTHER_HASHTAGS.into()).or_default() += 1;
+    }
 }
 
 /// Messages between the consumer's positions and the partitions' end offsets.

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TWEETS_TOPIC;
 use crate::error::{Error, Result};
-use crate::generator::{Generator, GeneratorConfig};
+use crate::generator::{Generator, GeneratorConfig, TrendShift};
 use crate::kafka::base_config;
 use crate::process::{
     binary, default_state_dir, ensure_dir, read_live_pid, spawn_child, terminate_child,
@@ -122,6 +122,16 @@ pub struct ProducerStats {
     pub updated: Timestamp,
 }
 
+/// Live changes to a running producer, written by [`Producer::set_rate`] and
+/// [`Producer::set_trend`] and read by the loop twice a second.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProducerControl {
+    /// New target rate (events/s, 0 = max).
+    pub rate: Option<f64>,
+    /// Trend shift period in seconds; `Some(0.0)` turns it off.
+    pub trend_every_secs: Option<f64>,
+}
+
 /// Delivery reports: counted per hashtag (the message's opaque is its hashtag index).
 struct Counting {
     /// Acknowledged events per hashtag.
@@ -175,7 +185,20 @@ pub fn run(
     shutdown: &Shutdown,
     stats_file: Option<&Path>,
 ) -> Result<ProducerStats> {
+    run_controlled(config, shutdown, stats_file, None)
+}
+
+/// [`run`], also applying the [`ProducerControl`] found in `control_file` (if any) twice a
+/// second.
+pub fn run_controlled(
+    config: &ProducerConfig,
+    shutdown: &Shutdown,
+    stats_file: Option<&Path>,
+    control_file: Option<&Path>,
+) -> Result<ProducerStats> {
     config.validate()?;
+    let mut rate = config.rate;
+    let mut control_seen: Option<ProducerControl> = None;
     let bootstrap = if config.bootstrap.is_empty() {
         crate::infra::bootstrap(&config.state_dir)
     } else {
@@ -216,15 +239,16 @@ pub fn run(
     };
     write_stats(&mut stats, &producer);
 
-    let start = Instant::now();
+    let mut start = Instant::now();
+    let mut sent_at_start = 0u64;
     let mut last_stats = Instant::now();
     let mut last_acked = 0u64;
     let mut buf = Vec::with_capacity(256);
     let max_late = crate::time::duration_micros(config.max_lateness);
     while !shutdown.is_triggered() && config.count.is_none_or(|n| stats.sent < n) {
         // Pacing: event i is due at start + i / rate.
-        if config.rate > 0.0 {
-            let due = start + Duration::from_secs_f64(stats.sent as f64 / config.rate);
+        if rate > 0.0 {
+            let due = start + Duration::from_secs_f64((stats.sent - sent_at_start) as f64 / rate);
             let now = Instant::now();
             if due > now {
                 producer.poll(Duration::ZERO);
@@ -261,6 +285,26 @@ pub fn run(
         }
         if last_stats.elapsed() >= Duration::from_millis(500) {
             producer.poll(Duration::ZERO);
+            if let Some(control) = control_file
+                .and_then(|p| fs::read(p).ok())
+                .and_then(|b| serde_json::from_slice::<ProducerControl>(&b).ok())
+            {
+                if control_seen.as_ref() != Some(&control) {
+                    if let Some(r) = control.rate.filter(|r| r.is_finite() && *r >= 0.0) {
+                        rate = r;
+                        stats.rate_target = r;
+                        start = Instant::now();
+                        sent_at_start = stats.sent;
+                    }
+                    if let Some(every) = control.trend_every_secs.filter(|e| e.is_finite()) {
+                        let trend = (every > 0.0).then(|| TrendShift {
+                            every: Duration::from_secs_f64(every),
+                        });
+                        generator.set_trend(trend)?;
+                    }
+                    control_seen = Some(control);
+                }
+            }
             write_stats(&mut stats, &producer);
             let secs = last_stats.elapsed().as_secs_f64();
             stats.rate_actual = (stats.acked - last_acked) as f64 / secs;
@@ -285,6 +329,8 @@ const CONFIG_FILE: &str = "producer-config.json";
 pub const STATS_FILE: &str = "producer-stats.json";
 /// Its log (stderr).
 const LOG_FILE: &str = "producer.log";
+/// Live changes for it.
+const CONTROL_FILE: &str = "producer-control.json";
 
 /// A producer running in the background. Cheap to clone; the process is stopped when
 /// [`Producer::stop`] is called, when the last clone is dropped, or when this process dies.
@@ -303,6 +349,10 @@ struct ProducerProcess {
     stats_path: PathBuf,
     /// Its pid file (removed when it stops).
     pid_path: PathBuf,
+    /// Where live changes are written.
+    control_path: PathBuf,
+    /// The changes asked so far.
+    control: Mutex<ProducerControl>,
 }
 
 impl Drop for ProducerProcess {
@@ -341,11 +391,15 @@ impl Producer {
         )?;
         let stats_path = dir.join(STATS_FILE);
         let _ = fs::remove_file(&stats_path);
+        let control_path = dir.join(CONTROL_FILE);
+        let _ = fs::remove_file(&control_path);
         let args = vec![
             "--config".to_string(),
             cfg_path.display().to_string(),
             "--stats-file".to_string(),
             stats_path.display().to_string(),
+            "--control-file".to_string(),
+            control_path.display().to_string(),
         ];
         let child = spawn_child(&program, &args, &dir.join(LOG_FILE))?;
         write_atomic(&pid_path, child.id().to_string().as_bytes())?;
@@ -354,6 +408,8 @@ impl Producer {
                 child: Mutex::new(child),
                 stats_path,
                 pid_path,
+                control_path,
+                control: Mutex::new(ProducerControl::default()),
             }),
         })
     }
@@ -395,6 +451,32 @@ impl Producer {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(self.stats())
+    }
+
+    /// Changes the rate of the running producer (events/s, 0 = as fast as possible); it
+    /// takes effect within half a second.
+    pub fn set_rate(&self, rate: f64) -> Result<()> {
+        if !rate.is_finite() || rate < 0.0 {
+            return Err(Error::config("rate", rate, "use events per second >= 0"));
+        }
+        self.update_control(|c| c.rate = Some(rate))
+    }
+
+    /// Turns the trend shift on (the hashtag weights rotate every `every`) or off (`None`).
+    pub fn set_trend(&self, every: Option<Duration>) -> Result<()> {
+        if every.is_some_and(|e| e < Duration::from_millis(1)) {
+            return Err(Error::config("trend", format!("{every:?}"), "use a period of at least 1 ms"));
+        }
+        self.update_control(|c| c.trend_every_secs = Some(every.map_or(0.0, |e| e.as_secs_f64())))
+    }
+
+    fn update_control(&self, f: impl FnOnce(&mut ProducerControl)) -> Result<()> {
+        let mut c = self.inner.control.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut c);
+        write_atomic(
+            &self.inner.control_path,
+            &serde_json::to_vec(&*c).expect("control serialises"),
+        )
     }
 
     /// Stops the producer (it flushes what is in flight first) and returns its final

@@ -152,9 +152,16 @@ impl Snapshot {
         self.windows.last()
     }
 
-    /// The newest window, open or recently closed: what a "now trending" view shows.
+    /// What a "trending now" view shows: the oldest open window that contains the newest
+    /// event time, i.e. the window covering the last `width` of the stream (for sliding
+    /// windows the newest one would hold only the last `slide`). Falls back to the newest
+    /// open window, then to the most recently closed one.
     pub fn trending(&self) -> Option<&WindowCounts> {
-        self.windows.last().or(self.history.last())
+        self.metrics
+            .max_event_time
+            .and_then(|t| self.windows.iter().find(|w| w.contains(t)))
+            .or(self.windows.last())
+            .or(self.history.last())
     }
 }
 
@@ -573,6 +580,18 @@ mod tests {
         let snap = e.tick(secs(0.0));
         assert!(snap.closed.is_empty());
         assert_eq!(snap.trending().unwrap().start, secs(60.0));
+    }
+
+    #[test]
+    fn trending_is_the_window_covering_the_last_width() {
+        let mut e = event_time(60, 10, 3600);
+        e.ingest(&ev("#a", 5.0), secs(0.0));
+        e.ingest(&ev("#b", 65.0), secs(0.0));
+        let snap = e.tick(secs(0.0));
+        // Windows holding 65 s start at 10..60; the fullest is [10, 70).
+        let t = snap.trending().unwrap();
+        assert_eq!((t.start, t.count("#a"), t.count("#b")), (secs(10.0), 0, 1));
+        assert_eq!(snap.latest().unwrap().start, secs(60.0));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 use helpers::generator::TrendShift;
 use helpers::process::{exit_with_parent, Shutdown};
-use helpers::producer::{run, ProducerConfig};
+use helpers::producer::{run_controlled, ProducerConfig};
 
 /// Synthetic social-network event producer.
 #[derive(Parser)]
@@ -51,6 +51,9 @@ struct Args {
     /// Write counters to this JSON file twice a second.
     #[arg(long)]
     stats_file: Option<PathBuf>,
+    /// Apply live changes (rate, trend) found in this JSON file.
+    #[arg(long)]
+    control_file: Option<PathBuf>,
     /// Exit when this process is gone (set by the library).
     #[arg(long)]
     parent_pid: Option<u32>,
@@ -110,7 +113,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    match run(&config, &shutdown, args.stats_file.as_deref()) {
+    match run_controlled(&config, &shutdown, args.stats_file.as_deref(), args.control_file.as_deref()) {
         Ok(stats) => eprintln!(
             "producer: sent {}, acknowledged {}, failed {}",
             stats.sent, stats.acked, stats.failed

@@ -67,6 +67,14 @@ fn consumer_counts_exactly_what_the_producer_process_sent() {
         .filter(|(_, c)| *c > 0)
         .collect();
     assert_eq!(counts_per_hashtag(&snap), expected);
+    // The all-time totals (published at the next trigger) agree.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pipe.all_time_counts().iter().map(|(_, c)| c).sum::<u64>() < k {
+        assert!(std::time::Instant::now() < deadline, "all-time totals lag behind");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let all_time: BTreeMap<String, u64> = pipe.all_time_counts().into_iter().collect();
+    assert_eq!(all_time, expected);
     // #Spark leads with the default weights.
     let latest = snap.latest().unwrap();
     assert_eq!(latest.counts[0].0, "#Spark");
@@ -94,9 +102,8 @@ fn latest_skips_what_was_there_before() {
     .unwrap();
     before.wait(Duration::from_secs(60)).unwrap();
     let pipe = pipeline(&broker, StartFrom::Latest);
-    pipe.wait_for(Duration::from_secs(30), |_| true).unwrap();
-    // Give the consumer its assignment at the end offsets before producing more.
-    std::thread::sleep(Duration::from_millis(500));
+    // Once ready, the consumer's offsets are pinned: nothing produced later is skipped.
+    pipe.wait_ready(Duration::from_secs(30)).unwrap();
     let after = Producer::spawn(ProducerConfig {
         bootstrap: broker.bootstrap.clone(),
         rate: 0.0,
@@ -116,6 +123,37 @@ fn latest_skips_what_was_there_before() {
         "{:?}",
         snap.totals
     );
+}
+
+#[test]
+fn producer_rate_and_trend_change_while_it_runs() {
+    let broker = TestBroker::start(3);
+    let pipe = pipeline(&broker, StartFrom::Latest);
+    pipe.wait_ready(Duration::from_secs(30)).unwrap();
+    let p = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 20.0,
+        state_dir: temp_dir("producer-control"),
+        ..Default::default()
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let slow = p.stats();
+    assert!(slow.sent <= 40, "20/s for 1.5 s sent {}", slow.sent);
+    p.set_rate(2000.0).unwrap();
+    p.set_trend(Some(Duration::from_millis(500))).unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    let fast = p.stats();
+    assert_eq!(fast.rate_target, 2000.0);
+    assert!(fast.sent - slow.sent > 500, "rate did not rise: {} -> {}", slow.sent, fast.sent);
+    let last = p.stop();
+    assert!(p.set_rate(-1.0).is_err());
+    // End to end: everything acknowledged was counted once, per hashtag; with the trend
+    // shift on, every hashtag got its turn.
+    let html = helpers::notebook::reconcile(&last, &pipe, Duration::from_secs(30)).unwrap();
+    assert!(html.text.contains("Every acknowledged event was counted exactly once."), "{}", html.text);
+    assert!(!html.text.contains("DIFFERENT"));
+    assert!(last.acked_per_hashtag.iter().all(|c| *c > 20), "{:?}", last.acked_per_hashtag);
 }
 
 #[test]

@@ -1,0 +1,96 @@
+//! The dashboard: the trending table and both charts for one snapshot, as one HTML
+//! fragment. The live page and the notebook's `watch` both show it.
+
+use std::time::Duration;
+
+use crate::chart::{top_svg, trend_svg};
+use crate::error::Result;
+use crate::html::{escape, Html};
+use crate::table;
+use crate::window::{Snapshot, WindowCounts};
+
+/// How many hashtags the table and the bar chart show.
+pub const TOP: usize = 10;
+/// How many hashtags the trend chart draws.
+pub const TREND_TOP: usize = 5;
+
+/// A one-line leaderboard, like the original's console snapshots.
+pub fn leaderboard(snap: &Snapshot) -> String {
+    let m = &snap.metrics;
+    let window = match snap.trending() {
+        Some(w) => {
+            let tags: Vec<String> = w
+                .counts
+                .iter()
+                .take(5)
+                .map(|(h, c)| format!("{h} {c}"))
+                .collect();
+            format!("window {}–{} | {}", w.start.clock(), w.end.clock(), tags.join("  "))
+        }
+        None => "no window yet".to_string(),
+    };
+    format!(
+        "[{}] trigger {:>3} | {} | in {:.1}/s late {} rejected {} lag {}",
+        m.at.clock(),
+        m.trigger_id,
+        window,
+        m.input_rows_per_second,
+        snap.totals.late,
+        snap.totals.rejected.total(),
+        m.lag.map_or("-".to_string(), |l| l.to_string())
+    )
+}
+
+/// The windows a trend chart draws: recently closed ones, then open ones up to the
+/// trending window (newer sliding windows are still filling up and would make every line
+/// drop), oldest first, each start once.
+pub fn trend_windows(snap: &Snapshot) -> Vec<WindowCounts> {
+    let until = snap.trending().map(|w| w.start);
+    let mut all: Vec<WindowCounts> = snap
+        .history
+        .iter()
+        .chain(&snap.windows)
+        .filter(|w| until.is_none_or(|u| w.start <= u))
+        .cloned()
+        .collect();
+    all.sort_by_key(|w| w.start);
+    all.dedup_by_key(|w| w.start);
+    all
+}
+
+/// The summary line above the dashboard.
+fn summary(snap: &Snapshot) -> String {
+    let m = &snap.metrics;
+    format!(
+        "trigger {} at {} · watermark {} · {} events counted, {} late, {} rejected · lag {}",
+        m.trigger_id,
+        m.at.clock(),
+        m.watermark.map_or("none yet".to_string(), |w| w.clock()),
+        snap.totals.accepted,
+        snap.totals.late,
+        snap.totals.rejected.total(),
+        m.lag.map_or("-".to_string(), |l| l.to_string()),
+    )
+}
+
+/// Table + bar chart + trend chart for `snap`.
+pub fn dashboard(snap: &Snapshot, slide: Duration) -> Result<Html> {
+    let df = table::trending(snap, slide, TOP)?;
+    let caption = match snap.trending() {
+        Some(w) => format!("Trending now: window {}–{}", w.start.clock(), w.end.clock()),
+        None => "Trending now: no events yet".to_string(),
+    };
+    let top = top_svg(snap.trending(), TOP)?;
+    let trend = trend_svg(&trend_windows(snap), TREND_TOP)?;
+    let markup = format!(
+        "<p style=\"font-family:sans-serif\">{}</p>\
+         <div style=\"display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start\">\
+         <div>{}</div><div class=\"chart-top\">{}</div><div class=\"chart-trend\">{}</div></div>",
+        escape(&summary(snap)),
+        table::to_html(&df, &caption),
+        top,
+        trend
+    );
+    let text = format!("{}\n{}\n{}", summary(snap), caption, table::to_text(&df));
+    Ok(Html::new(markup, text))
+}

@@ -1,0 +1,91 @@
+//! HTML for notebook cells: escaping, and the [`Html`] value that evcxr shows as rich
+//! output.
+//!
+//! evcxr renders a cell's last value as rich output when the value has an
+//! `evcxr_display(&self)` method that prints `EVCXR_BEGIN_CONTENT <mime>` ... `EVCXR_END_CONTENT`.
+//! Only one rich output per MIME type per cell is shown, when the cell ends, so a view that
+//! has a table and a chart puts both in one HTML fragment.
+
+use std::fmt;
+
+/// Escapes text for HTML element content and attribute values. Every hashtag, user name
+/// or error message goes through here: a hashtag like `<script>` is shown, never run.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fragment of HTML that a notebook cell displays as rich output, and prints as text
+/// elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Html {
+    /// The markup (already escaped where needed).
+    pub markup: String,
+    /// A plain-text rendering for terminals and logs.
+    pub text: String,
+}
+
+impl Html {
+    /// A fragment with its plain-text twin.
+    pub fn new(markup: impl Into<String>, text: impl Into<String>) -> Html {
+        Html {
+            markup: markup.into(),
+            text: text.into(),
+        }
+    }
+
+    /// Joins fragments one after the other.
+    pub fn concat(parts: impl IntoIterator<Item = Html>) -> Html {
+        let mut markup = String::new();
+        let mut text = String::new();
+        for p in parts {
+            markup.push_str(&p.markup);
+            markup.push('\n');
+            text.push_str(&p.text);
+            text.push('\n');
+        }
+        Html { markup, text }
+    }
+
+    /// Called by evcxr to show the value as rich output.
+    pub fn evcxr_display(&self) {
+        println!(
+            "EVCXR_BEGIN_CONTENT text/html\n<div class=\"stream-demo\">{}</div>\nEVCXR_END_CONTENT",
+            self.markup
+        );
+    }
+}
+
+impl fmt::Display for Html {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_text_is_escaped() {
+        let cases = [
+            ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+            ("\"><img onerror=x>", "&quot;&gt;&lt;img onerror=x&gt;"),
+            ("#a&b'c", "#a&amp;b&#39;c"),
+            ("#مرحبا 🚀", "#مرحبا 🚀"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(escape(raw), want);
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! What the notebook's cells call. Each function is one step of the lesson and returns a
+//! value that shows itself ([`Html`]): a table, a chart, or both.
+
+use std::time::{Duration, Instant};
+
+use crate::chart::{top_svg, trend_svg};
+use crate::config::{TimeDomain, WindowConfig};
+use crate::dashboard::{dashboard, leaderboard, trend_windows, TOP, TREND_TOP};
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::generator::Generator;
+use crate::html::{escape, Html};
+use crate::infra::Infra;
+use crate::pipeline::Pipeline;
+use crate::process::pid_alive;
+use crate::producer::Producer;
+use crate::settings::Settings;
+use crate::table;
+use crate::time::Timestamp;
+use crate::window::{Snapshot, WindowEngine};
+
+/// The settings as a table.
+pub fn settings_table(s: &Settings) -> Result<Html> {
+    Ok(table::show(&table::key_values(&s.rows())?, "Settings (from environment variables)"))
+}
+
+/// Kafka's status (backend, brokers, topics with partitions and end offsets) as a table.
+pub fn kafka_status(infra: &Infra) -> Result<Html> {
+    let st = infra.status()?;
+    let mut rows = vec![
+        ("backend".to_string(), st.backend.to_string()),
+        ("bootstrap".to_string(), st.bootstrap.clone()),
+        ("brokers".to_string(), st.brokers.to_string()),
+    ];
+    if let Some(pid) = st.broker_pid {
+        rows.push(("broker pid".into(), pid.to_string()));
+    }
+    for t in &st.topics {
+        rows.push((
+            format!("topic {}", t.name),
+            format!("{} partitions, {} messages, end offsets {:?}", t.partitions(), t.messages(), t.end_offsets),
+        ));
+    }
+    Ok(table::show(&table::key_values(&rows)?, "Kafka"))
+}
+
+/// `n` sample events from the generator: the decoded fields and the JSON on the wire.
+pub fn sample_events(s: &Settings, n: usize) -> Result<Html> {
+    let mut g = Generator::new(s.producer()?.generator)?;
+    let mut buf = Vec::new();
+    let mut rows = Vec::new();
+    let now = Timestamp::now().as_secs_f64().floor();
+    for i in 0..n {
+        let d = g.next_json(now + i as f64, &mut buf);
+        let e = g.event(&d);
+        rows.push((e, String::from_utf8_lossy(&buf).into_owned()));
+    }
+    let mut markup = String::from("<table style=\"font-family:monospace\"><tr><th>usuario (user)</th><th>texto (text)</th><th>hashtag_principal (main hashtag)</th><th>timestamp (s since 1970)</th></tr>");
+    let mut text = String::new();
+    for (e, json) in &rows {
+        markup.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+            escape(&e.usuario),
+            escape(&e.texto),
+            escape(&e.hashtag_principal),
+            e.timestamp
+        ));
+        text.push_str(json);
+        text.push('\n');
+    }
+    markup.push_str("</table><p>On the wire (one Kafka message each):</p><pre>");
+    markup.push_str(&escape(&text));
+    markup.push_str("</pre>");
+    Ok(Html::new(markup, text))
+}
+
+/// The producer's counters.
+pub fn producer_status(p: &Producer) -> Result<Html> {
+    let s = p.stats();
+    let mut rows = vec![
+        ("pid".to_string(), p.pid().to_string()),
+        ("running".to_string(), p.is_running().to_string()),
+        ("sent".to_string(), s.sent.to_string()),
+        ("acknowledged".to_string(), s.acked.to_string()),
+        ("failed".to_string(), s.failed.to_string()),
+        ("rate (target)".to_string(), format!("{} events/s", s.rate_target)),
+        ("rate (measured)".to_string(), format!("{:.1} events/s", s.rate_actual)),
+    ];
+    for (h, c) in s.hashtags.iter().zip(&s.acked_per_hashtag) {
+        rows.push((format!("acknowledged {h}"), c.to_string()));
+    }
+    if let Some(e) = &s.last_error {
+        rows.push(("last error".into(), e.clone()));
+    }
+    Ok(table::show(&table::key_values(&rows)?, "Producer"))
+}
+
+/// Waits up to `wait` for the consumer's first snapshot with data.
+fn snapshot_with_data(p: &Pipeline, wait: Duration) -> Result<Snapshot> {
+    p.wait_for(wait, |s| s.trending().is_some()).map_err(|_| {
+        let st = p.status();
+        Error::Timeout {
+            what: format!(
+                "the first counted event (consumer: {:?}, {} messages received); is the producer running?",
+                st.broker, st.consumed
+            ),
+            secs: wait.as_secs(),
+        }
+    })
+}
+
+/// Prints a leaderboard line every `every` for `duration` (these lines appear while the
+/// cell runs), then returns the dashboard of the last snapshot: the cell's lasting record.
+pub fn watch(p: &Pipeline, duration: Duration, every: Duration) -> Result<Html> {
+    let end = Instant::now() + duration;
+    let every = every.max(Duration::from_millis(100));
+    let mut last = None;
+    loop {
+        if let Some(s) = p.snapshot() {
+            if last != Some(s.metrics.trigger_id) {
+                println!("{}", leaderboard(&s));
+                last = Some(s.metrics.trigger_id);
+            }
+        }
+        if Instant::now() >= end {
+            break;
+        }
+        std::thread::sleep(every.min(end.saturating_duration_since(Instant::now())));
+    }
+    let snap = snapshot_with_data(p, Duration::from_secs(30))?;
+    dashboard(&snap, p.config().window.slide)
+}
+
+/// The trending window as a table (a Polars DataFrame shown as HTML).
+pub fn trending(p: &Pipeline) -> Result<Html> {
+    let snap = snapshot_with_data(p, Duration::from_secs(60))?;
+    let df = table::trending(&snap, p.config().window.slide, TOP)?;
+    let w = snap.trending().expect("snapshot has data");
+    Ok(table::show(&df, &format!("Trending: window {}–{}", w.start.clock(), w.end.clock())))
+}
+
+/// The trending window as a Polars DataFrame, to explore by hand.
+pub fn trending_frame(p: &Pipeline) -> Result<polars::prelude::DataFrame> {
+    let snap = snapshot_with_data(p, Duration::from_secs(60))?;
+    table::trending(&snap, p.config().window.slide, TOP)
+}
+
+/// The bar chart of the top hashtags now.
+pub fn top_chart(p: &Pipeline) -> Result<Html> {
+    let snap = snapshot_with_data(p, Duration::from_secs(60))?;
+    let svg = top_svg(snap.trending(), TOP)?;
+    Ok(Html::new(svg, leaderboard(&snap)))
+}
+
+/// The line chart of each hashtag's count per window.
+pub fn trend_chart(p: &Pipeline) -> Result<Html> {
+    let snap = snapshot_with_data(p, Duration::from_secs(60))?;
+    let svg = trend_svg(&trend_windows(&snap), TREND_TOP)?;
+    Ok(Html::new(svg, leaderboard(&snap)))
+}
+
+/// The per-trigger metrics (the last `last` triggers), and the rejection reasons seen.
+pub fn metrics(p: &Pipeline, last: usize) -> Result<Html> {
+    let rows = p.metrics();
+    let from = rows.len().saturating_sub(last);
+    let df = table::metrics(&rows[from..])?;
+    let mut parts = vec![table::show(&df, "Per-trigger metrics (like Spark's query progress)")];
+    if let Some(s) = p.snapshot() {
+        let reasons: Vec<(String, String)> = s
+            .totals
+            .rejected
+            .nonzero()
+            .map(|(r, n)| (format!("rejected: {r}"), n.to_string()))
+            .collect();
+        let mut rows = vec![
+            ("messages in".to_string(), s.totals.input.to_string()),
+            ("counted".to_string(), s.totals.accepted.to_string()),
+            ("late (behind the watermark)".to_string(), s.totals.late.to_string()),
+            ("rejected".to_string(), s.totals.rejected.total().to_string()),
+        ];
+        rows.extend(reasons);
+        parts.push(table::show(&table::key_values(&rows)?, "Totals since the consumer started"));
+    }
+    Ok(Html::concat(parts))
+}
+
+/// One table of what runs: Kafka, the producer, the consumer.
+pub fn status(infra: Option<&Infra>, producer: Option<&Producer>, pipeline: Option<&Pipeline>) -> Result<Html> {
+    let mut rows = Vec::new();
+    match infra {
+        Some(i) => rows.push((
+            "kafka".to_string(),
+            format!("{} at {} ({})", i.backend, i.bootstrap, if i.is_up() { "answering" } else { "not answering" }),
+        )),
+        None => rows.push(("kafka".into(), "not started".into())),
+    }
+    match producer {
+        Some(p) => {
+            let s = p.stats();
+            rows.push((
+                "producer".into(),
+                format!(
+                    "pid {} {} · sent {} · acked {} · failed {}",
+                    p.pid(),
+                    if p.is_running() { "running" } else { "stopped" },
+                    s.sent,
+                    s.acked,
+                    s.failed
+                ),
+            ))
+        }
+        None => rows.push(("producer".into(), "not started".into())),
+    }
+    match pipeline {
+        Some(p) => {
+            let st = p.status();
+            rows.push((
+                "consumer".into(),
+                format!(
+                    "{} · {:?} · partitions {:?} · {} messages",
+                    if st.running { "running" } else { "stopped" },
+                    st.broker,
+                    st.partitions,
+                    st.consumed
+                ),
+            ))
+        }
+        None => rows.push(("consumer".into(), "not started".into())),
+    }
+    Ok(table::show(&table::key_values(&rows)?, "Status"))
+}
+
+/// Checks the whole pipeline end to end: what the producer had acknowledged (its final
+/// counters, after `stop`) against what the consumer counted, per hashtag. Waits up to
+/// `wait` for the consumer to catch up.
+pub fn reconcile(sent: &crate::producer::ProducerStats, p: &Pipeline, wait: Duration) -> Result<Html> {
+    let deadline = Instant::now() + wait;
+    let counted = loop {
+        let counted: u64 = p.all_time_counts().iter().map(|(_, c)| c).sum();
+        if counted >= sent.acked || Instant::now() > deadline {
+            break p.all_time_counts();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut rows = Vec::new();
+    let mut all_equal = true;
+    for (h, acked) in sent.hashtags.iter().zip(&sent.acked_per_hashtag) {
+        let c = counted.iter().find(|(t, _)| t == h).map_or(0, |(_, c)| *c);
+        all_equal &= c == *acked;
+        rows.push((h.clone(), format!("produced {acked} · counted {c} · {}", if c == *acked { "equal" } else { "DIFFERENT" })));
+    }
+    let total: u64 = counted.iter().map(|(_, c)| c).sum();
+    all_equal &= total == sent.acked;
+    rows.push((
+        "all hashtags".into(),
+        format!("produced {} · counted {} · {}", sent.acked, total, if total == sent.acked { "equal" } else { "DIFFERENT" }),
+    ));
+    let verdict = if all_equal {
+        "Every acknowledged event was counted exactly once."
+    } else {
+        "The counts differ: see the rows marked DIFFERENT."
+    };
+    rows.push(("verdict".into(), verdict.into()));
+    Ok(table::show(&table::key_values(&rows)?, "Producer vs consumer"))
+}
+
+/// Stops the producer, the consumer and Kafka, then checks by pid that nothing is left.
+pub fn clean_up(infra: Option<&Infra>, producer: Option<&Producer>, pipeline: Option<&Pipeline>) -> Result<Html> {
+    let mut rows = Vec::new();
+    if let Some(p) = producer {
+        let pid = p.pid();
+        let s = p.stop();
+        rows.push((
+            format!("producer (pid {pid})"),
+            format!("stopped after {} events, {} acknowledged; running: {}", s.sent, s.acked, pid_alive(pid)),
+        ));
+    }
+    if let Some(p) = pipeline {
+        p.stop();
+        rows.push(("consumer thread".into(), format!("stopped; running: {}", p.status().running)));
+    }
+    if let Some(i) = infra {
+        i.down(false)?;
+        let left = i.broker_pid.is_some_and(pid_alive);
+        rows.push((
+            format!("kafka ({})", i.backend),
+            format!("down; running: {}", left || (i.backend == crate::infra::Backend::Embedded && i.is_up())),
+        ));
+    }
+    let left = rows.iter().filter(|(_, v)| v.ends_with("running: true")).count();
+    rows.push(("processes left running".into(), left.to_string()));
+    Ok(table::show(&table::key_values(&rows)?, "Clean-up"))
+}
+
+/// A small, fixed timeline through the window engine, for the lesson on windows: the same
+/// events in tumbling and sliding windows, in event time, with one late event.
+pub fn window_timeline() -> Result<Html> {
+    let t0 = 1_733_940_000.0; // 18:00:00 UTC
+    let events = [
+        ("#Spark", 5.0),
+        ("#IA", 42.0),
+        ("#Spark", 59.999),
+        ("#Spark", 60.0),
+        ("#IA", 75.0),
+        ("#Spark", 130.0),
+        ("#IA", 20.0), // arrives last, 110 s after the newest event: late
+    ];
+    let mut out = Vec::new();
+    for (name, cfg) in [
+        ("Tumbling 60 s", WindowConfig::tumbling(Duration::from_secs(60))),
+        ("Sliding 60 s every 30 s", WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30))),
+    ] {
+        let mut e = WindowEngine::new(cfg.with_watermark(Duration::from_secs(60)).with_time_domain(TimeDomain::EventTime))?;
+        let mut log = Vec::new();
+        let mut finals = Vec::new();
+        for (i, (tag, dt)) in events.iter().enumerate() {
+            let ev = Event {
+                usuario: "@DataFan".into(),
+                texto: "".into(),
+                hashtag_principal: (*tag).into(),
+                timestamp: t0 + dt,
+            };
+            let outcome = e.ingest(&ev, Timestamp::from_secs_f64(t0 + dt));
+            // A trigger after every event, so the watermark moves as in a live stream.
+            let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
+            finals.extend(snap.closed.clone());
+            log.push(format!(
+                "event {} {tag} at {} → {:?}; watermark now {}",
+                i + 1,
+                Timestamp::from_secs_f64(t0 + dt).clock(),
+                outcome,
+                snap.metrics.watermark.map_or("-".into(), |w| w.clock())
+            ));
+        }
+        let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for (w, state) in finals
+            .iter()
+            .map(|w| (w, "closed"))
+            .chain(snap.windows.iter().map(|w| (w, "open")))
+        {
+            let counts: Vec<String> = w.counts.iter().map(|(h, c)| format!("{h} {c}")).collect();
+            rows.push((format!("[{}, {}) {state}", w.start.clock(), w.end.clock()), counts.join(", ")));
+        }
+        out.push(Html::new(
+            format!("<pre>{}</pre>", escape(&log.join("\n"))),
+            log.join("\n"),
+        ));
+        out.push(table::show(&table::key_values(&rows)?, name));
+    }
+    Ok(Html::concat(out))
+}

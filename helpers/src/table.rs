@@ -1,0 +1,310 @@
+//! Tables as Polars `DataFrame`s, and their HTML for the notebook.
+//!
+//! * [`trending`]: the trending window: rank, hashtag, count, share, change vs the previous
+//!   window.
+//! * [`metrics`]: the per-trigger progress figures (what Spark printed each micro-batch).
+//! * [`status`]: what runs: Kafka, the producer, the consumer.
+//!
+//! evcxr has no HTML display for a `DataFrame`; [`to_html`] provides one (every cell
+//! escaped).
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::html::{escape, Html};
+use crate::time::Timestamp;
+use crate::window::{Snapshot, TriggerMetrics, WindowCounts};
+
+fn view_err(what: &str) -> impl Fn(PolarsError) -> Error + '_ {
+    move |e| Error::View {
+        what: what.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// The window before `w` (one slide earlier) among the snapshot's windows, if known.
+fn previous<'a>(snap: &'a Snapshot, w: &WindowCounts, slide_us: i64) -> Option<&'a WindowCounts> {
+    let start = Timestamp(w.start.micros() - slide_us);
+    snap.history
+        .iter()
+        .chain(&snap.windows)
+        .find(|x| x.start == start)
+}
+
+/// The trending window as a table: `window_start`, `window_end`, `rank`, `hashtag`,
+/// `count`, `share` (of the window's total), `change` (vs the window one slide earlier;
+/// null when that window is unknown). Empty when no window has data yet.
+pub fn trending(snap: &Snapshot, slide: std::time::Duration, top: usize) -> Result<DataFrame> {
+    let slide_us = crate::time::duration_micros(slide);
+    let Some(w) = snap.trending() else {
+        return trending_frame(vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    };
+    let prev = previous(snap, w, slide_us);
+    let rows: Vec<&(String, u64)> = w.counts.iter().take(top).collect();
+    let n = rows.len();
+    trending_frame(
+        vec![w.start.clock(); n],
+        vec![w.end.clock(); n],
+        (1..=n as u32).collect(),
+        rows.iter().map(|(h, _)| h.clone()).collect(),
+        rows.iter().map(|(_, c)| *c).collect(),
+        rows.iter()
+            .map(|(_, c)| if w.total > 0 { *c as f64 / w.total as f64 } else { 0.0 })
+            .collect(),
+        rows.iter()
+            .map(|(h, c)| prev.map(|p| *c as i64 - p.count(h) as i64))
+            .collect(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn trending_frame(
+    start: Vec<String>,
+    end: Vec<String>,
+    rank: Vec<u32>,
+    hashtag: Vec<String>,
+    count: Vec<u64>,
+    share: Vec<f64>,
+    change: Vec<Option<i64>>,
+) -> Result<DataFrame> {
+    DataFrame::new_infer_height(vec![
+        Column::new("window_start".into(), start),
+        Column::new("window_end".into(), end),
+        Column::new("rank".into(), rank),
+        Column::new("hashtag".into(), hashtag),
+        Column::new("count".into(), count),
+        Column::new("share".into(), share),
+        Column::new("change".into(), change),
+    ])
+    .map_err(view_err("the trending table"))
+}
+
+/// The per-trigger metrics as a table, oldest first (Spark's query progress, one row per
+/// trigger).
+pub fn metrics(rows: &[TriggerMetrics]) -> Result<DataFrame> {
+    let opt_clock = |t: Option<Timestamp>| t.map(|t| t.clock());
+    DataFrame::new_infer_height(vec![
+        Column::new("trigger".into(), rows.iter().map(|m| m.trigger_id).collect::<Vec<u64>>()),
+        Column::new("at".into(), rows.iter().map(|m| m.at.clock()).collect::<Vec<String>>()),
+        Column::new("input_rows".into(), rows.iter().map(|m| m.input_rows).collect::<Vec<u64>>()),
+        Column::new(
+            "input_rows_per_s".into(),
+            rows.iter().map(|m| m.input_rows_per_second).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "processed_rows_per_s".into(),
+            rows.iter().map(|m| m.processed_rows_per_second).collect::<Vec<Option<f64>>>(),
+        ),
+        Column::new(
+            "trigger_ms".into(),
+            rows.iter().map(|m| m.trigger_duration.as_secs_f64() * 1e3).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "watermark".into(),
+            rows.iter().map(|m| opt_clock(m.watermark)).collect::<Vec<Option<String>>>(),
+        ),
+        Column::new(
+            "rows_in_state".into(),
+            rows.iter().map(|m| m.rows_in_state as u64).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "open_windows".into(),
+            rows.iter().map(|m| m.open_windows as u64).collect::<Vec<u64>>(),
+        ),
+        Column::new("late_rows".into(), rows.iter().map(|m| m.late_rows).collect::<Vec<u64>>()),
+        Column::new(
+            "rejected".into(),
+            rows.iter().map(|m| m.rejected.total()).collect::<Vec<u64>>(),
+        ),
+        Column::new("lag".into(), rows.iter().map(|m| m.lag).collect::<Vec<Option<i64>>>()),
+    ])
+    .map_err(view_err("the metrics table"))
+}
+
+/// A two-column `component` / `state` table (for status views).
+pub fn key_values(rows: &[(String, String)]) -> Result<DataFrame> {
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "component".into(),
+            rows.iter().map(|(k, _)| k.clone()).collect::<Vec<String>>(),
+        ),
+        Column::new(
+            "state".into(),
+            rows.iter().map(|(_, v)| v.clone()).collect::<Vec<String>>(),
+        ),
+    ])
+    .map_err(view_err("the status table"))
+}
+
+/// One cell's text.
+fn cell(v: &AnyValue<'_>) -> String {
+    match v {
+        AnyValue::Null => String::new(),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        AnyValue::Float64(f) => {
+            if f.abs() >= 1000.0 {
+                format!("{f:.0}")
+            } else {
+                format!("{f:.3}")
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The DataFrame as an HTML `<table>` (with an optional caption); every value escaped.
+pub fn to_html(df: &DataFrame, caption: &str) -> String {
+    let mut out = String::from("<table class=\"stream-demo-table\" style=\"border-collapse:collapse;font-family:monospace\">");
+    if !caption.is_empty() {
+        out.push_str(&format!(
+            "<caption style=\"text-align:left;font-weight:bold\">{}</caption>",
+            escape(caption)
+        ));
+    }
+    out.push_str("<thead><tr>");
+    for c in df.columns() {
+        out.push_str(&format!(
+            "<th style=\"border-bottom:1px solid #888;padding:2px 8px\">{}</th>",
+            escape(c.name())
+        ));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for i in 0..df.height() {
+        out.push_str("<tr>");
+        for c in df.columns() {
+            let v = c.get(i).map(|v| cell(&v)).unwrap_or_default();
+            let align = if c.dtype().is_primitive_numeric() { "right" } else { "left" };
+            out.push_str(&format!(
+                "<td style=\"padding:2px 8px;text-align:{align}\">{}</td>",
+                escape(&v)
+            ));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// The DataFrame as aligned plain text, nothing truncated (Polars' own `Display`
+/// shortens long strings).
+pub fn to_text(df: &DataFrame) -> String {
+    let mut rows: Vec<Vec<String>> = vec![df.columns().iter().map(|c| c.name().to_string()).collect()];
+    for i in 0..df.height() {
+        rows.push(
+            df.columns()
+                .iter()
+                .map(|c| c.get(i).map(|v| cell(&v)).unwrap_or_default())
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..df.width())
+        .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (k, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v}{}", " ".repeat(w - v.chars().count())))
+            .collect();
+        out.push_str(line.join(" | ").trim_end());
+        out.push('\n');
+        if k == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            out.push_str(&rule.join("-+-"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A table ready to show in a cell: HTML in the notebook, text elsewhere.
+pub fn show(df: &DataFrame, caption: &str) -> Html {
+    Html::new(to_html(df, caption), format!("{caption}\n{}", to_text(df)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{TimeDomain, WindowConfig};
+    use crate::event::Event;
+    use crate::window::WindowEngine;
+    use std::time::Duration;
+
+    fn snapshot(events: &[(&str, f64)], now: f64) -> Snapshot {
+        let mut e = WindowEngine::new(
+            WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(10))
+                .with_time_domain(TimeDomain::EventTime),
+        )
+        .unwrap();
+        for (tag, t) in events {
+            e.ingest(
+                &Event {
+                    usuario: "@u".into(),
+                    texto: "".into(),
+                    hashtag_principal: tag.to_string().into(),
+                    timestamp: *t,
+                },
+                Timestamp::from_secs_f64(now),
+            );
+        }
+        e.tick(Timestamp::from_secs_f64(now))
+    }
+
+    #[test]
+    fn trending_has_rank_share_and_change() {
+        // Sliding 60 s / 10 s, newest event at 117 s: the trending window is [60,120):
+        // #a at 65, 115, 117 and #b at 116. The one before, [50,110), holds #a at 55, 65.
+        let snap = snapshot(
+            &[("#a", 55.0), ("#a", 65.0), ("#a", 115.0), ("#b", 116.0), ("#a", 117.0)],
+            117.0,
+        );
+        let df = trending(&snap, Duration::from_secs(10), 10).unwrap();
+        assert_eq!(df.height(), 2);
+        let names: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
+        assert_eq!(
+            names,
+            ["window_start", "window_end", "rank", "hashtag", "count", "share", "change"]
+        );
+        let get = |col: &str, i: usize| cell(&df.column(col).unwrap().get(i).unwrap());
+        assert_eq!(get("window_start", 0), "00:01:00");
+        assert_eq!(get("window_end", 0), "00:02:00");
+        assert_eq!(get("hashtag", 0), "#a");
+        assert_eq!(get("count", 0), "3");
+        assert_eq!(get("rank", 1), "2");
+        assert_eq!(get("share", 0), "0.750");
+        assert_eq!(get("change", 0), "1");
+        assert_eq!(get("change", 1), "1");
+    }
+
+    #[test]
+    fn html_escapes_every_value() {
+        let snap = snapshot(&[("<script>alert(1)</script>", 5.0), ("\"><img onerror=x>", 6.0)], 6.0);
+        let df = trending(&snap, Duration::from_secs(10), 10).unwrap();
+        let html = to_html(&df, "<b>caption</b>");
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<img"));
+        assert!(!html.contains("<b>caption"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("&quot;&gt;&lt;img onerror=x&gt;"));
+    }
+
+    #[test]
+    fn empty_snapshot_gives_an_empty_table() {
+        let snap = snapshot(&[], 0.0);
+        let df = trending(&snap, Duration::from_secs(10), 10).unwrap();
+        assert_eq!(df.height(), 0);
+        assert_eq!(df.width(), 7);
+    }
+
+    #[test]
+    fn metrics_table_has_one_row_per_trigger() {
+        let mut e = WindowEngine::new(WindowConfig::default()).unwrap();
+        let rows: Vec<TriggerMetrics> =
+            (0..3).map(|i| e.tick(Timestamp::from_secs(i)).metrics).collect();
+        let df = metrics(&rows).unwrap();
+        assert_eq!(df.height(), 3);
+        assert!(to_text(&df).contains("input_rows"));
+    }
+}
