@@ -10,7 +10,9 @@ use helpers::window::WindowEngine;
 
 fn main() -> Result<(), helpers::error::Error> {
     let mut g = Generator::new(GeneratorConfig {
-        trend: Some(TrendShift { every: Duration::from_secs(90) }),
+        trend: Some(TrendShift {
+            every: Duration::from_secs(90),
+        }),
         ..Default::default()
     })?;
     let mut e = WindowEngine::new(
@@ -33,7 +35,10 @@ fn main() -> Result<(), helpers::error::Error> {
     let html = helpers::dashboard::dashboard(&snap, Duration::from_secs(10))?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts");
     std::fs::create_dir_all(&dir).expect("artifacts dir");
-    let page = format!("<!doctype html><meta charset=utf-8><body style=\"font-family:sans-serif\">{}</body>", html.markup);
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><body style=\"font-family:sans-serif\">{}</body>",
+        html.markup
+    );
     std::fs::write(dir.join("dashboard.html"), page).expect("write");
     println!("{}", html.text);
     println!("wrote {}", dir.join("dashboard.html").display());

@@ -32,7 +32,8 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-type DrawResult<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+type DrawResult<DB> =
+    std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// Shortens a label for an axis (long hashtags would cover the chart).
 fn short(label: &str, max: usize) -> String {
@@ -46,11 +47,20 @@ fn short(label: &str, max: usize) -> String {
 }
 
 /// Draws the `top` hashtags of `window` as bars, highest first.
-pub fn draw_top<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, window: Option<&WindowCounts>, top: usize) -> DrawResult<DB> {
+pub fn draw_top<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    window: Option<&WindowCounts>,
+    top: usize,
+) -> DrawResult<DB> {
     area.fill(&WHITE)?;
     let (title, rows): (String, Vec<(String, u64)>) = match window {
         Some(w) => (
-            format!("Top hashtags, window {}–{} ({} events)", w.start.clock(), w.end.clock(), w.total),
+            format!(
+                "Top hashtags, window {}–{} ({} events)",
+                w.start.clock(),
+                w.end.clock(),
+                w.total
+            ),
             w.counts.iter().take(top).cloned().collect(),
         ),
         None => ("Top hashtags: no data yet".to_string(), vec![]),
@@ -81,7 +91,10 @@ pub fn draw_top<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, window: Optio
         .draw()?;
     chart.draw_series(rows.iter().enumerate().map(|(i, (_, c))| {
         let colour = COLOURS[i % COLOURS.len()];
-        Rectangle::new([(i as f64 + 0.15, 0), (i as f64 + 0.85, *c)], colour.filled())
+        Rectangle::new(
+            [(i as f64 + 0.15, 0), (i as f64 + 0.85, *c)],
+            colour.filled(),
+        )
     }))?;
     chart.draw_series(rows.iter().enumerate().map(|(i, (h, c))| {
         Text::new(
@@ -95,7 +108,11 @@ pub fn draw_top<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, window: Optio
 
 /// Draws each of the `top` hashtags (by total over `windows`) as a line: its count per
 /// window, oldest window first.
-pub fn draw_trend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, windows: &[WindowCounts], top: usize) -> DrawResult<DB> {
+pub fn draw_trend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    windows: &[WindowCounts],
+    top: usize,
+) -> DrawResult<DB> {
     area.fill(&WHITE)?;
     let mut windows: Vec<&WindowCounts> = windows.iter().collect();
     windows.sort_by_key(|w| w.start);
@@ -125,6 +142,7 @@ pub fn draw_trend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, windows: &[
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(10)
+        .margin_right(40)
         .x_label_area_size(30)
         .y_label_area_size(50)
         .build_cartesian_2d(0usize..n - 1, 0u64..(max + max / 5 + 1))?;
@@ -137,12 +155,22 @@ pub fn draw_trend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, windows: &[
         .draw()?;
     for (k, (tag, _)) in tags.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
-        let points: Vec<(usize, u64)> = windows.iter().enumerate().map(|(i, w)| (i, w.count(tag))).collect();
+        let points: Vec<(usize, u64)> = windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (i, w.count(tag)))
+            .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
             .label(short(tag, 20))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+            });
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, colour.filled())),
+        )?;
     }
     if !tags.is_empty() {
         chart
@@ -220,7 +248,10 @@ mod tests {
             window(120, &[("#IA", 12), ("#\"><img onerror=x>", 1)]),
         ];
         let svg = trend_svg(&ws, 5).unwrap();
-        assert!(svg.contains(">#Spark<") || svg.contains("#Spark\n"), "legend names #Spark");
+        assert!(
+            svg.contains(">#Spark<") || svg.contains("#Spark\n"),
+            "legend names #Spark"
+        );
         assert!(svg.contains("#IA"));
         assert!(!svg.contains("<img"));
         assert!(svg.contains("&lt;img onerror=x&gt;"));

@@ -25,7 +25,12 @@ pub fn leaderboard(snap: &Snapshot) -> String {
                 .take(5)
                 .map(|(h, c)| format!("{h} {c}"))
                 .collect();
-            format!("window {}–{} | {}", w.start.clock(), w.end.clock(), tags.join("  "))
+            format!(
+                "window {}–{} | {}",
+                w.start.clock(),
+                w.end.clock(),
+                tags.join("  ")
+            )
         }
         None => "no window yet".to_string(),
     };

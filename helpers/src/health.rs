@@ -49,8 +49,14 @@ impl HealthReport {
 
     /// Called by evcxr: shows the report as preformatted text.
     pub fn evcxr_display(&self) {
-        crate::html::Html::new(format!("<pre>{}</pre>", crate::html::escape(&self.to_string())), self.to_string())
-            .evcxr_display();
+        crate::html::Html::new(
+            format!(
+                "<pre style=\"font-family:monospace\">{}</pre>",
+                crate::html::escape(&self.to_string())
+            ),
+            self.to_string(),
+        )
+        .evcxr_display();
     }
 }
 

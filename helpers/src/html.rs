@@ -79,7 +79,10 @@ mod tests {
     #[test]
     fn hostile_text_is_escaped() {
         let cases = [
-            ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+            (
+                "<script>alert(1)</script>",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+            ),
             ("\"><img onerror=x>", "&quot;&gt;&lt;img onerror=x&gt;"),
             ("#a&b'c", "#a&amp;b&#39;c"),
             ("#مرحبا 🚀", "#مرحبا 🚀"),

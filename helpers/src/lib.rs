@@ -70,9 +70,9 @@ pub mod prelude {
     pub use crate::infra::{self, Backend, Infra};
     pub use crate::live::LivePage;
     pub use crate::notebook::*;
-    pub use crate::settings::Settings;
     pub use crate::pipeline::{Pipeline, PipelineConfig, StartFrom};
     pub use crate::producer::{Producer, ProducerConfig};
+    pub use crate::settings::Settings;
     pub use crate::time::Timestamp;
     pub use crate::window::{Snapshot, WindowCounts, WindowEngine};
     pub use std::time::Duration;

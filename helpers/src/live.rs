@@ -96,7 +96,7 @@ impl LivePage {
         Html::new(
             format!(
                 "<p><a href=\"{u}\" target=\"_blank\">{u}</a> (live, refreshes itself)</p>\
-                 <iframe src=\"{u}\" width=\"100%\" height=\"860\" style=\"border:1px solid #ddd\"></iframe>",
+                 <iframe src=\"{u}\" width=\"100%\" height=\"760\" style=\"border:1px solid #ddd\"></iframe>",
                 u = escape(&url)
             ),
             format!("live page: {url}"),

@@ -21,7 +21,10 @@ use crate::window::{Snapshot, WindowEngine};
 
 /// The settings as a table.
 pub fn settings_table(s: &Settings) -> Result<Html> {
-    Ok(table::show(&table::key_values(&s.rows())?, "Settings (from environment variables)"))
+    Ok(table::show(
+        &table::two_columns(("setting", "value"), &s.rows())?,
+        "Settings (from environment variables)",
+    ))
 }
 
 /// Kafka's status (backend, brokers, topics with partitions and end offsets) as a table.
@@ -38,7 +41,12 @@ pub fn kafka_status(infra: &Infra) -> Result<Html> {
     for t in &st.topics {
         rows.push((
             format!("topic {}", t.name),
-            format!("{} partitions, {} messages, end offsets {:?}", t.partitions(), t.messages(), t.end_offsets),
+            format!(
+                "{} partitions, {} messages, end offsets {:?}",
+                t.partitions(),
+                t.messages(),
+                t.end_offsets
+            ),
         ));
     }
     Ok(table::show(&table::key_values(&rows)?, "Kafka"))
@@ -55,11 +63,11 @@ pub fn sample_events(s: &Settings, n: usize) -> Result<Html> {
         let e = g.event(&d);
         rows.push((e, String::from_utf8_lossy(&buf).into_owned()));
     }
-    let mut markup = String::from("<table style=\"font-family:monospace\"><tr><th>usuario (user)</th><th>texto (text)</th><th>hashtag_principal (main hashtag)</th><th>timestamp (s since 1970)</th></tr>");
+    let mut markup = String::from("<table style=\"font-family:monospace\"><tr><th style=\"text-align:left\">usuario (user)</th><th style=\"text-align:left\">texto (text)</th><th style=\"text-align:left\">hashtag_principal (main hashtag)</th><th>timestamp (s since 1970)</th></tr>");
     let mut text = String::new();
     for (e, json) in &rows {
         markup.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+            "<tr><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td><td>{:.1}</td></tr>",
             escape(&e.usuario),
             escape(&e.texto),
             escape(&e.hashtag_principal),
@@ -68,10 +76,34 @@ pub fn sample_events(s: &Settings, n: usize) -> Result<Html> {
         text.push_str(json);
         text.push('\n');
     }
-    markup.push_str("</table><p>On the wire (one Kafka message each):</p><pre>");
+    markup.push_str(
+        "</table><p>On the wire (one Kafka message each):</p><pre style=\"font-family:monospace\">",
+    );
     markup.push_str(&escape(&text));
     markup.push_str("</pre>");
     Ok(Html::new(markup, text))
+}
+
+/// What the decoder says of each message: the event's hashtag, or why it is rejected.
+pub fn decode_table(messages: &[&[u8]]) -> Result<Html> {
+    let rows: Vec<(String, String)> = messages
+        .iter()
+        .map(|m| {
+            let outcome = match crate::event::decode(m) {
+                Ok(e) => format!(
+                    "event: {} at {}",
+                    e.hashtag_principal,
+                    Timestamp::from_secs_f64(e.timestamp)
+                ),
+                Err(r) => format!("rejected: {r}"),
+            };
+            (String::from_utf8_lossy(m).into_owned(), outcome)
+        })
+        .collect();
+    Ok(table::show(
+        &table::two_columns(("message", "decoded"), &rows)?,
+        "The decoder",
+    ))
 }
 
 /// The producer's counters.
@@ -83,8 +115,14 @@ pub fn producer_status(p: &Producer) -> Result<Html> {
         ("sent".to_string(), s.sent.to_string()),
         ("acknowledged".to_string(), s.acked.to_string()),
         ("failed".to_string(), s.failed.to_string()),
-        ("rate (target)".to_string(), format!("{} events/s", s.rate_target)),
-        ("rate (measured)".to_string(), format!("{:.1} events/s", s.rate_actual)),
+        (
+            "rate (target)".to_string(),
+            format!("{} events/s", s.rate_target),
+        ),
+        (
+            "rate (measured)".to_string(),
+            format!("{:.1} events/s", s.rate_actual),
+        ),
     ];
     for (h, c) in s.hashtags.iter().zip(&s.acked_per_hashtag) {
         rows.push((format!("acknowledged {h}"), c.to_string()));
@@ -136,7 +174,10 @@ pub fn trending(p: &Pipeline) -> Result<Html> {
     let snap = snapshot_with_data(p, Duration::from_secs(60))?;
     let df = table::trending(&snap, p.config().window.slide, TOP)?;
     let w = snap.trending().expect("snapshot has data");
-    Ok(table::show(&df, &format!("Trending: window {}–{}", w.start.clock(), w.end.clock())))
+    Ok(table::show(
+        &df,
+        &format!("Trending: window {}–{}", w.start.clock(), w.end.clock()),
+    ))
 }
 
 /// The trending window as a Polars DataFrame, to explore by hand.
@@ -164,7 +205,10 @@ pub fn metrics(p: &Pipeline, last: usize) -> Result<Html> {
     let rows = p.metrics();
     let from = rows.len().saturating_sub(last);
     let df = table::metrics(&rows[from..])?;
-    let mut parts = vec![table::show(&df, "Per-trigger metrics (like Spark's query progress)")];
+    let mut parts = vec![table::show(
+        &df,
+        "Per-trigger metrics (like Spark's query progress)",
+    )];
     if let Some(s) = p.snapshot() {
         let reasons: Vec<(String, String)> = s
             .totals
@@ -175,22 +219,44 @@ pub fn metrics(p: &Pipeline, last: usize) -> Result<Html> {
         let mut rows = vec![
             ("messages in".to_string(), s.totals.input.to_string()),
             ("counted".to_string(), s.totals.accepted.to_string()),
-            ("late (behind the watermark)".to_string(), s.totals.late.to_string()),
-            ("rejected".to_string(), s.totals.rejected.total().to_string()),
+            (
+                "late (behind the watermark)".to_string(),
+                s.totals.late.to_string(),
+            ),
+            (
+                "rejected".to_string(),
+                s.totals.rejected.total().to_string(),
+            ),
         ];
         rows.extend(reasons);
-        parts.push(table::show(&table::key_values(&rows)?, "Totals since the consumer started"));
+        parts.push(table::show(
+            &table::two_columns(("measure", "value"), &rows)?,
+            "Totals since the consumer started",
+        ));
     }
     Ok(Html::concat(parts))
 }
 
 /// One table of what runs: Kafka, the producer, the consumer.
-pub fn status(infra: Option<&Infra>, producer: Option<&Producer>, pipeline: Option<&Pipeline>) -> Result<Html> {
+pub fn status(
+    infra: Option<&Infra>,
+    producer: Option<&Producer>,
+    pipeline: Option<&Pipeline>,
+) -> Result<Html> {
     let mut rows = Vec::new();
     match infra {
         Some(i) => rows.push((
             "kafka".to_string(),
-            format!("{} at {} ({})", i.backend, i.bootstrap, if i.is_up() { "answering" } else { "not answering" }),
+            format!(
+                "{} at {} ({})",
+                i.backend,
+                i.bootstrap,
+                if i.is_up() {
+                    "answering"
+                } else {
+                    "not answering"
+                }
+            ),
         )),
         None => rows.push(("kafka".into(), "not started".into())),
     }
@@ -233,7 +299,11 @@ pub fn status(infra: Option<&Infra>, producer: Option<&Producer>, pipeline: Opti
 /// Checks the whole pipeline end to end: what the producer had acknowledged (its final
 /// counters, after `stop`) against what the consumer counted, per hashtag. Waits up to
 /// `wait` for the consumer to catch up.
-pub fn reconcile(sent: &crate::producer::ProducerStats, p: &Pipeline, wait: Duration) -> Result<Html> {
+pub fn reconcile(
+    sent: &crate::producer::ProducerStats,
+    p: &Pipeline,
+    wait: Duration,
+) -> Result<Html> {
     let deadline = Instant::now() + wait;
     let counted = loop {
         let counted: u64 = p.all_time_counts().iter().map(|(_, c)| c).sum();
@@ -247,13 +317,28 @@ pub fn reconcile(sent: &crate::producer::ProducerStats, p: &Pipeline, wait: Dura
     for (h, acked) in sent.hashtags.iter().zip(&sent.acked_per_hashtag) {
         let c = counted.iter().find(|(t, _)| t == h).map_or(0, |(_, c)| *c);
         all_equal &= c == *acked;
-        rows.push((h.clone(), format!("produced {acked} · counted {c} · {}", if c == *acked { "equal" } else { "DIFFERENT" })));
+        rows.push((
+            h.clone(),
+            format!(
+                "produced {acked} · counted {c} · {}",
+                if c == *acked { "equal" } else { "DIFFERENT" }
+            ),
+        ));
     }
     let total: u64 = counted.iter().map(|(_, c)| c).sum();
     all_equal &= total == sent.acked;
     rows.push((
         "all hashtags".into(),
-        format!("produced {} · counted {} · {}", sent.acked, total, if total == sent.acked { "equal" } else { "DIFFERENT" }),
+        format!(
+            "produced {} · counted {} · {}",
+            sent.acked,
+            total,
+            if total == sent.acked {
+                "equal"
+            } else {
+                "DIFFERENT"
+            }
+        ),
     ));
     let verdict = if all_equal {
         "Every acknowledged event was counted exactly once."
@@ -261,33 +346,54 @@ pub fn reconcile(sent: &crate::producer::ProducerStats, p: &Pipeline, wait: Dura
         "The counts differ: see the rows marked DIFFERENT."
     };
     rows.push(("verdict".into(), verdict.into()));
-    Ok(table::show(&table::key_values(&rows)?, "Producer vs consumer"))
+    Ok(table::show(
+        &table::two_columns(("hashtag", "check"), &rows)?,
+        "Producer vs consumer",
+    ))
 }
 
 /// Stops the producer, the consumer and Kafka, then checks by pid that nothing is left.
-pub fn clean_up(infra: Option<&Infra>, producer: Option<&Producer>, pipeline: Option<&Pipeline>) -> Result<Html> {
+pub fn clean_up(
+    infra: Option<&Infra>,
+    producer: Option<&Producer>,
+    pipeline: Option<&Pipeline>,
+) -> Result<Html> {
     let mut rows = Vec::new();
     if let Some(p) = producer {
         let pid = p.pid();
         let s = p.stop();
         rows.push((
             format!("producer (pid {pid})"),
-            format!("stopped after {} events, {} acknowledged; running: {}", s.sent, s.acked, pid_alive(pid)),
+            format!(
+                "stopped after {} events, {} acknowledged; running: {}",
+                s.sent,
+                s.acked,
+                pid_alive(pid)
+            ),
         ));
     }
     if let Some(p) = pipeline {
         p.stop();
-        rows.push(("consumer thread".into(), format!("stopped; running: {}", p.status().running)));
+        rows.push((
+            "consumer thread".into(),
+            format!("stopped; running: {}", p.status().running),
+        ));
     }
     if let Some(i) = infra {
         i.down(false)?;
         let left = i.broker_pid.is_some_and(pid_alive);
         rows.push((
             format!("kafka ({})", i.backend),
-            format!("down; running: {}", left || (i.backend == crate::infra::Backend::Embedded && i.is_up())),
+            format!(
+                "down; running: {}",
+                left || (i.backend == crate::infra::Backend::Embedded && i.is_up())
+            ),
         ));
     }
-    let left = rows.iter().filter(|(_, v)| v.ends_with("running: true")).count();
+    let left = rows
+        .iter()
+        .filter(|(_, v)| v.ends_with("running: true"))
+        .count();
     rows.push(("processes left running".into(), left.to_string()));
     Ok(table::show(&table::key_values(&rows)?, "Clean-up"))
 }
@@ -307,10 +413,19 @@ pub fn window_timeline() -> Result<Html> {
     ];
     let mut out = Vec::new();
     for (name, cfg) in [
-        ("Tumbling 60 s", WindowConfig::tumbling(Duration::from_secs(60))),
-        ("Sliding 60 s every 30 s", WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30))),
+        (
+            "Tumbling 60 s",
+            WindowConfig::tumbling(Duration::from_secs(60)),
+        ),
+        (
+            "Sliding 60 s every 30 s",
+            WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30)),
+        ),
     ] {
-        let mut e = WindowEngine::new(cfg.with_watermark(Duration::from_secs(60)).with_time_domain(TimeDomain::EventTime))?;
+        let mut e = WindowEngine::new(
+            cfg.with_watermark(Duration::from_secs(60))
+                .with_time_domain(TimeDomain::EventTime),
+        )?;
         let mut log = Vec::new();
         let mut finals = Vec::new();
         for (i, (tag, dt)) in events.iter().enumerate() {
@@ -340,13 +455,22 @@ pub fn window_timeline() -> Result<Html> {
             .chain(snap.windows.iter().map(|w| (w, "open")))
         {
             let counts: Vec<String> = w.counts.iter().map(|(h, c)| format!("{h} {c}")).collect();
-            rows.push((format!("[{}, {}) {state}", w.start.clock(), w.end.clock()), counts.join(", ")));
+            rows.push((
+                format!("[{}, {}) {state}", w.start.clock(), w.end.clock()),
+                counts.join(", "),
+            ));
         }
         out.push(Html::new(
-            format!("<pre>{}</pre>", escape(&log.join("\n"))),
+            format!(
+                "<pre style=\"font-family:monospace\">{}</pre>",
+                escape(&log.join("\n"))
+            ),
             log.join("\n"),
         ));
-        out.push(table::show(&table::key_values(&rows)?, name));
+        out.push(table::show(
+            &table::two_columns(("window", "counts"), &rows)?,
+            name,
+        ));
     }
     Ok(Html::concat(out))
 }

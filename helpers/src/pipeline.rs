@@ -23,10 +23,10 @@ use tokio::sync::Notify;
 
 use crate::config::{WindowConfig, TWEETS_TOPIC};
 use crate::error::{Error, Result};
+use crate::event::decode;
 use crate::kafka::base_config;
 use crate::process::{default_state_dir, validate_name};
 use crate::time::Timestamp;
-use crate::event::decode;
 use crate::window::{Outcome, Snapshot, TriggerMetrics, WindowEngine};
 
 /// Where a new consumer starts reading.
@@ -383,10 +383,9 @@ fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) 
                 _ = ticker.tick() => {
                     let t0 = Instant::now();
                     let now = Timestamp::now();
-                    let lag = lag_of(&consumer, &config.topic, &assigned);
                     let mut snap = engine.tick(now);
-                    snap.metrics.lag = lag;
                     snap.metrics.trigger_duration += t0.elapsed();
+                    snap.metrics.lag = lag_of(&consumer, &config.topic, &assigned);
                     let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
                     if st.metrics.len() >= config.metrics_history.max(1) {
                         st.metrics.pop_front();
@@ -448,17 +447,32 @@ fn count_all_time(totals: &mut HashMap<Box<str>, u64>, hashtag: &str) {
     }
 }
 
-/// Messages between the consumer's positions and the partitions' end offsets.
+/// Messages between the consumer's positions and the partitions' end offsets, from the
+/// end offsets the client caches from its fetch responses: no network round trip, so a
+/// trigger never waits on the broker. `None` until every partition has been fetched once.
 fn lag_of(consumer: &StreamConsumer, topic: &str, partitions: &[i32]) -> Option<i64> {
     if partitions.is_empty() {
         return None;
     }
     let positions = consumer.position().ok()?;
+    let topic_c = std::ffi::CString::new(topic).ok()?;
     let mut lag = 0;
     for p in partitions {
-        let (_, high) = consumer
-            .fetch_watermarks(topic, *p, Duration::from_millis(500))
-            .ok()?;
+        let (mut low, mut high) = (-1i64, -1i64);
+        // SAFETY: the client pointer is valid while `consumer` lives; the topic is a valid
+        // C string; low/high are valid out-pointers.
+        let err = unsafe {
+            rdkafka::bindings::rd_kafka_get_watermark_offsets(
+                consumer.client().native_ptr(),
+                topic_c.as_ptr(),
+                *p,
+                &mut low,
+                &mut high,
+            )
+        };
+        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
+            return None;
+        }
         let pos = positions
             .find_partition(topic, *p)
             .and_then(|e| match e.offset() {

@@ -465,7 +465,11 @@ impl Producer {
     /// Turns the trend shift on (the hashtag weights rotate every `every`) or off (`None`).
     pub fn set_trend(&self, every: Option<Duration>) -> Result<()> {
         if every.is_some_and(|e| e < Duration::from_millis(1)) {
-            return Err(Error::config("trend", format!("{every:?}"), "use a period of at least 1 ms"));
+            return Err(Error::config(
+                "trend",
+                format!("{every:?}"),
+                "use a period of at least 1 ms",
+            ));
         }
         self.update_control(|c| c.trend_every_secs = Some(every.map_or(0.0, |e| e.as_secs_f64())))
     }

@@ -148,28 +148,51 @@ impl Settings {
         }
     }
 
-    /// The settings as `(name, value)` rows.
+    /// The settings as `(name [VARIABLE], value)` rows.
     pub fn rows(&self) -> Vec<(String, String)> {
-        let kind = if self.slide < self.window { "sliding" } else { "tumbling" };
+        let kind = if self.slide < self.window {
+            "sliding"
+        } else {
+            "tumbling"
+        };
+        let secs = |d: Duration| format!("{} s", d.as_secs_f64());
         vec![
-            ("producer rate".into(), format!("{} events/s", self.rate)),
-            ("hashtags and weights".into(), self.weights.clone()),
-            ("seed".into(), self.seed.to_string()),
             (
-                "trend shift".into(),
-                self.trend_every.map_or("off".into(), |d| format!("every {} s", d.as_secs_f64())),
+                "producer rate [PRODUCER_RATE]".into(),
+                format!("{} events/s", self.rate),
             ),
-            ("late events".into(), format!("{:.0}%", self.late_share * 100.0)),
             (
-                "windows".into(),
-                format!("{kind}: {} s wide, a new one every {} s", self.window.as_secs_f64(), self.slide.as_secs_f64()),
+                "hashtags and weights [HASHTAG_WEIGHTS]".into(),
+                self.weights.clone(),
             ),
-            ("watermark delay".into(), format!("{} s", self.watermark.as_secs_f64())),
-            ("time domain".into(), format!("{:?}", self.time_domain)),
-            ("trigger".into(), format!("every {} s", self.trigger.as_secs_f64())),
+            ("seed [PRODUCER_SEED]".into(), self.seed.to_string()),
             (
-                "watch cells".into(),
-                format!("{} s, printing every {} s", self.watch.as_secs_f64(), self.watch_every.as_secs_f64()),
+                "trend shift [TREND_EVERY]".into(),
+                self.trend_every
+                    .map_or("off".into(), |d| format!("every {}", secs(d))),
+            ),
+            (
+                "late events [LATE_SHARE]".into(),
+                format!("{:.0}%", self.late_share * 100.0),
+            ),
+            (
+                "window width [WINDOW_SECS]".into(),
+                format!("{} ({kind} windows)", secs(self.window)),
+            ),
+            ("window slide [SLIDE_SECS]".into(), secs(self.slide)),
+            (
+                "watermark delay [WATERMARK_SECS]".into(),
+                secs(self.watermark),
+            ),
+            (
+                "time domain [TIME_DOMAIN]".into(),
+                format!("{:?}", self.time_domain),
+            ),
+            ("trigger interval [TRIGGER_SECS]".into(), secs(self.trigger)),
+            ("watch cell length [WATCH_SECS]".into(), secs(self.watch)),
+            (
+                "watch cell print interval [WATCH_EVERY_SECS]".into(),
+                secs(self.watch_every),
             ),
         ]
     }

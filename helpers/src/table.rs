@@ -49,7 +49,13 @@ pub fn trending(snap: &Snapshot, slide: std::time::Duration, top: usize) -> Resu
         rows.iter().map(|(h, _)| h.clone()).collect(),
         rows.iter().map(|(_, c)| *c).collect(),
         rows.iter()
-            .map(|(_, c)| if w.total > 0 { *c as f64 / w.total as f64 } else { 0.0 })
+            .map(|(_, c)| {
+                if w.total > 0 {
+                    *c as f64 / w.total as f64
+                } else {
+                    0.0
+                }
+            })
             .collect(),
         rows.iter()
             .map(|(h, c)| prev.map(|p| *c as i64 - p.count(h) as i64))
@@ -84,56 +90,90 @@ fn trending_frame(
 pub fn metrics(rows: &[TriggerMetrics]) -> Result<DataFrame> {
     let opt_clock = |t: Option<Timestamp>| t.map(|t| t.clock());
     DataFrame::new_infer_height(vec![
-        Column::new("trigger".into(), rows.iter().map(|m| m.trigger_id).collect::<Vec<u64>>()),
-        Column::new("at".into(), rows.iter().map(|m| m.at.clock()).collect::<Vec<String>>()),
-        Column::new("input_rows".into(), rows.iter().map(|m| m.input_rows).collect::<Vec<u64>>()),
+        Column::new(
+            "trigger".into(),
+            rows.iter().map(|m| m.trigger_id).collect::<Vec<u64>>(),
+        ),
+        Column::new(
+            "at".into(),
+            rows.iter().map(|m| m.at.clock()).collect::<Vec<String>>(),
+        ),
+        Column::new(
+            "input_rows".into(),
+            rows.iter().map(|m| m.input_rows).collect::<Vec<u64>>(),
+        ),
         Column::new(
             "input_rows_per_s".into(),
-            rows.iter().map(|m| m.input_rows_per_second).collect::<Vec<f64>>(),
+            rows.iter()
+                .map(|m| m.input_rows_per_second)
+                .collect::<Vec<f64>>(),
         ),
         Column::new(
             "processed_rows_per_s".into(),
-            rows.iter().map(|m| m.processed_rows_per_second).collect::<Vec<Option<f64>>>(),
+            rows.iter()
+                .map(|m| m.processed_rows_per_second)
+                .collect::<Vec<Option<f64>>>(),
         ),
         Column::new(
             "trigger_ms".into(),
-            rows.iter().map(|m| m.trigger_duration.as_secs_f64() * 1e3).collect::<Vec<f64>>(),
+            rows.iter()
+                .map(|m| m.trigger_duration.as_secs_f64() * 1e3)
+                .collect::<Vec<f64>>(),
         ),
         Column::new(
             "watermark".into(),
-            rows.iter().map(|m| opt_clock(m.watermark)).collect::<Vec<Option<String>>>(),
+            rows.iter()
+                .map(|m| opt_clock(m.watermark))
+                .collect::<Vec<Option<String>>>(),
         ),
         Column::new(
             "rows_in_state".into(),
-            rows.iter().map(|m| m.rows_in_state as u64).collect::<Vec<u64>>(),
+            rows.iter()
+                .map(|m| m.rows_in_state as u64)
+                .collect::<Vec<u64>>(),
         ),
         Column::new(
             "open_windows".into(),
-            rows.iter().map(|m| m.open_windows as u64).collect::<Vec<u64>>(),
+            rows.iter()
+                .map(|m| m.open_windows as u64)
+                .collect::<Vec<u64>>(),
         ),
-        Column::new("late_rows".into(), rows.iter().map(|m| m.late_rows).collect::<Vec<u64>>()),
+        Column::new(
+            "late_rows".into(),
+            rows.iter().map(|m| m.late_rows).collect::<Vec<u64>>(),
+        ),
         Column::new(
             "rejected".into(),
-            rows.iter().map(|m| m.rejected.total()).collect::<Vec<u64>>(),
+            rows.iter()
+                .map(|m| m.rejected.total())
+                .collect::<Vec<u64>>(),
         ),
-        Column::new("lag".into(), rows.iter().map(|m| m.lag).collect::<Vec<Option<i64>>>()),
+        Column::new(
+            "lag".into(),
+            rows.iter().map(|m| m.lag).collect::<Vec<Option<i64>>>(),
+        ),
     ])
     .map_err(view_err("the metrics table"))
 }
 
 /// A two-column `component` / `state` table (for status views).
 pub fn key_values(rows: &[(String, String)]) -> Result<DataFrame> {
+    two_columns(("component", "state"), rows)
+}
+
+/// A two-column table with the given column names.
+pub fn two_columns(names: (&str, &str), rows: &[(String, String)]) -> Result<DataFrame> {
     DataFrame::new_infer_height(vec![
         Column::new(
-            "component".into(),
+            names.0.into(),
             rows.iter().map(|(k, _)| k.clone()).collect::<Vec<String>>(),
         ),
         Column::new(
-            "state".into(),
+            names.1.into(),
             rows.iter().map(|(_, v)| v.clone()).collect::<Vec<String>>(),
         ),
     ])
-    .map_err(view_err("the status table"))
+    .map_err(view_err("a table"))
 }
 
 /// One cell's text.
@@ -174,7 +214,11 @@ pub fn to_html(df: &DataFrame, caption: &str) -> String {
         out.push_str("<tr>");
         for c in df.columns() {
             let v = c.get(i).map(|v| cell(&v)).unwrap_or_default();
-            let align = if c.dtype().is_primitive_numeric() { "right" } else { "left" };
+            let align = if c.dtype().is_primitive_numeric() {
+                "right"
+            } else {
+                "left"
+            };
             out.push_str(&format!(
                 "<td style=\"padding:2px 8px;text-align:{align}\">{}</td>",
                 escape(&v)
@@ -189,7 +233,8 @@ pub fn to_html(df: &DataFrame, caption: &str) -> String {
 /// The DataFrame as aligned plain text, nothing truncated (Polars' own `Display`
 /// shortens long strings).
 pub fn to_text(df: &DataFrame) -> String {
-    let mut rows: Vec<Vec<String>> = vec![df.columns().iter().map(|c| c.name().to_string()).collect()];
+    let mut rows: Vec<Vec<String>> =
+        vec![df.columns().iter().map(|c| c.name().to_string()).collect()];
     for i in 0..df.height() {
         rows.push(
             df.columns()
@@ -257,7 +302,13 @@ mod tests {
         // Sliding 60 s / 10 s, newest event at 117 s: the trending window is [60,120):
         // #a at 65, 115, 117 and #b at 116. The one before, [50,110), holds #a at 55, 65.
         let snap = snapshot(
-            &[("#a", 55.0), ("#a", 65.0), ("#a", 115.0), ("#b", 116.0), ("#a", 117.0)],
+            &[
+                ("#a", 55.0),
+                ("#a", 65.0),
+                ("#a", 115.0),
+                ("#b", 116.0),
+                ("#a", 117.0),
+            ],
             117.0,
         );
         let df = trending(&snap, Duration::from_secs(10), 10).unwrap();
@@ -265,7 +316,15 @@ mod tests {
         let names: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
         assert_eq!(
             names,
-            ["window_start", "window_end", "rank", "hashtag", "count", "share", "change"]
+            [
+                "window_start",
+                "window_end",
+                "rank",
+                "hashtag",
+                "count",
+                "share",
+                "change"
+            ]
         );
         let get = |col: &str, i: usize| cell(&df.column(col).unwrap().get(i).unwrap());
         assert_eq!(get("window_start", 0), "00:01:00");
@@ -280,7 +339,13 @@ mod tests {
 
     #[test]
     fn html_escapes_every_value() {
-        let snap = snapshot(&[("<script>alert(1)</script>", 5.0), ("\"><img onerror=x>", 6.0)], 6.0);
+        let snap = snapshot(
+            &[
+                ("<script>alert(1)</script>", 5.0),
+                ("\"><img onerror=x>", 6.0),
+            ],
+            6.0,
+        );
         let df = trending(&snap, Duration::from_secs(10), 10).unwrap();
         let html = to_html(&df, "<b>caption</b>");
         assert!(!html.contains("<script>"));
@@ -301,8 +366,9 @@ mod tests {
     #[test]
     fn metrics_table_has_one_row_per_trigger() {
         let mut e = WindowEngine::new(WindowConfig::default()).unwrap();
-        let rows: Vec<TriggerMetrics> =
-            (0..3).map(|i| e.tick(Timestamp::from_secs(i)).metrics).collect();
+        let rows: Vec<TriggerMetrics> = (0..3)
+            .map(|i| e.tick(Timestamp::from_secs(i)).metrics)
+            .collect();
         let df = metrics(&rows).unwrap();
         assert_eq!(df.height(), 3);
         assert!(to_text(&df).contains("input_rows"));

@@ -113,7 +113,12 @@ fn main() {
             std::process::exit(2);
         }
     };
-    match run_controlled(&config, &shutdown, args.stats_file.as_deref(), args.control_file.as_deref()) {
+    match run_controlled(
+        &config,
+        &shutdown,
+        args.stats_file.as_deref(),
+        args.control_file.as_deref(),
+    ) {
         Ok(stats) => eprintln!(
             "producer: sent {}, acknowledged {}, failed {}",
             stats.sent, stats.acked, stats.failed

@@ -70,7 +70,10 @@ fn consumer_counts_exactly_what_the_producer_process_sent() {
     // The all-time totals (published at the next trigger) agree.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while pipe.all_time_counts().iter().map(|(_, c)| c).sum::<u64>() < k {
-        assert!(std::time::Instant::now() < deadline, "all-time totals lag behind");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "all-time totals lag behind"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let all_time: BTreeMap<String, u64> = pipe.all_time_counts().into_iter().collect();
@@ -145,15 +148,29 @@ fn producer_rate_and_trend_change_while_it_runs() {
     std::thread::sleep(Duration::from_millis(2000));
     let fast = p.stats();
     assert_eq!(fast.rate_target, 2000.0);
-    assert!(fast.sent - slow.sent > 500, "rate did not rise: {} -> {}", slow.sent, fast.sent);
+    assert!(
+        fast.sent - slow.sent > 500,
+        "rate did not rise: {} -> {}",
+        slow.sent,
+        fast.sent
+    );
     let last = p.stop();
     assert!(p.set_rate(-1.0).is_err());
     // End to end: everything acknowledged was counted once, per hashtag; with the trend
     // shift on, every hashtag got its turn.
     let html = helpers::notebook::reconcile(&last, &pipe, Duration::from_secs(30)).unwrap();
-    assert!(html.text.contains("Every acknowledged event was counted exactly once."), "{}", html.text);
+    assert!(
+        html.text
+            .contains("Every acknowledged event was counted exactly once."),
+        "{}",
+        html.text
+    );
     assert!(!html.text.contains("DIFFERENT"));
-    assert!(last.acked_per_hashtag.iter().all(|c| *c > 20), "{:?}", last.acked_per_hashtag);
+    assert!(
+        last.acked_per_hashtag.iter().all(|c| *c > 20),
+        "{:?}",
+        last.acked_per_hashtag
+    );
 }
 
 #[test]

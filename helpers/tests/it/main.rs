@@ -3,7 +3,9 @@
 //! * `window_props`: property tests of the window engine against a naive reference.
 //! * `kafka`: producer process, live consumer, health check, infra and interop with
 //!   kcat and kafka-python, over TCP against the embedded broker.
+//! * `browser`: the live page in headless Chromium (DOM and a screenshot).
 //! * `support`: fixtures (a real broker per test, temp dirs, Python).
+mod browser;
 mod kafka;
 mod support;
 mod window_props;

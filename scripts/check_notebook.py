@@ -1,0 +1,111 @@
+"""Checks an executed Notebook.ipynb: what CI asserts about a headless run.
+
+Usage: python scripts/check_notebook.py artifacts/Notebook.executed.ipynb
+
+Every code cell ran without error; the trending table lists hashtags with counts > 0;
+the producer-vs-consumer table shows equal counts per hashtag (every acknowledged event
+counted once); both SVG charts are present and name the hashtags; the clean-up table
+reports no process left running.
+"""
+import html
+import json
+import re
+import sys
+
+
+def outputs_of(cell):
+    """All text of a cell's outputs (HTML and plain text), and whether one is an error."""
+    texts, error = [], None
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            error = f"{out.get('ename')}: {out.get('evalue')}"
+        if out.get("output_type") == "stream":
+            texts.append("".join(out.get("text", "")))
+        data = out.get("data", {})
+        for mime in ("text/html", "image/svg+xml", "text/plain"):
+            if mime in data:
+                texts.append("".join(data[mime]))
+    return "\n".join(texts), error
+
+
+def rows(markup):
+    """The rows of every HTML table in `markup`, as lists of unescaped cell texts."""
+    found = []
+    for tr in re.findall(r"<tr>(.*?)</tr>", markup, flags=re.S):
+        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, flags=re.S)
+        found.append([html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells])
+    return found
+
+
+def main(path):
+    nb = json.load(open(path, encoding="utf-8"))
+    failures = []
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    by_source = {}
+    for i, cell in enumerate(code):
+        text, error = outputs_of(cell)
+        src = "".join(cell["source"])
+        by_source[src] = text
+        if error:
+            failures.append(f"code cell {i} failed: {error}\n--- source:\n{src}")
+        if cell.get("execution_count") is None:
+            failures.append(f"code cell {i} did not run:\n{src}")
+
+    def output(snippet):
+        for src, text in by_source.items():
+            if snippet in src:
+                return text
+        failures.append(f"no cell contains {snippet!r}")
+        return ""
+
+    # The trending table: hashtags with counts > 0.
+    trending = rows(output("trending(&pipeline)"))
+    header = next((r for r in trending if "hashtag" in r and "count" in r), None)
+    if not header:
+        failures.append("the trending table has no hashtag/count header")
+    else:
+        h, c = header.index("hashtag"), header.index("count")
+        data = [r for r in trending if len(r) == len(header) and r is not header and r[c].isdigit()]
+        if not data or not all(r[h].startswith("#") and int(r[c]) > 0 for r in data):
+            failures.append(f"the trending table lacks hashtags with counts > 0: {data}")
+        print(f"trending table: {[(r[h], int(r[c])) for r in data]}")
+
+    # Producer vs consumer: per hashtag, produced == counted.
+    recon = rows(output("reconcile(&sent"))
+    produced = [r for r in recon if len(r) == 2 and r[1].startswith("produced ")]
+    if not produced:
+        failures.append("no producer-vs-consumer rows")
+    for name, text in produced:
+        m = re.match(r"produced (\d+) · counted (\d+) · (\w+)", text)
+        if not m or m.group(1) != m.group(2) or int(m.group(1)) == 0:
+            failures.append(f"producer vs consumer differ for {name}: {text}")
+    print(f"producer vs consumer: {produced}")
+
+    # Both charts: SVG naming the hashtags.
+    tags = [r[0] for r in produced if r[0].startswith("#")]
+    for snippet in ("top_chart(&pipeline)", "trend_chart(&pipeline)"):
+        svg = output(snippet)
+        if "<svg" not in svg:
+            failures.append(f"{snippet}: no SVG")
+        missing = [t for t in tags if html.escape(t, quote=False) not in svg]
+        if snippet.startswith("trend") and missing:
+            failures.append(f"{snippet}: hashtags not named: {missing}")
+        if snippet.startswith("top") and not any(html.escape(t, quote=False) in svg for t in tags):
+            failures.append(f"{snippet}: names no hashtag")
+
+    # Clean-up: nothing left running.
+    clean = rows(output("clean_up("))
+    left = [r for r in clean if r and r[0] == "processes left running"]
+    if not left or left[0][1] != "0":
+        failures.append(f"the clean-up cell reports processes left: {left}")
+    print(f"clean-up: {left}")
+
+    if failures:
+        print("\nNOTEBOOK CHECK FAILED:\n" + "\n\n".join(failures))
+        return 1
+    print(f"notebook check passed: {len(code)} code cells ran without error")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
