@@ -56,6 +56,14 @@ pub struct BrokerInfo {
     pub topics: Vec<(String, i32)>,
     /// When it started.
     pub started: Timestamp,
+    /// False during an outage ([`crate::infra::Infra::outage`]): connections are refused,
+    /// the data is kept.
+    #[serde(default = "yes")]
+    pub available: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl BrokerInfo {
@@ -95,7 +103,9 @@ pub fn run(
         brokers: config.brokers,
         topics: config.topics.clone(),
         started: Timestamp::now(),
+        available: true,
     };
+    let mut info = info;
     let file = match &config.state_dir {
         Some(dir) => {
             ensure_dir(dir)?;
@@ -109,6 +119,26 @@ pub fn run(
     ready(&info);
     while !shutdown.is_triggered() {
         std::thread::sleep(Duration::from_millis(50));
+        if let Some(request) = crate::process::take_outage_request() {
+            let down = request == crate::process::OutageRequest::Down;
+            for id in 1..=config.brokers {
+                let r = if down {
+                    cluster.broker_down(id)
+                } else {
+                    cluster.broker_up(id)
+                };
+                r.map_err(|e| Error::kafka("changing a broker's availability", e))?;
+            }
+            info.available = !down;
+            if let Some(path) = &file {
+                let json = serde_json::to_vec_pretty(&info).expect("info serialises");
+                write_atomic(path, &json)?;
+            }
+            println!(
+                "broker {}",
+                if down { "down (data kept)" } else { "up again" }
+            );
+        }
     }
     // Withdraw the published address, unless another broker has replaced it.
     if let Some(path) = file {

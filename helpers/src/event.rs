@@ -305,7 +305,9 @@ mod tests {
             "x".repeat(MAX_PAYLOAD_BYTES)
         );
         let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
-        let deep_objects = format!("{}{}", r#"{"a":"#.repeat(1000), "}".repeat(1000));
+        // Valid, deeply nested JSON is skipped without recursion: no crash, just no hashtag.
+        let deep_objects = format!("{}1{}", r#"{"a":"#.repeat(1000), "}".repeat(1000));
+        let deep_broken = format!("{}{}", r#"{"a":"#.repeat(1000), "}".repeat(1000));
         let cases: Vec<(&[u8], Rejection)> = vec![
             (b"", Rejection::EmptyPayload),
             (oversized.as_bytes(), Rejection::Oversized),
@@ -323,7 +325,8 @@ mod tests {
             (b"   ", Rejection::NotJson),
             // Valid JSON, however deep, is parsed without recursion: not a crash.
             (deep.as_bytes(), Rejection::NotAnObject),
-            (deep_objects.as_bytes(), Rejection::NotJson),
+            (deep_objects.as_bytes(), Rejection::MissingHashtag),
+            (deep_broken.as_bytes(), Rejection::NotJson),
             (b"[1, 2]", Rejection::NotAnObject),
             (b"42", Rejection::NotAnObject),
             (b"\"#Spark\"", Rejection::NotAnObject),

@@ -168,13 +168,19 @@ pub fn docker_engine() -> std::result::Result<String, String> {
         Duration::from_secs(15),
     ) {
         Ok(v) if !v.is_empty() => Ok(v),
-        Ok(_) => Err("Docker answered without a server version".into()),
+        Ok(_) => {
+            Err("Docker answered without a server version, so the embedded broker is used".into())
+        }
         Err(e) if e.contains("cannot be run") => {
             Err("Docker is not installed, so the embedded broker is used".into())
         }
-        Err(e) => Err(format!(
-            "no Docker engine is running ({e}), so the embedded broker is used"
-        )),
+        Err(e) => {
+            tracing::debug!("docker info: {e}");
+            Err(
+                "no Docker engine answers (`docker info` failed), so the embedded broker is used"
+                    .into(),
+            )
+        }
     }
 }
 
@@ -237,7 +243,28 @@ fn capitalise(s: &str) -> String {
         .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
 
+/// Checks that Kafka's port is free, or already Kafka's, before Docker tries to bind it:
+/// `Ok(true)` a Kafka broker answers there, `Ok(false)` the port is free, `Err` another
+/// program holds it (one sentence saying what to do).
+pub fn check_kafka_port(addr: &str) -> Result<bool> {
+    if std::net::TcpListener::bind(addr).is_ok() {
+        return Ok(false);
+    }
+    if wait_for_broker(addr, Duration::from_secs(3)).is_ok() {
+        return Ok(true);
+    }
+    Err(Error::Process {
+        what: format!("starting Kafka on {addr}"),
+        detail: format!(
+            "port {} is taken by another program that is not Kafka: stop it (`ss -ltnp` shows which), \
+             or use the embedded broker with STREAM_DEMO_BACKEND=embedded",
+            addr.rsplit(':').next().unwrap_or(addr)
+        ),
+    })
+}
+
 fn start_docker(config: InfraConfig, reason: String) -> Result<Infra> {
+    check_kafka_port(DEFAULT_BOOTSTRAP)?;
     compose(
         &config,
         &["up", "--wait", "-d"],
@@ -353,6 +380,44 @@ impl Infra {
                 compose(&self.config, args, Duration::from_secs(180)).map(|_| ())
             }
             Backend::Embedded => self.stop(),
+        }
+    }
+
+    /// Simulates a broker outage (`down = true`) or ends it (`down = false`), keeping the
+    /// data: the embedded broker refuses connections (librdkafka's `broker_down`), Docker's
+    /// container is paused (`docker compose pause`). Clients retry; nothing is lost.
+    pub fn outage(&self, down: bool) -> Result<()> {
+        match self.backend {
+            Backend::Docker => {
+                let verb = if down { "pause" } else { "unpause" };
+                compose(&self.config, &[verb], Duration::from_secs(60)).map(|_| ())
+            }
+            Backend::Embedded => {
+                let pid = self.broker_pid.ok_or_else(|| Error::Process {
+                    what: "the embedded broker".into(),
+                    detail: "its pid is unknown".into(),
+                })?;
+                let sig = if down { libc::SIGUSR1 } else { libc::SIGUSR2 };
+                if !crate::process::signal(pid, sig) {
+                    return Err(Error::Process {
+                        what: "the embedded broker".into(),
+                        detail: format!("pid {pid} is not running: start it with `infra::start()`"),
+                    });
+                }
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < deadline {
+                    if BrokerInfo::read(&self.config.state_dir)
+                        .is_some_and(|i| i.pid == pid && i.available != down)
+                    {
+                        return Ok(());
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(Error::Timeout {
+                    what: "the embedded broker to change its availability".into(),
+                    secs: 5,
+                })
+            }
         }
     }
 

@@ -293,6 +293,17 @@ pub fn status(
         }
         None => rows.push(("consumer".into(), "not started".into())),
     }
+    let state_dir = producer
+        .map(|p| p.state_dir().to_path_buf())
+        .unwrap_or_else(crate::process::default_state_dir);
+    let (producers, brokers) = crate::process::running_programs(&state_dir);
+    rows.push((
+        "processes".into(),
+        format!(
+            "producers running: {producers} · consumer threads: {} · embedded brokers: {brokers}",
+            crate::process::threads_named("pipeline")
+        ),
+    ));
     Ok(table::show(&table::key_values(&rows)?, "Status"))
 }
 

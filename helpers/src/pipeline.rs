@@ -169,7 +169,10 @@ impl Pipeline {
                 "use at least 10 ms",
             ));
         }
-        if config.bootstrap.is_empty() {
+        // An address found (not given) is looked up again if the broker disappears: the
+        // embedded broker comes back on a new port after a restart.
+        let auto_bootstrap = config.bootstrap.is_empty();
+        if auto_bootstrap {
             config.bootstrap = crate::infra::bootstrap(&config.state_dir);
         }
         let shared = Arc::new(Shared {
@@ -193,7 +196,7 @@ impl Pipeline {
         let thread = std::thread::Builder::new()
             .name("pipeline".into())
             .spawn(move || {
-                let result = run(&thread_config, engine, &thread_shared);
+                let result = run(&thread_config, auto_bootstrap, engine, &thread_shared);
                 let mut st = thread_shared
                     .state
                     .lock()
@@ -301,7 +304,31 @@ impl Pipeline {
 }
 
 /// The consumer of the pipeline: reads assigned partitions, no group coordination.
-fn create_consumer(bootstrap: &str) -> Result<StreamConsumer> {
+/// Receives the client's global errors (broker down, connection refused), which a
+/// consumer loop never sees as messages, so the status can say "unreachable".
+#[derive(Default)]
+struct Watch {
+    /// The latest global error and when it came.
+    last_error: Mutex<Option<(Instant, String)>>,
+}
+
+impl rdkafka::ClientContext for Watch {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        let text = if reason.is_empty() {
+            error.to_string()
+        } else {
+            reason.to_string()
+        };
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), text));
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for Watch {}
+
+/// The consumer type of the pipeline.
+type PipelineConsumer = StreamConsumer<Watch>;
+
+fn create_consumer(bootstrap: &str) -> Result<PipelineConsumer> {
     base_config(bootstrap)
         .set(
             "group.id",
@@ -316,18 +343,31 @@ fn create_consumer(bootstrap: &str) -> Result<StreamConsumer> {
         .set("enable.partition.eof", "false")
         // Fetch as soon as data is there: low latency for a live view.
         .set("fetch.wait.max.ms", "50")
-        .create()
+        // Notice a lost broker within seconds, and retry it every second at most.
+        .set("reconnect.backoff.max.ms", "1000")
+        // If the log was reset under us (a broker restarted without its data), read the
+        // new log from its start.
+        .set("auto.offset.reset", "earliest")
+        .create_with_context(Watch::default())
         .map_err(|e| Error::kafka("creating the consumer", e))
 }
 
 /// The consumer thread's body.
-fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) -> Result<()> {
+fn run(
+    config: &PipelineConfig,
+    auto_bootstrap: bool,
+    mut engine: WindowEngine,
+    shared: &Arc<Shared>,
+) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the consumer runtime", "", e))?;
     rt.block_on(async {
-        let consumer = create_consumer(&config.bootstrap)?;
+        let mut bootstrap = config.bootstrap.clone();
+        let mut consumer = create_consumer(&bootstrap)?;
+        let mut start_from = config.start_from;
+        let mut unreachable_since: Option<Instant> = None;
         let mut ticker = tokio::time::interval(config.trigger);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut assigned: Vec<i32> = Vec::new();
@@ -343,7 +383,7 @@ fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) 
                 {
                     Ok(Some(parts)) => {
                         let mut tpl = TopicPartitionList::new();
-                        let offset = match config.start_from {
+                        let offset = match start_from {
                             StartFrom::Latest => Offset::End,
                             StartFrom::Earliest => Offset::Beginning,
                         };
@@ -381,6 +421,45 @@ fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) 
             tokio::select! {
                 _ = shared.stop.notified() => break,
                 _ = ticker.tick() => {
+                    // Broker reachability: an error since the last message means trouble;
+                    // then a short metadata request tells when it is back.
+                    let err = consumer.context().last_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    if let Some((at, text)) = err {
+                        let reachable = consumer.fetch_metadata(Some(&config.topic), Duration::from_millis(300)).is_ok()
+                            && at.elapsed() > config.trigger.min(Duration::from_secs(2));
+                        if reachable {
+                            *consumer.context().last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                            unreachable_since = None;
+                            publish_status(&|s| s.broker = BrokerState::Connected);
+                        } else {
+                            let since = *unreachable_since.get_or_insert_with(Instant::now);
+                            publish_status(&|s| {
+                                s.broker = BrokerState::Unreachable(format!("broker unreachable: {text}"));
+                                s.last_error = Some(text.clone());
+                            });
+                            // The embedded broker restarted elsewhere? Its log is new: read it
+                            // from the start with a new client.
+                            let fresh = crate::infra::bootstrap(&config.state_dir);
+                            if auto_bootstrap && fresh != bootstrap && since.elapsed() > Duration::from_secs(2) {
+                                consumer = create_consumer(&fresh)?;
+                                bootstrap = fresh.clone();
+                                assigned.clear();
+                                start_from = StartFrom::Earliest;
+                                unreachable_since = None;
+                                let note = format!(
+                                    "the broker restarted at {fresh} with a new, empty log (the embedded \
+                                     broker keeps no data); reading the new log from its start"
+                                );
+                                publish_status(&|s| {
+                                    s.bootstrap = fresh.clone();
+                                    s.broker = BrokerState::Connecting;
+                                    s.partitions.clear();
+                                    s.last_error = Some(note.clone());
+                                });
+                                continue;
+                            }
+                        }
+                    }
                     let t0 = Instant::now();
                     let now = Timestamp::now();
                     let mut snap = engine.tick(now);
@@ -416,11 +495,14 @@ fn run(config: &PipelineConfig, mut engine: WindowEngine, shared: &Arc<Shared>) 
                             st.status.broker = BrokerState::Connected;
                         }
                         Err(e) => {
-                            let msg = e.to_string();
-                            publish_status(&|s| {
-                                s.broker = BrokerState::Unreachable(msg.clone());
-                                s.last_error = Some(msg.clone());
-                            });
+                            // A fetch error, not a lost broker (the context reports those).
+                            let msg = if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::OffsetOutOfRange) {
+                                "offsets out of range: the topic's log was reset (a broker restarted \
+                                 without its data); reading it again from its start".to_string()
+                            } else {
+                                e.to_string()
+                            };
+                            publish_status(&|s| s.last_error = Some(msg.clone()));
                         }
                     }
                 }
@@ -450,7 +532,7 @@ fn count_all_time(totals: &mut HashMap<Box<str>, u64>, hashtag: &str) {
 /// Messages between the consumer's positions and the partitions' end offsets, from the
 /// end offsets the client caches from its fetch responses: no network round trip, so a
 /// trigger never waits on the broker. `None` until every partition has been fetched once.
-fn lag_of(consumer: &StreamConsumer, topic: &str, partitions: &[i32]) -> Option<i64> {
+fn lag_of(consumer: &PipelineConsumer, topic: &str, partitions: &[i32]) -> Option<i64> {
     if partitions.is_empty() {
         return None;
     }

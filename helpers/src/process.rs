@@ -142,6 +142,50 @@ extern "C" fn on_signal(_: libc::c_int) {
     SIGNALLED.store(true, Ordering::SeqCst);
 }
 
+/// The last outage request received by signal: 0 none, 1 down (SIGUSR1), 2 up (SIGUSR2).
+static OUTAGE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+extern "C" fn on_outage_down(_: libc::c_int) {
+    OUTAGE.store(1, Ordering::SeqCst);
+}
+
+extern "C" fn on_outage_up(_: libc::c_int) {
+    OUTAGE.store(2, Ordering::SeqCst);
+}
+
+/// What an outage signal asks of the embedded broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageRequest {
+    /// SIGUSR1: take the brokers down (connections refused, data kept).
+    Down,
+    /// SIGUSR2: bring them back.
+    Up,
+}
+
+/// Makes SIGUSR1/SIGUSR2 request a broker outage / recovery (the `broker` program only).
+pub fn on_outage_signals() {
+    // SAFETY: the handlers only store to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(
+            libc::SIGUSR1,
+            on_outage_down as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGUSR2,
+            on_outage_up as *const () as libc::sighandler_t,
+        );
+    }
+}
+
+/// Takes the pending outage request, if any.
+pub fn take_outage_request() -> Option<OutageRequest> {
+    match OUTAGE.swap(0, Ordering::SeqCst) {
+        1 => Some(OutageRequest::Down),
+        2 => Some(OutageRequest::Up),
+        _ => None,
+    }
+}
+
 /// A shutdown signal shared by a loop and whoever may stop it.
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown(Arc<AtomicBool>);
@@ -208,16 +252,31 @@ static BUILD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// runs `cargo build --release --bins` once (a few minutes the first time) and says so on
 /// stderr.
 pub fn binary(name: &str) -> Result<PathBuf> {
-    validate_name("binary", name)?;
+    let build = std::env::var_os("HELPERS_NO_BUILD").is_none();
+    find_binary(name, &search_dirs(), build)
+}
+
+/// Where [`binary`] looks, in order.
+pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(dir) = std::env::var_os("HELPERS_BIN_DIR") {
         dirs.push(PathBuf::from(dir));
     }
+    // Next to the running program, when it is itself a build product (a test or one of
+    // our binaries): never an unrelated folder like ~/.cargo/bin.
     if let Ok(exe) = std::env::current_exe() {
         if let Some(dir) = exe.parent() {
-            dirs.push(dir.to_path_buf());
-            if let Some(up) = dir.parent() {
-                dirs.push(up.to_path_buf());
+            let named = |d: &Path, n: &[&str]| {
+                d.file_name()
+                    .and_then(|f| f.to_str())
+                    .is_some_and(|f| n.contains(&f))
+            };
+            if named(dir, &["debug", "release"]) {
+                dirs.push(dir.to_path_buf());
+            } else if named(dir, &["deps"]) {
+                if let Some(up) = dir.parent() {
+                    dirs.push(up.to_path_buf());
+                }
             }
         }
     }
@@ -226,12 +285,27 @@ pub fn binary(name: &str) -> Result<PathBuf> {
         .unwrap_or_else(|| crate_dir().join("target"));
     dirs.push(target.join("release"));
     dirs.push(target.join("debug"));
+    dirs
+}
+
+/// Finds `name` in `dirs`; if absent and `build`, builds the binaries once (release).
+pub fn find_binary(name: &str, dirs: &[PathBuf], build: bool) -> Result<PathBuf> {
+    validate_name("binary", name)?;
     let find = |dirs: &[PathBuf]| dirs.iter().map(|d| d.join(name)).find(|p| p.is_file());
-    if let Some(p) = find(&dirs) {
+    if let Some(p) = find(dirs) {
         return Ok(p);
     }
+    if !build {
+        return Err(Error::MissingBinary {
+            name: name.into(),
+            hint: format!(
+                "it is not built; run `cargo build --bins` in {}",
+                crate_dir().display()
+            ),
+        });
+    }
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = find(&dirs) {
+    if let Some(p) = find(dirs) {
         return Ok(p);
     }
     eprintln!(
@@ -261,7 +335,7 @@ pub fn binary(name: &str) -> Result<PathBuf> {
             ),
         });
     }
-    find(&dirs).ok_or_else(|| Error::MissingBinary {
+    find(dirs).ok_or_else(|| Error::MissingBinary {
         name: name.into(),
         hint: "the build succeeded but the program is not in target/release".into(),
     })
@@ -293,6 +367,58 @@ pub fn spawn_child(program: &Path, args: &[String], log: &Path) -> Result<Child>
 pub fn read_live_pid(path: &Path) -> Option<u32> {
     let pid: u32 = fs::read_to_string(path).ok()?.trim().parse().ok()?;
     pid_alive(pid).then_some(pid)
+}
+
+/// How many of our programs run from `state_dir`: `(producers, embedded brokers)`, found
+/// by their command lines (what a clean-up check or a re-run check counts).
+pub fn running_programs(state_dir: &Path) -> (usize, usize) {
+    let dir = state_dir.display().to_string();
+    let (mut producers, mut brokers) = (0, 0);
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return (0, 0);
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(raw) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = raw
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let Some(program) = args
+            .first()
+            .and_then(|a| Path::new(a).file_name())
+            .and_then(|f| f.to_str())
+        else {
+            continue;
+        };
+        let mentions_dir = args
+            .iter()
+            .any(|a| a == &dir || a.starts_with(&format!("{dir}/")));
+        if !mentions_dir || !pid_alive(pid) {
+            continue;
+        }
+        match program {
+            "producer" => producers += 1,
+            "broker" => brokers += 1,
+            _ => {}
+        }
+    }
+    (producers, brokers)
+}
+
+/// Threads of this process with the given name (e.g. `pipeline`: live consumers).
+pub fn threads_named(name: &str) -> usize {
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+        .count()
 }
 
 #[cfg(test)]

@@ -414,6 +414,11 @@ impl Producer {
         })
     }
 
+    /// The state directory it runs from (its pid, stats and log files).
+    pub fn state_dir(&self) -> &Path {
+        self.inner.pid_path.parent().unwrap_or(Path::new("."))
+    }
+
     /// The producer's pid.
     pub fn pid(&self) -> u32 {
         self.inner

@@ -1,7 +1,8 @@
 //! `broker`: the embedded Kafka-protocol broker (librdkafka's mock cluster on 127.0.0.1).
 //!
 //! Prints its bootstrap address, publishes it in `<state-dir>/broker.json`, and runs until
-//! SIGTERM/SIGINT or until its parent (`--parent-pid`) is gone.
+//! SIGTERM/SIGINT or until its parent (`--parent-pid`) is gone. SIGUSR1 takes the broker
+//! down (connections refused, messages kept), SIGUSR2 brings it back: an outage to show.
 
 use std::path::PathBuf;
 
@@ -39,6 +40,7 @@ fn main() {
         .init();
     let shutdown = Shutdown::new();
     Shutdown::on_signals();
+    helpers::process::on_outage_signals();
     if let Some(parent) = args.parent_pid {
         exit_with_parent(parent, shutdown.clone());
     }

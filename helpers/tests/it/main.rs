@@ -4,8 +4,11 @@
 //! * `kafka`: producer process, live consumer, health check, infra and interop with
 //!   kcat and kafka-python, over TCP against the embedded broker.
 //! * `browser`: the live page in headless Chromium (DOM and a screenshot).
+//! * `robustness`: bad input via kafka-python, broker outage, killed kernel, loopback
+//!   only, clear errors.
 //! * `support`: fixtures (a real broker per test, temp dirs, Python).
 mod browser;
 mod kafka;
+mod robustness;
 mod support;
 mod window_props;

@@ -1,0 +1,400 @@
+//! Faults: bad input from a client we did not write, a broker outage, a killed kernel,
+//! loopback-only listeners, and errors that say what to do.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use helpers::config::{TimeDomain, WindowConfig};
+use helpers::event::Rejection;
+use helpers::pipeline::{BrokerState, Pipeline, PipelineConfig, StartFrom};
+use helpers::process::pid_alive;
+use helpers::producer::{Producer, ProducerConfig};
+
+use crate::support::{run_python, temp_dir, wait_gone, TestBroker};
+
+fn pipeline(broker: &TestBroker, domain: TimeDomain) -> Pipeline {
+    Pipeline::start(PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        start_from: StartFrom::Earliest,
+        window: WindowConfig::tumbling(Duration::from_secs(60))
+            .with_watermark(Duration::from_secs(3600))
+            .with_time_domain(domain),
+        trigger: Duration::from_millis(200),
+        state_dir: broker.state_dir.clone(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn bad_input_corpus_from_kafka_python_is_counted_by_reason() {
+    let broker = TestBroker::start(3);
+    let pipe = pipeline(&broker, TimeDomain::EventTime);
+    // Every kind of bad message, each between two valid events; kafka-python sends raw
+    // bytes, so nothing is fixed up on the way.
+    let out = run_python(
+        r##"
+import json, sys
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers=sys.argv[1], max_request_size=4 * 1024 * 1024)
+now = 1733940000.0
+def good(i):
+    return json.dumps({"usuario": "@u", "texto": "t", "hashtag_principal": "#Good", "timestamp": now + i}).encode()
+bad = [
+    (b'{"hashtag_principal": "#a", "timestamp": ', "not_json"),                      # truncated
+    (b'not json at all', "not_json"),
+    (b'{"hashtag_principal": "#\xff\xfe", "timestamp": 1}', "not_utf8"),
+    (b'', "empty_payload"),
+    (b'{"hashtag_principal": "#big", "timestamp": 1733940000, "pad": "' + b'x' * (1024 * 1024) + b'"}', "oversized"),
+    (b'[1, 2, 3]', "not_an_object"),
+    (b'42', "not_an_object"),
+    (b'{"timestamp": 1733940000}', "missing_hashtag"),
+    (b'{"hashtag_principal": null, "timestamp": 1733940000}', "missing_hashtag"),
+    (b'{"hashtag_principal": "", "timestamp": 1733940000}', "empty_hashtag"),
+    (json.dumps({"hashtag_principal": "#" + "x" * 10000, "timestamp": now}).encode(), "hashtag_too_long"),
+    (b'{"hashtag_principal": "#a", "timestamp": "1733940000"}', "wrong_type"),
+    (b'{"hashtag_principal": "#a", "timestamp": NaN}', "not_json"),
+    (b'{"hashtag_principal": "#a", "timestamp": -5}', "timestamp_out_of_range"),
+    (b'{"hashtag_principal": "#a", "timestamp": 32503680000}', "timestamp_out_of_range"),
+    (b'{"hashtag_principal": "#a", "hashtag_principal": "#b", "timestamp": 1733940000}', "duplicate_field"),
+    (b'{"a":' * 5000 + b'1' + b'}' * 5000, "missing_hashtag"),                       # deeply nested, valid
+    (b'{"hashtag_principal": "#a"}', "missing_timestamp"),
+]
+i = 0
+expected = {}
+for payload, reason in bad:
+    p.send("tweets_topic", good(i)); i += 1
+    p.send("tweets_topic", payload)
+    expected[reason] = expected.get(reason, 0) + 1
+p.send("tweets_topic", good(i)); i += 1
+p.flush()
+print(json.dumps({"good": i, "bad": expected}))
+"##,
+        &[&broker.bootstrap],
+    );
+    let sent: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let good = sent["good"].as_u64().unwrap();
+    let bad: BTreeMap<String, u64> = serde_json::from_value(sent["bad"].clone()).unwrap();
+    let total_bad: u64 = bad.values().sum();
+    let snap = pipe
+        .wait_for(Duration::from_secs(30), |s| {
+            s.totals.input >= good + total_bad
+        })
+        .unwrap();
+    assert!(pipe.status().running, "the consumer kept running");
+    // Every valid event around the bad ones was counted; the sum invariant holds exactly.
+    assert_eq!(snap.totals.accepted, good);
+    assert_eq!(snap.totals.late, 0);
+    assert_eq!(snap.totals.input, good + total_bad);
+    assert_eq!(
+        snap.totals.accepted + snap.totals.late + snap.totals.rejected.total(),
+        snap.totals.input
+    );
+    let by_reason: BTreeMap<String, u64> = snap
+        .totals
+        .rejected
+        .nonzero()
+        .map(|(r, n)| (r.name().to_string(), n))
+        .collect();
+    assert_eq!(by_reason, bad);
+    // They show in the metrics view.
+    let html = helpers::notebook::metrics(&pipe, 5).unwrap();
+    assert!(html.text.contains("rejected: oversized"), "{}", html.text);
+    assert!(html.text.contains("rejected: hashtag_too_long"));
+    let _ = Rejection::ALL;
+}
+
+#[test]
+fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
+    let state = temp_dir("outage");
+    let infra = helpers::infra::start_with(helpers::infra::InfraConfig {
+        backend: Some(helpers::infra::Backend::Embedded),
+        state_dir: state.clone(),
+        wait: Duration::from_secs(30),
+        ..Default::default()
+    })
+    .unwrap();
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: infra.bootstrap.clone(),
+        trigger: Duration::from_millis(200),
+        state_dir: state.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    pipe.wait_ready(Duration::from_secs(30)).unwrap();
+    let producer = Producer::spawn(ProducerConfig {
+        bootstrap: infra.bootstrap.clone(),
+        rate: 200.0,
+        state_dir: state.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    infra.outage(true).unwrap();
+    assert!(
+        !infra.is_up(),
+        "the broker refuses connections during the outage"
+    );
+    // The consumer says so instead of hanging or panicking.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let st = pipe.status();
+        if let BrokerState::Unreachable(why) = &st.broker {
+            assert!(why.starts_with("broker unreachable"), "{why}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never said unreachable: {st:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(pipe.status().running);
+    std::thread::sleep(Duration::from_secs(2)); // the producer buffers meanwhile
+    infra.outage(false).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = producer.stop();
+    assert_eq!(
+        sent.failed, 0,
+        "retried within the delivery timeout: {sent:?}"
+    );
+    assert!(sent.acked > 300, "{sent:?}");
+    let html = helpers::notebook::reconcile(&sent, &pipe, Duration::from_secs(30)).unwrap();
+    assert!(
+        html.text
+            .contains("Every acknowledged event was counted exactly once."),
+        "{}",
+        html.text
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pipe.status().broker != BrokerState::Connected {
+        assert!(
+            Instant::now() < deadline,
+            "status never recovered: {:?}",
+            pipe.status()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    infra.down(false).unwrap();
+}
+
+/// Pids of the listening TCP sockets of `pid`, with their local addresses (IPv4 and IPv6).
+fn listening_addresses(pid: u32) -> Vec<String> {
+    let mut inodes = HashSet::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+    {
+        if let Ok(target) = std::fs::read_link(fd.path()) {
+            let t = target.to_string_lossy().to_string();
+            if let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                inodes.insert(inode.to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address, state 0A = LISTEN, inode at column 9.
+            if f.len() > 9 && f[3] == "0A" && inodes.contains(f[9]) {
+                out.push(f[1].to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn everything_listens_on_loopback_only() {
+    let broker = TestBroker::start(1);
+    let broker_addrs = listening_addresses(broker.child.id());
+    assert!(!broker_addrs.is_empty());
+    for a in &broker_addrs {
+        assert!(
+            a.starts_with("0100007F:"),
+            "broker listens on {a}, not 127.0.0.1"
+        );
+    }
+    let pipe = pipeline(&broker, TimeDomain::ProcessingTime);
+    let page = helpers::live::LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
+    let mine = listening_addresses(std::process::id());
+    let port = format!("{:04X}", page.addr().port());
+    let page_addr = mine
+        .iter()
+        .find(|a| a.ends_with(&port))
+        .expect("the page listens");
+    assert_eq!(page_addr, &format!("0100007F:{port}"));
+    // Docker publishes Kafka on loopback only.
+    let compose = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docker/docker-compose.yml"
+    ))
+    .unwrap();
+    let ports: Vec<&str> = compose
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- \"") && l.contains(":9092"))
+        .collect();
+    assert_eq!(ports, vec!["      - \"127.0.0.1:9092:9092\""]);
+}
+
+#[test]
+fn a_killed_kernel_leaves_no_process_behind() {
+    // `demo` does what the notebook does (broker, consumer, producer, live page); SIGKILL
+    // it as a kernel restart would, then every child must be gone within a few seconds.
+    let state = temp_dir("killed-kernel");
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["--duration", "120", "--live"])
+        .env("STREAM_DEMO_DIR", &state)
+        .env("STREAM_DEMO_BACKEND", "embedded")
+        .env("TRIGGER_SECS", "0.5")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(demo.stdout.take().unwrap()).lines();
+    let (mut broker, mut producer, mut page) = (None, None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(p) = line.strip_prefix("broker pid ") {
+            broker = p.trim().parse::<u32>().ok();
+        } else if let Some(p) = line.strip_prefix("producer pid ") {
+            producer = p.trim().parse::<u32>().ok();
+        } else if let Some(u) = line.strip_prefix("live page http://") {
+            page = Some(u.trim_end_matches('/').to_string());
+        } else if line.starts_with('[') {
+            break; // the first leaderboard line: everything runs
+        }
+    }
+    let (broker, producer, page) = (broker.unwrap(), producer.unwrap(), page.unwrap());
+    assert!(pid_alive(broker) && pid_alive(producer));
+    assert!(std::net::TcpStream::connect(&page).is_ok());
+    demo.kill().unwrap(); // SIGKILL: no destructor runs
+    demo.wait().unwrap();
+    assert!(
+        wait_gone(producer, Duration::from_secs(5)),
+        "the producer outlived its kernel"
+    );
+    assert!(
+        wait_gone(broker, Duration::from_secs(5)),
+        "the broker outlived its kernel"
+    );
+    assert!(
+        std::net::TcpStream::connect(&page).is_err(),
+        "the live page outlived its kernel"
+    );
+}
+
+#[test]
+fn errors_say_what_is_wrong_and_what_to_do() {
+    // No broker binary (and no build allowed).
+    let empty = temp_dir("no-binary");
+    let e = helpers::process::find_binary("broker", &[empty], false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("cannot find or build the `broker` program: it is not built; run `cargo build --bins` in "), "{e}");
+    // A port taken by something that is not Kafka.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = squatter.local_addr().unwrap().to_string();
+    let e = helpers::infra::check_kafka_port(&addr)
+        .unwrap_err()
+        .to_string();
+    let port = addr.rsplit(':').next().unwrap();
+    assert!(
+        e.contains(&format!(
+            "port {port} is taken by another program that is not Kafka"
+        )),
+        "{e}"
+    );
+    assert!(e.contains("STREAM_DEMO_BACKEND=embedded"), "{e}");
+    // A free port is just free; a live broker's port is Kafka's.
+    drop(squatter);
+    assert!(!helpers::infra::check_kafka_port(&addr).unwrap());
+    let broker = TestBroker::start(1);
+    assert!(helpers::infra::check_kafka_port(&broker.bootstrap).unwrap());
+    // A wrong bootstrap address.
+    let e = helpers::kafka::wait_for_broker(&addr, Duration::from_secs(1))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!("no Kafka broker answered at {addr} within 1 s: start one with `infra::start()` (or `cargo run --bin broker`) and check the address")
+    );
+    // A bad setting names itself.
+    let e = Producer::spawn(ProducerConfig {
+        topic: "tweets topic; rm -rf /".into(),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("invalid setting topic = \"tweets topic; rm -rf /\""),
+        "{e}"
+    );
+    // Docker absent: one sentence, and the embedded broker is chosen.
+    if let Err(why) = helpers::infra::docker_engine() {
+        assert!(why.ends_with("so the embedded broker is used"), "{why}");
+        assert_eq!(why.matches(". ").count(), 0, "one sentence: {why}");
+    }
+}
+
+#[test]
+fn broker_killed_and_restarted_the_consumer_goes_on_with_the_new_log() {
+    let state = temp_dir("restart");
+    let config = helpers::infra::InfraConfig {
+        backend: Some(helpers::infra::Backend::Embedded),
+        state_dir: state.clone(),
+        wait: Duration::from_secs(30),
+        ..Default::default()
+    };
+    let first = helpers::infra::start_with(config.clone()).unwrap();
+    // The address is found, not given: the consumer may look it up again.
+    let pipe = Pipeline::start(PipelineConfig {
+        trigger: Duration::from_millis(200),
+        state_dir: state.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    pipe.wait_ready(Duration::from_secs(30)).unwrap();
+    let produce = |bootstrap: &str, n: u64| {
+        Producer::spawn(ProducerConfig {
+            bootstrap: bootstrap.to_string(),
+            rate: 0.0,
+            count: Some(n),
+            state_dir: temp_dir("restart-producer"),
+            ..Default::default()
+        })
+        .unwrap()
+        .wait(Duration::from_secs(60))
+        .unwrap()
+    };
+    assert_eq!(produce(&first.bootstrap, 300).acked, 300);
+    pipe.wait_for(Duration::from_secs(20), |s| s.totals.accepted >= 300)
+        .unwrap();
+    // Kill it (SIGKILL: no goodbye), start a new one: new port, empty log.
+    helpers::process::signal(first.broker_pid.unwrap(), libc::SIGKILL);
+    assert!(wait_gone(first.broker_pid.unwrap(), Duration::from_secs(5)));
+    let second = helpers::infra::start_with(config).unwrap();
+    assert_ne!(second.bootstrap, first.bootstrap);
+    assert_eq!(produce(&second.bootstrap, 200).acked, 200);
+    let snap = pipe
+        .wait_for(Duration::from_secs(30), |s| s.totals.accepted >= 500)
+        .unwrap();
+    assert_eq!(
+        snap.totals.accepted, 500,
+        "the new log was read once, from its start"
+    );
+    let st = pipe.status();
+    assert!(st.running);
+    assert_eq!(st.bootstrap, second.bootstrap);
+    let note = st.last_error.unwrap_or_default();
+    assert!(
+        note.contains("the broker restarted at") && note.contains("new, empty log"),
+        "{note}"
+    );
+    second.down(false).unwrap();
+}

@@ -1,0 +1,20 @@
+"""Writes a copy of Notebook.ipynb where every code cell appears twice in a row: running it
+checks that each cell can be re-run without breaking the others.
+
+Usage: python scripts/double_run.py Notebook.ipynb artifacts/Notebook.twice.ipynb
+"""
+import copy
+import json
+import sys
+
+nb = json.load(open(sys.argv[1], encoding="utf-8"))
+cells = []
+for c in nb["cells"]:
+    cells.append(c)
+    # The `:dep` cell is a declaration, not a computation; it is re-run as well.
+    if c["cell_type"] == "code":
+        again = copy.deepcopy(c)
+        again["id"] = c["id"] + "-again"
+        cells.append(again)
+nb["cells"] = cells
+json.dump(nb, open(sys.argv[2], "w", encoding="utf-8"), indent=1, ensure_ascii=False)
