@@ -26,11 +26,15 @@ struct Server {
     stop: Arc<AtomicBool>,
     /// The server thread.
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Where it listens (to wake it up on stop).
+    addr: SocketAddr,
 }
 
 impl Server {
     fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        // The server waits in a blocking accept: a connection wakes it to see the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(500));
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = t.join();
         }
@@ -61,9 +65,6 @@ impl LivePage {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the live page's address", "", e))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| Error::io("cannot configure the live page's socket", "", e))?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let pipeline = pipeline.clone();
@@ -76,6 +77,7 @@ impl LivePage {
             server: Arc::new(Server {
                 stop,
                 thread: Mutex::new(Some(thread)),
+                addr,
             }),
         })
     }
@@ -115,21 +117,21 @@ impl LivePage {
 }
 
 fn serve(listener: TcpListener, pipeline: &Pipeline, refresh: Duration, stop: &AtomicBool) {
-    while !stop.load(Ordering::SeqCst) {
-        match listener.accept() {
+    loop {
+        let accepted = listener.accept();
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match accepted {
             Ok((stream, _)) => {
                 let _ = handle(stream, pipeline, refresh);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
 }
 
 fn handle(mut stream: TcpStream, pipeline: &Pipeline, refresh: Duration) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     stream.set_write_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);

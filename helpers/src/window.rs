@@ -45,6 +45,14 @@ use crate::error::Error;
 use crate::event::{decode, Event, Rejection, RejectionCounts};
 use crate::time::{duration_micros, Timestamp};
 
+/// Counters per hashtag. foldhash is several times faster than the default SipHash on
+/// short keys and is seeded at random per process, so crafted hashtags cannot force
+/// collisions.
+type Counts = HashMap<Box<str>, u64, foldhash::fast::RandomState>;
+
+/// How many hashtags of each closed window the history keeps (the highest counts).
+pub const HISTORY_TOP: usize = 100;
+
 /// The final or running counts of one window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowCounts {
@@ -139,8 +147,9 @@ pub struct Snapshot {
     pub windows: Vec<WindowCounts>,
     /// Windows that closed at this trigger (final counts), oldest first.
     pub closed: Vec<WindowCounts>,
-    /// The most recently closed windows (up to `WindowConfig::history`), oldest first:
-    /// what trend charts draw.
+    /// The most recently closed windows (up to `WindowConfig::history`), oldest first,
+    /// each with its [`HISTORY_TOP`] highest counts (`total` stays the full total): what
+    /// trend charts draw.
     pub history: Vec<WindowCounts>,
     /// Totals since the start.
     pub totals: Totals,
@@ -190,7 +199,7 @@ pub struct WindowEngine {
     /// Watermark delay, µs.
     delay: i64,
     /// Counts per pane start, then per hashtag. Only panes that an open window needs.
-    panes: BTreeMap<i64, HashMap<Box<str>, u64>>,
+    panes: BTreeMap<i64, Counts>,
     /// Newest event time seen.
     max_event_time: Option<i64>,
     /// Current watermark; moves only forward, at ticks.
@@ -336,7 +345,11 @@ impl WindowEngine {
                 if self.history.len() == self.config.history {
                     self.history.pop_front();
                 }
-                self.history.push_back(c.clone());
+                // Charts need only the leaders: keep each closed window's top hashtags, so
+                // the history stays small even with 100k distinct hashtags.
+                let mut kept = c.clone();
+                kept.counts.truncate(HISTORY_TOP);
+                self.history.push_back(kept);
             }
         }
         // 4. The open windows, oldest first.
@@ -391,7 +404,7 @@ impl WindowEngine {
 
     /// The counts of the window starting at `start`, summed from its panes.
     fn window(&self, start: i64) -> WindowCounts {
-        let mut sums: HashMap<&str, u64> = HashMap::new();
+        let mut sums: HashMap<&str, u64, foldhash::fast::RandomState> = HashMap::default();
         for (_, pane) in self.panes.range(start..start + self.width) {
             for (tag, c) in pane {
                 *sums.entry(tag).or_default() += c;

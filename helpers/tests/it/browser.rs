@@ -74,7 +74,7 @@ fn chromium_shows_the_table_and_both_charts() {
     // A hostile hashtag must show as text, never as markup.
     config.generator = config
         .generator
-        .with_weights_spec("#Spark=4,#BigData=2,#<script>alert(1)</script>=1")
+        .with_weights_spec("#Spark=4,#BigData=2,#<script>alert(1)</script>=1,#مرحبا=1,#🚀Rust=1")
         .unwrap();
     Producer::spawn(config)
         .unwrap()
