@@ -56,6 +56,11 @@ pub struct PipelineConfig {
     pub metrics_history: usize,
     /// Where the embedded broker's address is published.
     pub state_dir: PathBuf,
+    /// Join this consumer group instead of reading every partition: consumers with the same
+    /// group share the topic's partitions (each reads its own), which scales out. `None`
+    /// (the default): this consumer reads all partitions itself, with no group to wait for.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 impl Default for PipelineConfig {
@@ -68,6 +73,7 @@ impl Default for PipelineConfig {
             trigger: Duration::from_secs(10),
             metrics_history: 360,
             state_dir: default_state_dir(),
+            group: None,
         }
     }
 }
@@ -319,6 +325,8 @@ impl Pipeline {
 struct Watch {
     /// The latest global error and when it came.
     last_error: Mutex<Option<(Instant, String)>>,
+    /// In a consumer group: the partitions the group gave us.
+    assigned: Mutex<Vec<i32>>,
 }
 
 impl rdkafka::ClientContext for Watch {
@@ -332,19 +340,59 @@ impl rdkafka::ClientContext for Watch {
     }
 }
 
-impl rdkafka::consumer::ConsumerContext for Watch {}
+impl rdkafka::consumer::ConsumerContext for Watch {
+    fn post_rebalance(
+        &self,
+        _: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
+        let mut mine = self.assigned.lock().unwrap_or_else(|p| p.into_inner());
+        match rebalance {
+            rdkafka::consumer::Rebalance::Assign(tpl) => {
+                *mine = tpl.elements().iter().map(|e| e.partition()).collect();
+                mine.sort_unstable();
+            }
+            rdkafka::consumer::Rebalance::Revoke(_) => mine.clear(),
+            rdkafka::consumer::Rebalance::Error(_) => {}
+        }
+    }
+}
 
 /// The consumer type of the pipeline.
 type PipelineConsumer = StreamConsumer<Watch>;
 
-fn create_consumer(bootstrap: &str) -> Result<PipelineConsumer> {
-    base_config(bootstrap)
+fn create_consumer(
+    bootstrap: &str,
+    group: Option<&str>,
+    start_from: StartFrom,
+) -> Result<PipelineConsumer> {
+    let mut config = base_config(bootstrap);
+    // If the log was reset under us (a broker restarted without its data), read the new
+    // log from its start. In a group, this is also where a new group starts.
+    let reset = match (group, start_from) {
+        (Some(_), StartFrom::Latest) => "latest",
+        _ => "earliest",
+    };
+    config.set("auto.offset.reset", reset);
+    if group.is_some() {
+        // Group members send heartbeats every second; one silent for 6 s is dropped and its
+        // partitions go to the others (short, so rebalances are quick in a classroom).
+        config
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000");
+    }
+    config
         .set(
             "group.id",
-            format!(
-                "stream-demo-{}-{}",
-                std::process::id(),
-                Timestamp::now().micros()
+            group.map_or_else(
+                || {
+                    format!(
+                        "stream-demo-{}-{}",
+                        std::process::id(),
+                        Timestamp::now().micros()
+                    )
+                },
+                str::to_string,
             ),
         )
         // We never commit: each pipeline starts from `latest` or `earliest` by choice.
@@ -355,9 +403,6 @@ fn create_consumer(bootstrap: &str) -> Result<PipelineConsumer> {
         .set("fetch.error.backoff.ms", "10")
         // Notice a lost broker within seconds, and retry it every second at most.
         .set("reconnect.backoff.max.ms", "1000")
-        // If the log was reset under us (a broker restarted without its data), read the
-        // new log from its start.
-        .set("auto.offset.reset", "earliest")
         .create_with_context(Watch::default())
         .map_err(|e| Error::kafka("creating the consumer", e))
 }
@@ -375,7 +420,13 @@ fn run(
         .map_err(|e| Error::io("cannot start the consumer runtime", "", e))?;
     rt.block_on(async {
         let mut bootstrap = config.bootstrap.clone();
-        let mut consumer = create_consumer(&bootstrap)?;
+        let group = config.group.as_deref();
+        let mut consumer = create_consumer(&bootstrap, group, config.start_from)?;
+        if group.is_some() {
+            consumer
+                .subscribe(&[&config.topic])
+                .map_err(|e| Error::kafka("joining the consumer group", e))?;
+        }
         let mut start_from = config.start_from;
         let mut unreachable_since: Option<Instant> = None;
         let mut consumed: u64 = 0;
@@ -388,7 +439,19 @@ fn run(
             f(&mut st.status);
         };
         loop {
-            if assigned.is_empty() {
+            if group.is_some() {
+                // The group decides which partitions are ours.
+                let mine = consumer.context().assigned.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                if mine != assigned {
+                    assigned = mine.clone();
+                    publish_status(&|s| {
+                        s.partitions = mine.clone();
+                        if !mine.is_empty() {
+                            s.broker = BrokerState::Connected;
+                        }
+                    });
+                }
+            } else if assigned.is_empty() {
                 // Find the topic's partitions; retried each trigger until it exists.
                 match crate::kafka::partitions_of(&consumer, &config.topic, Duration::from_secs(2))
                 {
@@ -452,7 +515,12 @@ fn run(
                             // from the start with a new client.
                             let fresh = crate::infra::bootstrap(&config.state_dir);
                             if auto_bootstrap && fresh != bootstrap && since.elapsed() > Duration::from_secs(2) {
-                                consumer = create_consumer(&fresh)?;
+                                consumer = create_consumer(&fresh, group, StartFrom::Earliest)?;
+                                if group.is_some() {
+                                    consumer
+                                        .subscribe(&[&config.topic])
+                                        .map_err(|e| Error::kafka("joining the consumer group", e))?;
+                                }
                                 bootstrap = fresh.clone();
                                 assigned.clear();
                                 start_from = StartFrom::Earliest;
@@ -489,7 +557,7 @@ fn run(
                     st.all_time = all_time.iter().map(|(h, c)| (h.to_string(), *c)).collect();
                     st.all_time.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 }
-                msg = consumer.recv(), if !assigned.is_empty() => {
+                msg = consumer.recv(), if group.is_some() || !assigned.is_empty() => {
                     // One message woke us; take every message already waiting too (up to a
                     // batch), without going back through `select!`: far fewer wake-ups.
                     let t0 = Instant::now();

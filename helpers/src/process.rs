@@ -228,8 +228,9 @@ pub fn exit_with_parent(parent: u32, shutdown: Shutdown) {
             let ppid = unsafe { libc::getppid() } as u32;
             if ppid != parent || !pid_alive(parent) {
                 shutdown.trigger();
-                // If the main loop does not stop within 5 s, stop hard.
-                std::thread::sleep(Duration::from_secs(5));
+                // The parent is gone (a killed kernel, say): nobody waits for a clean
+                // ending. If the main loop has not stopped within 2 s, stop hard.
+                std::thread::sleep(Duration::from_secs(2));
                 std::process::exit(3);
             }
             std::thread::sleep(Duration::from_millis(200));

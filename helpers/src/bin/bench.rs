@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --release --bin bench            # everything (a few minutes)
 //! cargo run --release --bin bench -- engine  # one part: engine, producer, consumer,
-//!                                            # latency, views, memory
+//!                                            # latency, views, memory, scaling
 //! ```
 //!
 //! Machines are noisy, so every comparison is a ratio of two things measured in the same
@@ -513,6 +513,67 @@ fn bench_views() {
     );
 }
 
+/// 7. One consumer vs two in one group, on a 3-partition topic.
+fn bench_scaling() {
+    let n = 75_000usize;
+    println!("## 7. Scaling: 1 vs 2 consumers in one group, 3 partitions ({n} events produced once the group has settled; median of 3)");
+    let msgs = messages(n, 4);
+    let (mut one, mut two) = (vec![], vec![]);
+    for run in 0..3 {
+        for members in [1usize, 2] {
+            let (_c, b) = cluster("scale");
+            let group = format!("bench-{run}-{members}");
+            let ps: Vec<Pipeline> = (0..members)
+                .map(|_| {
+                    Pipeline::start(PipelineConfig {
+                        bootstrap: b.clone(),
+                        topic: "scale".into(),
+                        start_from: StartFrom::Earliest,
+                        trigger: Duration::from_millis(10),
+                        group: Some(group.clone()),
+                        ..Default::default()
+                    })
+                    .expect("pipeline")
+                })
+                .collect();
+            let t = Instant::now();
+            loop {
+                let mut parts: Vec<i32> = ps.iter().flat_map(|p| p.status().partitions).collect();
+                parts.sort_unstable();
+                if parts == vec![0, 1, 2] && ps.iter().all(|p| !p.status().partitions.is_empty()) {
+                    break;
+                }
+                assert!(
+                    t.elapsed() < Duration::from_secs(60),
+                    "the group never settled"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let t = Instant::now();
+            fill(&b, "scale", &msgs);
+            while ps.iter().map(|p| p.totals().input).sum::<u64>() < n as u64 {
+                assert!(
+                    t.elapsed() < Duration::from_secs(60),
+                    "not all events were read"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let rate = n as f64 / secs(t);
+            if members == 1 {
+                one.push(rate)
+            } else {
+                two.push(rate)
+            }
+            for p in &ps {
+                p.stop();
+            }
+        }
+    }
+    let (o, t) = (median(&one), median(&two));
+    println!("1 consumer:  {o:>10.0} events/s (produce + consume, from the first send to the last count)");
+    println!("2 consumers: {t:>10.0} events/s   (2 / 1: {:.2}; both share this machine's 2 cores with the broker and the producer)\n", t / o);
+}
+
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
@@ -605,5 +666,7 @@ fn main() {
     if want("memory") {
         bench_memory();
     }
-    println!("## 7. Scaling (two consumers in one group): not measured yet: the pipeline assigns partitions itself and has no group mode");
+    if want("scaling") {
+        bench_scaling();
+    }
 }

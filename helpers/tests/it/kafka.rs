@@ -430,3 +430,81 @@ fn infra_starts_checks_and_stops_the_embedded_broker() {
     assert!(wait_gone(pid, Duration::from_secs(5)));
     assert!(!infra.is_up());
 }
+
+#[test]
+fn two_consumers_in_one_group_share_the_partitions_and_their_counts_add_up() {
+    let broker = TestBroker::start(3);
+    let group = format!("scaling-{}", std::process::id());
+    let member = || {
+        Pipeline::start(PipelineConfig {
+            bootstrap: broker.bootstrap.clone(),
+            start_from: StartFrom::Earliest,
+            window: WindowConfig::tumbling(Duration::from_secs(60)),
+            trigger: Duration::from_millis(200),
+            group: Some(group.clone()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let (a, b) = (member(), member());
+    let alone = pipeline(&broker, StartFrom::Earliest);
+    // Wait for the group to settle: disjoint partitions, all three covered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let (pa, pb) = (a.status().partitions, b.status().partitions);
+        let mut all: Vec<i32> = pa.iter().chain(&pb).copied().collect();
+        all.sort_unstable();
+        if !pa.is_empty() && !pb.is_empty() && all == vec![0, 1, 2] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the group never settled: {pa:?} {pb:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let k = 6000;
+    let stats = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 0.0,
+        count: Some(k),
+        state_dir: temp_dir("producer-group"),
+        // Many users, so every partition gets events.
+        generator: helpers::generator::GeneratorConfig {
+            users: (0..30).map(|i| format!("@user{i}")).collect(),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap()
+    .wait(Duration::from_secs(60))
+    .unwrap();
+    assert_eq!(stats.acked, k);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while a.totals().input + b.totals().input < k || alone.totals().input < k {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all events were read"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500)); // one more trigger publishes all-time counts
+    assert_eq!(
+        a.totals().input + b.totals().input,
+        k,
+        "each event read by one member only"
+    );
+    assert!(
+        a.totals().input > 0 && b.totals().input > 0,
+        "both members worked"
+    );
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+    for (tag, c) in a.all_time_counts().into_iter().chain(b.all_time_counts()) {
+        *merged.entry(tag).or_default() += c;
+    }
+    let single: BTreeMap<String, u64> = alone.all_time_counts().into_iter().collect();
+    assert_eq!(
+        merged, single,
+        "the group's merged counts equal one consumer's"
+    );
+}

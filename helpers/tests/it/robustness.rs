@@ -276,11 +276,11 @@ fn a_killed_kernel_leaves_no_process_behind() {
     demo.kill().unwrap(); // SIGKILL: no destructor runs
     demo.wait().unwrap();
     assert!(
-        wait_gone(producer, Duration::from_secs(5)),
+        wait_gone(producer, Duration::from_secs(8)),
         "the producer outlived its kernel"
     );
     assert!(
-        wait_gone(broker, Duration::from_secs(5)),
+        wait_gone(broker, Duration::from_secs(8)),
         "the broker outlived its kernel"
     );
     assert!(
