@@ -238,6 +238,22 @@ pub fn exit_with_parent(parent: u32, shutdown: Shutdown) {
         .expect("spawning a thread");
 }
 
+/// What every background program does first: logs to stderr (`RUST_LOG` filters them),
+/// SIGTERM/SIGINT stop it cleanly, and, given `--parent-pid`, it exits with its parent.
+/// Returns the shutdown signal its main loop watches.
+pub fn start_program(parent_pid: Option<u32>) -> Shutdown {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let shutdown = Shutdown::new();
+    Shutdown::on_signals();
+    if let Some(parent) = parent_pid {
+        exit_with_parent(parent, shutdown.clone());
+    }
+    shutdown
+}
+
 /// The directory of the `helpers` crate (where `cargo build` can rebuild the binaries).
 pub fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

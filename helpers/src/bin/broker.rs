@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use helpers::broker::{run, BrokerConfig};
 use helpers::config::TWEETS_TOPIC;
-use helpers::process::{default_state_dir, exit_with_parent, Shutdown};
+use helpers::process::{default_state_dir, start_program};
 
 /// Embedded Kafka-protocol broker for machines without Docker.
 #[derive(Parser)]
@@ -34,16 +34,8 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let shutdown = Shutdown::new();
-    Shutdown::on_signals();
+    let shutdown = start_program(args.parent_pid);
     helpers::process::on_outage_signals();
-    if let Some(parent) = args.parent_pid {
-        exit_with_parent(parent, shutdown.clone());
-    }
     let config = BrokerConfig {
         brokers: args.brokers,
         topics: args

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use helpers::generator::TrendShift;
-use helpers::process::{exit_with_parent, Shutdown};
+use helpers::process::start_program;
 use helpers::producer::{run_controlled, ProducerConfig};
 
 /// Synthetic social-network event producer.
@@ -97,15 +97,7 @@ fn config_from(args: &Args) -> Result<ProducerConfig, String> {
 
 fn main() {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let shutdown = Shutdown::new();
-    Shutdown::on_signals();
-    if let Some(parent) = args.parent_pid {
-        exit_with_parent(parent, shutdown.clone());
-    }
+    let shutdown = start_program(args.parent_pid);
     let config = match config_from(&args) {
         Ok(c) => c,
         Err(e) => {
