@@ -237,6 +237,26 @@ fn consumer_config(bootstrap: &str) -> rdkafka::ClientConfig {
     c
 }
 
+/// A new BaseConsumer reads `n` events of the bench topic, handing each payload to `each`;
+/// returns events/s from the first poll to the last event.
+fn poll_all(bootstrap: &str, n: usize, mut each: impl FnMut(&[u8])) -> f64 {
+    let c: BaseConsumer = consumer_config(bootstrap).create().expect("consumer");
+    assign_all(&c, "bench");
+    let t0 = Instant::now();
+    let mut got = 0;
+    while got < n {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "only {got} of {n} events came back"
+        );
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+            each(m.payload().unwrap_or(&[]));
+            got += 1;
+        }
+    }
+    n as f64 / secs(t0)
+}
+
 /// 3. The live consumer against bare consume loops, from a pre-filled topic.
 fn bench_consumer() {
     // The embedded broker keeps at most ~5 MiB per partition: 250k events of ~150 B in 16.
@@ -250,52 +270,18 @@ fn bench_consumer() {
     let (mut base, mut stream, mut base_engine, mut ours) = (vec![], vec![], vec![], vec![]);
     for _ in 0..5 {
         // Bare BaseConsumer: poll and count.
-        let c: BaseConsumer = consumer_config(&b).create().expect("consumer");
-        assign_all(&c, "bench");
-        let t0 = Instant::now();
-        let mut t = t0;
-        let mut got = 0;
-        while got < n {
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "only {got} of {n} events came back"
-            );
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-                if got == 0 {
-                    t = Instant::now();
-                }
-                black_box(m.payload());
-                got += 1;
-            }
-        }
-        let _ = t;
-        base.push(n as f64 / secs(t0));
-        // Bare BaseConsumer feeding the window engine (decode + count), batch-wise.
-        let c: BaseConsumer = consumer_config(&b).create().expect("consumer");
-        assign_all(&c, "bench");
+        base.push(poll_all(&b, n, |payload| {
+            black_box(payload);
+        }));
+        // Bare BaseConsumer feeding the window engine (decode + count), one message per poll.
         let mut e = engine(WindowConfig::sliding(
             Duration::from_secs(60),
             Duration::from_secs(10),
         ));
-        let t0 = Instant::now();
-        let mut t = t0;
-        let mut got = 0;
-        while got < n {
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "only {got} of {n} events came back"
-            );
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-                if got == 0 {
-                    t = Instant::now();
-                }
-                e.ingest_raw(m.payload().unwrap_or(&[]), Timestamp(0));
-                got += 1;
-            }
-        }
+        base_engine.push(poll_all(&b, n, |payload| {
+            e.ingest_raw(payload, Timestamp(0));
+        }));
         black_box(e.tick(Timestamp(0)));
-        let _ = t;
-        base_engine.push(n as f64 / secs(t0));
         // Bare StreamConsumer: recv and count.
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -305,25 +291,19 @@ fn bench_consumer() {
         let c: StreamConsumer = consumer_config(&b).create().expect("consumer");
         assign_all(&c, "bench");
         let t0 = Instant::now();
-        let t = rt.block_on(async {
+        rt.block_on(async {
             let mut got = 0;
-            let mut t = t0;
             while got < n {
                 assert!(
                     t0.elapsed() < Duration::from_secs(60),
                     "only {got} of {n} events came back"
                 );
                 if let Ok(m) = c.recv().await {
-                    if got == 0 {
-                        t = Instant::now();
-                    }
                     black_box(m.payload());
                     got += 1;
                 }
             }
-            t
         });
-        let _ = t;
         stream.push(n as f64 / secs(t0));
         // Ours: the pipeline thread (StreamConsumer + decode + sliding windows).
         let t0 = Instant::now();
