@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use helpers::config::{TimeDomain, WindowConfig};
-use helpers::generator::{Generator, GeneratorConfig, TrendShift};
-use helpers::time::Timestamp;
-use helpers::window::WindowEngine;
+use helpers::core::config::{TimeDomain, WindowConfig};
+use helpers::core::generator::{Generator, GeneratorConfig, TrendShift};
+use helpers::core::time::Timestamp;
+use helpers::core::window::WindowEngine;
 
 fn main() -> Result<(), helpers::error::Error> {
     let mut g = Generator::new(GeneratorConfig {
@@ -32,7 +32,7 @@ fn main() -> Result<(), helpers::error::Error> {
         }
     }
     let snap = snap.expect("ticked");
-    let html = helpers::dashboard::dashboard(&snap, Duration::from_secs(10))?;
+    let html = helpers::views::dashboard::dashboard(&snap, Duration::from_secs(10))?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts");
     std::fs::create_dir_all(&dir).expect("artifacts dir");
     let page = format!(

@@ -2,7 +2,7 @@
 //!
 //! Each message stands alone in a notebook cell: it says what is wrong, quotes the bad
 //! value, and says what to do. (A message that cannot be counted is not an error: see
-//! [`crate::event::Rejection`].)
+//! [`crate::core::event::Rejection`].)
 
 use std::path::PathBuf;
 
@@ -20,7 +20,10 @@ pub enum Error {
         hint: String,
     },
     /// No Kafka broker answered at the bootstrap address.
-    #[error("no Kafka broker answered at {bootstrap} within {waited_secs} s: start one with `infra::start()` (or `cargo run --bin broker`) and check the address")]
+    #[error(
+        "no Kafka broker answered at {bootstrap} within {waited_secs} s: start one with \
+        `infra::start()` (or `cargo run --bin broker`) and check the address"
+    )]
     BrokerUnreachable {
         /// The address tried.
         bootstrap: String,
@@ -53,12 +56,12 @@ pub enum Error {
         detail: String,
     },
     /// Reading or writing a file or socket failed.
-    #[error("{context} ({}): {source}", path.display())]
+    #[error("{context}{}: {source}", in_path(path.as_deref()))]
     Io {
         /// What we were doing.
         context: String,
-        /// The file concerned (may be empty).
-        path: PathBuf,
+        /// The file or address concerned, if there is one.
+        path: Option<PathBuf>,
         /// The OS error.
         #[source]
         source: std::io::Error,
@@ -95,7 +98,16 @@ impl Error {
     pub fn io(context: &str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             context: context.to_string(),
-            path: path.into(),
+            path: Some(path.into()),
+            source,
+        }
+    }
+
+    /// An [`Error::Io`] that concerns no file (a thread, a runtime, a socket we hold).
+    pub fn os(context: &str, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.to_string(),
+            path: None,
             source,
         }
     }
@@ -107,6 +119,12 @@ impl Error {
             source,
         }
     }
+}
+
+/// ` (<path>)` after an I/O error's context, or nothing when it concerns no file.
+fn in_path(path: Option<&std::path::Path>) -> String {
+    path.map(|p| format!(" ({})", p.display()))
+        .unwrap_or_default()
 }
 
 /// The result of a call that can fail.

@@ -1,23 +1,24 @@
 //! What the notebook's cells call. Each function is one step of the lesson and returns a
 //! value that shows itself ([`Html`]): a table, a chart, or both.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::chart::{top_svg, trend_svg};
-use crate::config::{TimeDomain, WindowConfig};
-use crate::dashboard::{dashboard, leaderboard, trend_windows, TOP, TREND_TOP};
+use crate::core::config::{TimeDomain, WindowConfig};
+use crate::core::event::Event;
+use crate::core::generator::Generator;
+use crate::core::time::Timestamp;
+use crate::core::window::{Snapshot, WindowEngine};
 use crate::error::{Error, Result};
-use crate::event::Event;
-use crate::generator::Generator;
-use crate::html::{escape, Html};
-use crate::infra::Infra;
-use crate::pipeline::Pipeline;
-use crate::process::pid_alive;
-use crate::producer::Producer;
+use crate::kafka::consumer::Pipeline;
+use crate::kafka::infra::Infra;
+use crate::kafka::producer::Producer;
 use crate::settings::Settings;
-use crate::table;
-use crate::time::Timestamp;
-use crate::window::{Snapshot, WindowEngine};
+use crate::sys::process::pid_alive;
+use crate::sys::wait::until;
+use crate::views::chart::{top_svg, trend_svg};
+use crate::views::dashboard::{dashboard, leaderboard, trend_windows, TOP, TREND_TOP};
+use crate::views::html::{escape, Html};
+use crate::views::table;
 
 /// The settings as a table.
 pub fn settings_table(s: &Settings) -> Result<Html> {
@@ -63,11 +64,17 @@ pub fn sample_events(s: &Settings, n: usize) -> Result<Html> {
         let e = g.event(&d);
         rows.push((e, String::from_utf8_lossy(&buf).into_owned()));
     }
-    let mut markup = String::from("<table style=\"font-family:monospace\"><tr><th style=\"text-align:left\">usuario (user)</th><th style=\"text-align:left\">texto (text)</th><th style=\"text-align:left\">hashtag_principal (main hashtag)</th><th>timestamp (s since 1970)</th></tr>");
+    let mut markup = String::from(
+        "<table style=\"font-family:monospace\"><tr><th \
+        style=\"text-align:left\">usuario (user)</th><th style=\"text-align:left\">texto \
+            (text)</th><th style=\"text-align:left\">hashtag_principal (main \
+                hashtag)</th><th>timestamp (s since 1970)</th></tr>",
+    );
     let mut text = String::new();
     for (e, json) in &rows {
         markup.push_str(&format!(
-            "<tr><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td><td>{:.1}</td></tr>",
+            "<tr><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td><td \
+                style=\"text-align:left\">{}</td><td>{:.1}</td></tr>",
             escape(&e.usuario),
             escape(&e.texto),
             escape(&e.hashtag_principal),
@@ -89,7 +96,7 @@ pub fn decode_table(messages: &[&[u8]]) -> Result<Html> {
     let rows: Vec<(String, String)> = messages
         .iter()
         .map(|m| {
-            let outcome = match crate::event::decode(m) {
+            let outcome = match crate::core::event::decode(m) {
                 Ok(e) => format!(
                     "event: {} at {}",
                     e.hashtag_principal,
@@ -139,7 +146,8 @@ fn snapshot_with_data(p: &Pipeline, wait: Duration) -> Result<Snapshot> {
         let st = p.status();
         Error::Timeout {
             what: format!(
-                "the first counted event (consumer: {:?}, {} messages received); is the producer running?",
+                "the first counted event (consumer: {:?}, {} messages received); is the \
+                    producer running?",
                 st.broker, st.consumed
             ),
             secs: wait.as_secs(),
@@ -150,21 +158,13 @@ fn snapshot_with_data(p: &Pipeline, wait: Duration) -> Result<Snapshot> {
 /// Prints a leaderboard line every `every` for `duration` (these lines appear while the
 /// cell runs), then returns the dashboard of the last snapshot: the cell's lasting record.
 pub fn watch(p: &Pipeline, duration: Duration, every: Duration) -> Result<Html> {
-    let end = Instant::now() + duration;
     let every = every.max(Duration::from_millis(100));
-    let mut last = None;
-    loop {
-        if let Some(s) = p.snapshot() {
-            if last != Some(s.metrics.trigger_id) {
-                println!("{}", leaderboard(&s));
-                last = Some(s.metrics.trigger_id);
-            }
-        }
-        if Instant::now() >= end {
-            break;
-        }
-        std::thread::sleep(every.min(end.saturating_duration_since(Instant::now())));
-    }
+    p.follow(
+        duration,
+        every,
+        || false,
+        |s| println!("{}", leaderboard(s)),
+    );
     let snap = snapshot_with_data(p, Duration::from_secs(30))?;
     dashboard(&snap, p.config().window.slide)
 }
@@ -243,86 +243,82 @@ pub fn status(
     producer: Option<&Producer>,
     pipeline: Option<&Pipeline>,
 ) -> Result<Html> {
-    let mut rows = Vec::new();
-    match infra {
-        Some(i) => rows.push((
-            "kafka".to_string(),
-            format!(
-                "{} at {} ({})",
-                i.backend,
-                i.bootstrap,
-                if i.is_up() {
-                    "answering"
-                } else {
-                    "not answering"
-                }
-            ),
-        )),
-        None => rows.push(("kafka".into(), "not started".into())),
-    }
-    match producer {
-        Some(p) => {
-            let s = p.stats();
-            rows.push((
-                "producer".into(),
-                format!(
-                    "pid {} {} · sent {} · acked {} · failed {}",
-                    p.pid(),
-                    if p.is_running() { "running" } else { "stopped" },
-                    s.sent,
-                    s.acked,
-                    s.failed
-                ),
-            ))
-        }
-        None => rows.push(("producer".into(), "not started".into())),
-    }
-    match pipeline {
-        Some(p) => {
-            let st = p.status();
-            rows.push((
-                "consumer".into(),
-                format!(
-                    "{} · {:?} · partitions {:?} · {} messages",
-                    if st.running { "running" } else { "stopped" },
-                    st.broker,
-                    st.partitions,
-                    st.consumed
-                ),
-            ))
-        }
-        None => rows.push(("consumer".into(), "not started".into())),
-    }
+    let not_started = || "not started".to_string();
     let state_dir = producer
         .map(|p| p.state_dir().to_path_buf())
-        .unwrap_or_else(crate::process::default_state_dir);
-    let (producers, brokers) = crate::process::running_programs(&state_dir);
-    rows.push((
-        "processes".into(),
-        format!(
-            "producers running: {producers} · consumer threads: {} · embedded brokers: {brokers}",
-            crate::process::threads_named("pipeline")
+        .unwrap_or_else(crate::sys::state::default_state_dir);
+    let rows = vec![
+        ("kafka".into(), infra.map_or_else(not_started, kafka_line)),
+        (
+            "producer".into(),
+            producer.map_or_else(not_started, producer_line),
         ),
-    ));
+        (
+            "consumer".into(),
+            pipeline.map_or_else(not_started, consumer_line),
+        ),
+        ("processes".into(), processes_line(&state_dir)),
+    ];
     Ok(table::show(&table::key_values(&rows)?, "Status"))
+}
+
+/// The status table's Kafka row.
+fn kafka_line(i: &Infra) -> String {
+    let answering = if i.is_up() {
+        "answering"
+    } else {
+        "not answering"
+    };
+    format!("{} at {} ({answering})", i.backend, i.bootstrap)
+}
+
+/// The status table's producer row.
+fn producer_line(p: &Producer) -> String {
+    let s = p.stats();
+    let running = if p.is_running() { "running" } else { "stopped" };
+    format!(
+        "pid {} {running} · sent {} · acked {} · failed {}",
+        p.pid(),
+        s.sent,
+        s.acked,
+        s.failed
+    )
+}
+
+/// The status table's consumer row.
+fn consumer_line(p: &Pipeline) -> String {
+    let st = p.status();
+    format!(
+        "{} · {:?} · partitions {:?} · {} messages",
+        if st.running { "running" } else { "stopped" },
+        st.broker,
+        st.partitions,
+        st.consumed
+    )
+}
+
+/// The status table's row of what runs from `state_dir`, found by pid and thread name.
+fn processes_line(state_dir: &std::path::Path) -> String {
+    let (producers, brokers) = crate::sys::process::running_programs(state_dir);
+    format!(
+        "producers running: {producers} · consumer threads: {} · embedded brokers: {brokers}",
+        crate::sys::process::threads_named("pipeline")
+    )
 }
 
 /// Checks the whole pipeline end to end: what the producer had acknowledged (its final
 /// counters, after `stop`) against what the consumer counted, per hashtag. Waits up to
 /// `wait` for the consumer to catch up.
 pub fn reconcile(
-    sent: &crate::producer::ProducerStats,
+    sent: &crate::kafka::producer::ProducerStats,
     p: &Pipeline,
     wait: Duration,
 ) -> Result<Html> {
-    let deadline = Instant::now() + wait;
-    let counted = loop {
-        let counted: u64 = p.all_time_counts().iter().map(|(_, c)| c).sum();
-        if counted >= sent.acked || Instant::now() > deadline {
-            break p.all_time_counts();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    // Wait (bounded) until the consumer has counted as many events as were acknowledged.
+    until(wait, Duration::from_millis(50), || {
+        p.all_time_counts().iter().map(|(_, c)| c).sum::<u64>() >= sent.acked
+    });
+    let counted = p.all_time_counts();
     let mut rows = Vec::new();
     let mut all_equal = true;
     for (h, acked) in sent.hashtags.iter().zip(&sent.acked_per_hashtag) {
@@ -369,42 +365,36 @@ pub fn clean_up(
     producer: Option<&Producer>,
     pipeline: Option<&Pipeline>,
 ) -> Result<Html> {
-    let mut rows = Vec::new();
+    // (what, how it ended, whether it still runs)
+    let mut stopped: Vec<(String, String, bool)> = Vec::new();
     if let Some(p) = producer {
         let pid = p.pid();
         let s = p.stop();
-        rows.push((
+        stopped.push((
             format!("producer (pid {pid})"),
-            format!(
-                "stopped after {} events, {} acknowledged; running: {}",
-                s.sent,
-                s.acked,
-                pid_alive(pid)
-            ),
+            format!("stopped after {} events, {} acknowledged", s.sent, s.acked),
+            pid_alive(pid),
         ));
     }
     if let Some(p) = pipeline {
         p.stop();
-        rows.push((
+        stopped.push((
             "consumer thread".into(),
-            format!("stopped; running: {}", p.status().running),
+            "stopped".into(),
+            p.status().running,
         ));
     }
     if let Some(i) = infra {
         i.down(false)?;
-        let left = i.broker_pid.is_some_and(pid_alive);
-        rows.push((
-            format!("kafka ({})", i.backend),
-            format!(
-                "down; running: {}",
-                left || (i.backend == crate::infra::Backend::Embedded && i.is_up())
-            ),
-        ));
+        let left = i.broker_pid.is_some_and(pid_alive)
+            || (i.backend == crate::kafka::infra::Backend::Embedded && i.is_up());
+        stopped.push((format!("kafka ({})", i.backend), "down".into(), left));
     }
-    let left = rows
-        .iter()
-        .filter(|(_, v)| v.ends_with("running: true"))
-        .count();
+    let left = stopped.iter().filter(|(_, _, running)| *running).count();
+    let mut rows: Vec<(String, String)> = stopped
+        .into_iter()
+        .map(|(what, how, running)| (what, format!("{how}; running: {running}")))
+        .collect();
     rows.push(("processes left running".into(), left.to_string()));
     Ok(table::show(&table::key_values(&rows)?, "Clean-up"))
 }

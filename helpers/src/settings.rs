@@ -1,13 +1,15 @@
-//! Classroom settings, read from environment variables (the notebook's only input: a
-//! headless run sets them to make the demo short).
+//! Every setting of the demo, defined once: a flag, an environment variable, a default and
+//! a range, in one clap definition that the binaries flatten into their command lines and
+//! the notebook reads from its environment ([`Settings::from_env`]).
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `PRODUCER_RATE` | 5 | events per second (0 = as fast as possible) |
 //! | `HASHTAG_WEIGHTS` | `#Spark=4,#BigData=2,#RealTime=2,#IA=2` | hashtags and weights |
 //! | `PRODUCER_SEED` | 42 | random seed |
-//! | `TREND_EVERY` | (off) | rotate the weights every N seconds |
-//! | `LATE_SHARE` | 0 | share of events stamped up to 2 minutes in the past |
+//! | `TREND_EVERY` | 0 (off) | rotate the weights every N seconds |
+//! | `LATE_SHARE` | 0 | share of events stamped in the past |
+//! | `MAX_LATENESS_SECS` | 120 | how far in the past a late event is stamped, at most |
 //! | `WINDOW_SECS` | 60 | window width |
 //! | `SLIDE_SECS` | 10 | window slide (= width: tumbling) |
 //! | `WATERMARK_SECS` | 60 | watermark delay |
@@ -15,131 +17,359 @@
 //! | `TRIGGER_SECS` | 10 | how often the consumer ticks |
 //! | `WATCH_SECS` | 60 | how long a watch cell runs |
 //! | `WATCH_EVERY_SECS` | 10 | how often it prints |
+//!
+//! Where things run ([`Environment`]): `KAFKA_BOOTSTRAP` (the broker's address),
+//! `STREAM_DEMO_DIR` (the state directory), `STREAM_DEMO_BACKEND` (`docker` or `embedded`),
+//! `HELPERS_BIN_DIR` and `HELPERS_NO_BUILD` (where the helper programs are, and whether the
+//! library may build them). No other code reads environment variables.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{TimeDomain, WindowConfig};
-use crate::error::{Error, Result};
-use crate::generator::TrendShift;
-use crate::pipeline::PipelineConfig;
-use crate::producer::ProducerConfig;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-/// Every setting of the demo.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    /// Producer events per second.
+use crate::core::config::{
+    TimeDomain, WindowConfig, DEFAULT_RATE, DEFAULT_SEED, DEFAULT_WEIGHTS_SPEC,
+};
+use crate::core::generator::TrendShift;
+use crate::error::{Error, Result};
+use crate::kafka::consumer::PipelineConfig;
+use crate::kafka::producer::ProducerConfig;
+
+/// The longest duration any setting takes: one day (a classroom never needs more, and it
+/// keeps `Instant` arithmetic far from overflowing).
+pub(crate) const MAX_SECS: f64 = 86_400.0;
+
+/// Parses seconds (`"2.5"`) into a duration between 0 and [`MAX_SECS`].
+fn secs(value: &str) -> std::result::Result<Duration, String> {
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=MAX_SECS).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("use a number of seconds from 0 to {MAX_SECS}")),
+    }
+}
+
+/// Parses a positive number of seconds (a trigger or print interval: 0 would spin).
+fn positive_secs(value: &str) -> std::result::Result<Duration, String> {
+    let d = secs(value)?;
+    if d < Duration::from_millis(10) {
+        return Err("use at least 0.01 seconds".into());
+    }
+    Ok(d)
+}
+
+/// Parses a number in `min..=max`.
+fn number_in(value: &str, min: f64, max: f64) -> std::result::Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && (min..=max).contains(&x) => Ok(x),
+        _ => Err(format!("use a number from {min} to {max}")),
+    }
+}
+
+/// Parses an event rate: 0 (as fast as possible) to ten million events per second.
+fn rate(value: &str) -> std::result::Result<f64, String> {
+    number_in(value, 0.0, 10_000_000.0)
+}
+
+/// Parses a share between 0 and 1.
+fn share(value: &str) -> std::result::Result<f64, String> {
+    number_in(value, 0.0, 1.0)
+}
+
+/// What the producer generates, and how fast.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct ProducerSettings {
+    /// Events per second (0 = as fast as possible).
+    #[arg(long, env = "PRODUCER_RATE", default_value_t = DEFAULT_RATE, value_parser = rate)]
     pub rate: f64,
-    /// Hashtags and weights, `#A=2,#B=1`.
+    /// Hashtags and their weights, e.g. '#Spark=4,#BigData=2,#IA=1'.
+    #[arg(
+        long,
+        env = "HASHTAG_WEIGHTS",
+        default_value = DEFAULT_WEIGHTS_SPEC
+    )]
     pub weights: String,
-    /// Random seed.
+    /// Random seed (same seed, same stream).
+    #[arg(long, env = "PRODUCER_SEED", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Rotate the weights every this often.
-    pub trend_every: Option<Duration>,
-    /// Share of late events.
+    /// Rotate the hashtag weights every this many seconds (a changing trend; 0 = off).
+    #[arg(long, env = "TREND_EVERY", default_value = "0", value_parser = secs)]
+    pub trend_every: Duration,
+    /// Share of events stamped up to --max-lateness in the past (late data).
+    #[arg(long, env = "LATE_SHARE", default_value = "0", value_parser = share)]
     pub late_share: f64,
-    /// Window width.
-    pub window: Duration,
-    /// Window slide.
+    /// Seconds a late event is stamped in the past, at most.
+    #[arg(long, env = "MAX_LATENESS_SECS", default_value = "120", value_parser = secs)]
+    pub max_lateness: Duration,
+}
+
+/// How the consumer cuts the stream into windows, and how often it reports.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct WindowSettings {
+    /// Window width in seconds.
+    #[arg(long, env = "WINDOW_SECS", default_value = "60", value_parser = positive_secs)]
+    pub width: Duration,
+    /// Window slide in seconds (equal to the width: tumbling windows).
+    #[arg(long, env = "SLIDE_SECS", default_value = "10", value_parser = positive_secs)]
     pub slide: Duration,
-    /// Watermark delay.
+    /// Watermark delay in seconds: how long to wait for late events.
+    #[arg(long, env = "WATERMARK_SECS", default_value = "60", value_parser = secs)]
     pub watermark: Duration,
-    /// Processing or event time.
+    /// Which clock places an event in a window: `processing` or `event`.
+    #[arg(long, env = "TIME_DOMAIN", default_value = "processing", value_parser = time_domain)]
     pub time_domain: TimeDomain,
-    /// Trigger interval.
+    /// Trigger interval in seconds: how often the engine ticks and reports.
+    #[arg(long, env = "TRIGGER_SECS", default_value = "10", value_parser = positive_secs)]
     pub trigger: Duration,
-    /// Length of a watch cell.
-    pub watch: Duration,
-    /// Print interval of a watch cell.
-    pub watch_every: Duration,
+}
+
+/// Parses a time domain (see [`TimeDomain`]'s `FromStr`).
+fn time_domain(value: &str) -> std::result::Result<TimeDomain, String> {
+    value
+        .parse()
+        .map_err(|_| "use `processing` or `event`".into())
+}
+
+/// How long a watch cell runs, and how often it prints.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct WatchSettings {
+    /// How long a watch cell (or the `consumer`/`demo` program) runs, in seconds.
+    #[arg(long = "watch", env = "WATCH_SECS", default_value = "60", value_parser = secs)]
+    pub length: Duration,
+    /// How often a watch cell prints a leaderboard line, in seconds.
+    #[arg(
+        long = "watch-every",
+        env = "WATCH_EVERY_SECS",
+        default_value = "10",
+        value_parser = positive_secs
+    )]
+    pub every: Duration,
+}
+
+/// Every classroom setting: what the notebook's first table shows.
+#[derive(Parser, Debug, Clone, PartialEq)]
+#[command(name = "helpers", about = "The streaming demo's settings")]
+pub struct Settings {
+    /// What the producer generates.
+    #[command(flatten)]
+    pub producer: ProducerSettings,
+    /// How the consumer counts.
+    #[command(flatten)]
+    pub window: WindowSettings,
+    /// How long watch cells run.
+    #[command(flatten)]
+    pub watch: WatchSettings,
+}
+
+/// Which Kafka [`crate::kafka::infra::start`] runs.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// Apache Kafka in Docker (`docker/docker-compose.yml`).
+    Docker,
+    /// The embedded broker (librdkafka's mock cluster).
+    Embedded,
+}
+
+/// Where things run: the broker, the state directory, the helper programs. Hidden from
+/// `--help` but for `--bootstrap`; set by environment variables in a notebook.
+#[derive(Args, Debug, Clone, PartialEq, Default)]
+pub struct Environment {
+    /// Broker address (default: the embedded broker's, else 127.0.0.1:9092).
+    #[arg(long, env = "KAFKA_BOOTSTRAP")]
+    pub bootstrap: Option<String>,
+    /// Where running pieces publish addresses, pids and logs
+    /// (default: `<tmp>/streaming-demo-<uid>`).
+    #[arg(long, env = "STREAM_DEMO_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Force a Kafka backend instead of "Docker if it answers, else embedded".
+    #[arg(long, env = "STREAM_DEMO_BACKEND", hide = true)]
+    pub backend: Option<BackendChoice>,
+    /// Look for the helper programs here first.
+    #[arg(long, env = "HELPERS_BIN_DIR", hide = true)]
+    pub bin_dir: Option<PathBuf>,
+    /// Never build missing helper programs (fail with a clear error instead).
+    #[arg(long, env = "HELPERS_NO_BUILD", hide = true)]
+    pub no_build: bool,
+    /// Cargo's target directory, where built helper programs are.
+    #[arg(long, env = "CARGO_TARGET_DIR", hide = true)]
+    pub cargo_target_dir: Option<PathBuf>,
+    /// The cargo that runs us, if any (to build the helper programs).
+    #[arg(long, env = "CARGO", hide = true)]
+    pub cargo: Option<PathBuf>,
+}
+
+/// Flags every background program takes from the library that starts it.
+#[derive(Args, Debug, Clone, PartialEq, Default)]
+pub struct ChildArgs {
+    /// Exit when this process is gone (set by the library when it starts the program).
+    #[arg(long)]
+    pub parent_pid: Option<u32>,
+}
+
+/// Parses `T` from the environment alone (no command-line arguments).
+fn from_env_only<T: Parser>() -> Result<T> {
+    T::try_parse_from(["helpers"]).map_err(clap_error)
+}
+
+/// Turns clap's error (a bad environment variable) into the crate's one-line error.
+fn clap_error(e: clap::Error) -> Error {
+    let text = e.to_string();
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let first = first.trim_start_matches("error: ");
+    Error::config(
+        "(environment)",
+        first,
+        "fix or unset that environment variable",
+    )
+}
+
+/// [`Environment`] as a parser of its own.
+#[derive(Parser)]
+struct EnvironmentOnly {
+    /// The settings.
+    #[command(flatten)]
+    env: Environment,
+}
+
+impl Environment {
+    /// Reads the environment; an unusable value is an error naming it.
+    pub fn from_env() -> Result<Environment> {
+        from_env_only::<EnvironmentOnly>().map(|e| e.env)
+    }
+
+    /// Reads the environment; an unusable value is reported on stderr once and ignored
+    /// (for callers that cannot fail, like looking up a default directory).
+    pub fn current() -> Environment {
+        Environment::from_env().unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            Environment::default()
+        })
+    }
 }
 
 impl Default for Settings {
+    /// The defaults of the one definition above, ignoring the environment.
     fn default() -> Self {
-        Settings {
-            rate: 5.0,
-            weights: "#Spark=4,#BigData=2,#RealTime=2,#IA=2".into(),
-            seed: 42,
-            trend_every: None,
-            late_share: 0.0,
-            window: Duration::from_secs(60),
-            slide: Duration::from_secs(10),
-            watermark: Duration::from_secs(60),
-            time_domain: TimeDomain::ProcessingTime,
-            trigger: Duration::from_secs(10),
-            watch: Duration::from_secs(60),
-            watch_every: Duration::from_secs(10),
-        }
+        let cmd = Settings::command().mut_args(|a| a.env(None));
+        let matches = cmd
+            .try_get_matches_from(["helpers"])
+            .expect("the defaults parse");
+        Settings::from_arg_matches(&matches).expect("the defaults are settings")
     }
-}
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn number(name: &str, default: f64, min: f64) -> Result<f64> {
-    match var(name) {
-        None => Ok(default),
-        Some(v) => match v.trim().parse::<f64>() {
-            Ok(x) if x.is_finite() && x >= min => Ok(x),
-            _ => Err(Error::config(name, &v, &format!("use a number >= {min}"))),
-        },
-    }
-}
-
-fn secs(name: &str, default: Duration) -> Result<Duration> {
-    let s = number(name, default.as_secs_f64(), 0.0)?;
-    Ok(Duration::from_secs_f64(s))
 }
 
 impl Settings {
     /// Reads the environment (see the module docs); a bad value is an error naming it.
     pub fn from_env() -> Result<Settings> {
-        let d = Settings::default();
-        let trend = number("TREND_EVERY", 0.0, 0.0)?;
-        let s = Settings {
-            rate: number("PRODUCER_RATE", d.rate, 0.0)?,
-            weights: var("HASHTAG_WEIGHTS").unwrap_or(d.weights),
-            seed: number("PRODUCER_SEED", d.seed as f64, 0.0)? as u64,
-            trend_every: (trend > 0.0).then(|| Duration::from_secs_f64(trend)),
-            late_share: number("LATE_SHARE", d.late_share, 0.0)?,
-            window: secs("WINDOW_SECS", d.window)?,
-            slide: secs("SLIDE_SECS", d.slide)?,
-            watermark: secs("WATERMARK_SECS", d.watermark)?,
-            time_domain: match var("TIME_DOMAIN") {
-                Some(v) => v.parse()?,
-                None => d.time_domain,
-            },
-            trigger: secs("TRIGGER_SECS", d.trigger)?,
-            watch: secs("WATCH_SECS", d.watch)?,
-            watch_every: secs("WATCH_EVERY_SECS", d.watch_every)?,
-        };
-        s.producer()?;
-        s.window_config().validate()?;
+        let s: Settings = from_env_only()?;
+        s.validate()?;
         Ok(s)
+    }
+
+    /// Checks what no single setting can: the slide against the width, the weights.
+    pub fn validate(&self) -> Result<()> {
+        self.producer.config()?;
+        self.window.window_config().validate()
     }
 
     /// The window settings.
     pub fn window_config(&self) -> WindowConfig {
-        WindowConfig::sliding(self.window, self.slide)
-            .with_watermark(self.watermark)
-            .with_time_domain(self.time_domain)
+        self.window.window_config()
     }
 
-    /// The producer settings.
+    /// The producer settings (its broker and topic are found at start).
     pub fn producer(&self) -> Result<ProducerConfig> {
+        self.producer.config()
+    }
+
+    /// The consumer settings.
+    pub fn pipeline(&self) -> PipelineConfig {
+        self.window.pipeline()
+    }
+
+    /// The settings as `(name [VARIABLE], value)` rows.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        let (p, w) = (&self.producer, &self.window);
+        let kind = if w.slide < w.width {
+            "sliding"
+        } else {
+            "tumbling"
+        };
+        let secs = |d: Duration| format!("{} s", d.as_secs_f64());
+        let trend = if p.trend_every.is_zero() {
+            "0 s (off)".to_string()
+        } else {
+            format!("every {}", secs(p.trend_every))
+        };
+        let domain = match w.time_domain {
+            TimeDomain::ProcessingTime => "processing (when the consumer receives an event)",
+            TimeDomain::EventTime => "event (the event's own timestamp)",
+        };
+        let rows = [
+            (
+                "producer rate [PRODUCER_RATE]",
+                format!("{} events/s", p.rate),
+            ),
+            ("hashtags and weights [HASHTAG_WEIGHTS]", p.weights.clone()),
+            ("seed [PRODUCER_SEED]", p.seed.to_string()),
+            ("trend shift [TREND_EVERY]", trend),
+            (
+                "late events [LATE_SHARE]",
+                format!("{:.0}%", p.late_share * 100.0),
+            ),
+            (
+                "lateness of a late event, at most [MAX_LATENESS_SECS]",
+                secs(p.max_lateness),
+            ),
+            (
+                "window width [WINDOW_SECS]",
+                format!("{} ({kind} windows)", secs(w.width)),
+            ),
+            ("window slide [SLIDE_SECS]", secs(w.slide)),
+            ("watermark delay [WATERMARK_SECS]", secs(w.watermark)),
+            ("time domain [TIME_DOMAIN]", domain.to_string()),
+            ("trigger interval [TRIGGER_SECS]", secs(w.trigger)),
+            ("watch cell length [WATCH_SECS]", secs(self.watch.length)),
+            (
+                "watch cell print interval [WATCH_EVERY_SECS]",
+                secs(self.watch.every),
+            ),
+        ];
+        rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+}
+
+impl ProducerSettings {
+    /// The producer's settings (broker and topic: found at start, `tweets_topic`).
+    pub fn config(&self) -> Result<ProducerConfig> {
         let mut c = ProducerConfig {
             rate: self.rate,
             late_share: self.late_share,
+            max_lateness: self.max_lateness,
             ..Default::default()
         };
         c.generator = c.generator.with_weights_spec(&self.weights)?;
         c.generator.seed = self.seed;
-        c.generator.trend = self.trend_every.map(|every| TrendShift { every });
+        c.generator.trend = (!self.trend_every.is_zero()).then_some(TrendShift {
+            every: self.trend_every,
+        });
         c.validate()?;
         Ok(c)
     }
+}
 
-    /// The consumer settings.
+impl WindowSettings {
+    /// The window engine's settings.
+    pub fn window_config(&self) -> WindowConfig {
+        WindowConfig::sliding(self.width, self.slide)
+            .with_watermark(self.watermark)
+            .with_time_domain(self.time_domain)
+    }
+
+    /// The live consumer's settings (broker: found at start; topic `tweets_topic`).
     pub fn pipeline(&self) -> PipelineConfig {
         PipelineConfig {
             window: self.window_config(),
@@ -147,53 +377,109 @@ impl Settings {
             ..Default::default()
         }
     }
+}
 
-    /// The settings as `(name [VARIABLE], value)` rows.
-    pub fn rows(&self) -> Vec<(String, String)> {
-        let kind = if self.slide < self.window {
-            "sliding"
-        } else {
-            "tumbling"
-        };
-        let secs = |d: Duration| format!("{} s", d.as_secs_f64());
-        vec![
-            (
-                "producer rate [PRODUCER_RATE]".into(),
-                format!("{} events/s", self.rate),
-            ),
-            (
-                "hashtags and weights [HASHTAG_WEIGHTS]".into(),
-                self.weights.clone(),
-            ),
-            ("seed [PRODUCER_SEED]".into(), self.seed.to_string()),
-            (
-                "trend shift [TREND_EVERY]".into(),
-                self.trend_every
-                    .map_or("off".into(), |d| format!("every {}", secs(d))),
-            ),
-            (
-                "late events [LATE_SHARE]".into(),
-                format!("{:.0}%", self.late_share * 100.0),
-            ),
-            (
-                "window width [WINDOW_SECS]".into(),
-                format!("{} ({kind} windows)", secs(self.window)),
-            ),
-            ("window slide [SLIDE_SECS]".into(), secs(self.slide)),
-            (
-                "watermark delay [WATERMARK_SECS]".into(),
-                secs(self.watermark),
-            ),
-            (
-                "time domain [TIME_DOMAIN]".into(),
-                format!("{:?}", self.time_domain),
-            ),
-            ("trigger interval [TRIGGER_SECS]".into(), secs(self.trigger)),
-            ("watch cell length [WATCH_SECS]".into(), secs(self.watch)),
-            (
-                "watch cell print interval [WATCH_EVERY_SECS]".into(),
-                secs(self.watch_every),
-            ),
-        ]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> std::result::Result<Settings, clap::Error> {
+        let cmd = Settings::command().mut_args(|a| a.env(None));
+        let m = cmd.try_get_matches_from(std::iter::once("helpers").chain(args.iter().copied()))?;
+        Settings::from_arg_matches(&m)
+    }
+
+    #[test]
+    fn defaults_are_the_classroom_ones() {
+        let s = Settings::default();
+        assert_eq!(s.producer.rate, 5.0);
+        assert_eq!(s.producer.seed, 42);
+        assert_eq!(s.window.width, Duration::from_secs(60));
+        assert_eq!(s.window.slide, Duration::from_secs(10));
+        assert_eq!(s.window.trigger, Duration::from_secs(10));
+        assert_eq!(s.window.time_domain, TimeDomain::ProcessingTime);
+        assert!(s.validate().is_ok());
+        assert_eq!(s.producer().unwrap().generator.hashtags.len(), 4);
+    }
+
+    #[test]
+    fn the_library_defaults_are_the_same_settings() {
+        let s = Settings::default();
+        let (p, lib) = (s.producer().unwrap(), ProducerConfig::default());
+        assert_eq!(p.rate, lib.rate);
+        assert_eq!(p.generator.seed, lib.generator.seed);
+        assert_eq!(p.generator.hashtags, lib.generator.hashtags);
+        let share =
+            |w: &[f64]| -> Vec<f64> { w.iter().map(|x| x / w.iter().sum::<f64>()).collect() };
+        assert_eq!(share(&p.generator.weights), share(&lib.generator.weights));
+        assert_eq!(p.late_share, lib.late_share);
+        assert_eq!(p.max_lateness, lib.max_lateness);
+        let (c, lib) = (s.pipeline(), PipelineConfig::default());
+        assert_eq!(c.trigger, lib.trigger);
+        assert_eq!(c.window.width, lib.window.width);
+        assert_eq!(c.window.watermark_delay, lib.window.watermark_delay);
+        assert_eq!(c.window.time_domain, lib.window.time_domain);
+        // The one deliberate difference: the library's windows are the original job's
+        // (tumbling); the classroom's slide every 10 s to show overlap.
+        assert_eq!(lib.window.slide, lib.window.width);
+    }
+
+    #[test]
+    fn every_setting_has_a_range() {
+        // (flag, value): each must be refused with an error, never a panic.
+        let bad = [
+            ("--rate", "-1"),
+            ("--rate", "NaN"),
+            ("--rate", "1e300"),
+            ("--seed", "42.7"),
+            ("--seed", "-1"),
+            ("--trend-every", "inf"),
+            ("--late-share", "1.5"),
+            ("--max-lateness", "-3"),
+            ("--width", "0"),
+            ("--width", "1e20"),
+            ("--slide", ""),
+            ("--watermark", "1e20"),
+            ("--time-domain", "wall"),
+            ("--trigger", "0"),
+            ("--watch", "1e20"),
+            ("--watch-every", "0"),
+        ];
+        for (flag, value) in bad {
+            assert!(
+                parse(&[flag, value]).is_err(),
+                "{flag} {value} was accepted"
+            );
+        }
+        let s = parse(&["--seed", "18446744073709551615", "--watch", "86400"]).unwrap();
+        assert_eq!(s.producer.seed, u64::MAX);
+        assert_eq!(s.watch.length, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn combinations_are_checked() {
+        let s = parse(&["--width", "60", "--slide", "7"]).unwrap();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("window.slide"), "{e}");
+        let s = parse(&["--weights", "#a=x"]).unwrap();
+        assert!(s.validate().is_err());
+    }
+
+    proptest::proptest! {
+        /// Arbitrary text in any setting gives a value or an error, never a panic; and an
+        /// accepted value builds producer and window settings without panicking.
+        #[test]
+        fn arbitrary_values_never_panic(flag in 0usize..13, value in ".{0,24}") {
+            let flags = [
+                "--rate", "--weights", "--seed", "--trend-every", "--late-share",
+                "--max-lateness", "--width", "--slide", "--watermark", "--time-domain",
+                "--trigger", "--watch", "--watch-every",
+            ];
+            let arg = format!("{}={value}", flags[flag]);
+            if let Ok(s) = parse(&[&arg]) {
+                let _ = s.validate();
+                let _ = s.rows();
+            }
+        }
     }
 }

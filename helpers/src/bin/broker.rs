@@ -4,38 +4,44 @@
 //! SIGTERM/SIGINT or until its parent (`--parent-pid`) is gone. SIGUSR1 takes the broker
 //! down (connections refused, messages kept), SIGUSR2 brings it back: an outage to show.
 
-use std::path::PathBuf;
-
 use clap::Parser;
-use helpers::broker::{run, BrokerConfig};
-use helpers::config::TWEETS_TOPIC;
-use helpers::process::{default_state_dir, start_program};
+use helpers::core::config::TWEETS_TOPIC;
+use helpers::error::{Error, Result};
+use helpers::kafka::broker::{run, BrokerConfig};
+use helpers::settings::{ChildArgs, Environment};
+use helpers::sys::signal::{on_outage_signals, start_program};
+use helpers::sys::state::default_state_dir;
 
 /// Embedded Kafka-protocol broker for machines without Docker.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
     /// Partitions of the topic created at start.
-    #[arg(long, default_value_t = 3, env = "TWEETS_PARTITIONS")]
+    #[arg(
+        long,
+        default_value_t = 3,
+        env = "TWEETS_PARTITIONS",
+        value_parser = clap::value_parser!(i32).range(1..=1000)
+    )]
     partitions: i32,
     /// Topic created at start (repeat the flag for more).
     #[arg(long = "topic", default_values_t = [TWEETS_TOPIC.to_string()])]
     topics: Vec<String>,
     /// Brokers in the mock cluster.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=16))]
     brokers: i32,
-    /// Where to publish broker.json [default: $STREAM_DEMO_DIR or /tmp/streaming-demo-<uid>].
-    #[arg(long)]
-    state_dir: Option<PathBuf>,
-    /// Exit when this process is gone (set by the library when it starts the broker).
-    #[arg(long)]
-    parent_pid: Option<u32>,
+    /// Where to publish broker.json (`--state-dir`).
+    #[command(flatten)]
+    env: Environment,
+    /// Set by the library that starts this program.
+    #[command(flatten)]
+    child: ChildArgs,
 }
 
-fn main() {
-    let args = Args::parse();
-    let shutdown = start_program(args.parent_pid);
-    helpers::process::on_outage_signals();
+/// Serves until stopped.
+fn main_result(args: Args) -> Result<()> {
+    let shutdown = start_program(args.child.parent_pid)?;
+    on_outage_signals().map_err(|e| Error::os("cannot install the outage signal handlers", e))?;
     let config = BrokerConfig {
         brokers: args.brokers,
         topics: args
@@ -43,12 +49,15 @@ fn main() {
             .iter()
             .map(|t| (t.clone(), args.partitions))
             .collect(),
-        state_dir: Some(args.state_dir.unwrap_or_else(default_state_dir)),
+        state_dir: Some(args.env.state_dir.unwrap_or_else(default_state_dir)),
     };
-    let result = run(&config, &shutdown, |info| {
+    run(&config, &shutdown, |info| {
         println!("broker ready at {} (pid {})", info.bootstrap, info.pid);
-    });
-    if let Err(e) = result {
+    })
+}
+
+fn main() {
+    if let Err(e) = main_result(Args::parse()) {
         eprintln!("broker: {e}");
         std::process::exit(1);
     }

@@ -4,37 +4,40 @@
 //! leaves nothing behind.
 //!
 //! ```sh
-//! demo --duration 30
+//! demo --watch 30
 //! ```
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
-use helpers::dashboard::leaderboard;
-use helpers::live::LivePage;
-use helpers::pipeline::Pipeline;
-use helpers::process::Shutdown;
-use helpers::producer::Producer;
+use helpers::error::{Error, Result};
+use helpers::kafka::consumer::Pipeline;
+use helpers::kafka::producer::Producer;
 use helpers::settings::Settings;
+use helpers::sys::signal::Shutdown;
+use helpers::views::dashboard::leaderboard;
+use helpers::views::live::LivePage;
 
-/// The streaming pipeline in a terminal (settings from the same environment variables as
-/// the notebook).
+/// The streaming pipeline in a terminal (the same settings as the notebook: flags or
+/// environment variables).
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Seconds to run before cleaning up.
-    #[arg(long, default_value_t = 60.0)]
-    duration: f64,
+    /// Every classroom setting; `--watch` is how long the demo runs before cleaning up.
+    #[command(flatten)]
+    settings: Settings,
     /// Also serve the live page and print its address.
     #[arg(long)]
     live: bool,
 }
 
-fn run(args: &Args) -> helpers::error::Result<()> {
+/// Starts everything, prints a line per trigger for `--watch`, then cleans up.
+fn run(args: &Args) -> Result<()> {
     let shutdown = Shutdown::new();
-    Shutdown::on_signals();
-    let settings = Settings::from_env()?;
-    let kafka = helpers::infra::start()?;
+    Shutdown::on_signals().map_err(|e| Error::os("cannot install the signal handlers", e))?;
+    let settings = &args.settings;
+    settings.validate()?;
+    let kafka = helpers::kafka::infra::start()?;
     println!("{kafka}");
     if let Some(pid) = kafka.broker_pid {
         println!("broker pid {pid}");
@@ -50,17 +53,13 @@ fn run(args: &Args) -> helpers::error::Result<()> {
     } else {
         None
     };
-    let end = Instant::now() + Duration::from_secs_f64(args.duration.max(0.0));
-    let mut last = None;
-    while Instant::now() < end && !shutdown.is_triggered() {
-        if let Some(s) = pipeline.snapshot() {
-            if last != Some(s.metrics.trigger_id) {
-                println!("{}", leaderboard(&s));
-                last = Some(s.metrics.trigger_id);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let poll = settings.watch.every.min(Duration::from_millis(100));
+    pipeline.follow(
+        settings.watch.length,
+        poll,
+        || shutdown.is_triggered(),
+        |s| println!("{}", leaderboard(s)),
+    );
     if let Some(page) = live {
         page.stop();
     }
@@ -76,8 +75,7 @@ fn run(args: &Args) -> helpers::error::Result<()> {
 }
 
 fn main() {
-    let args = Args::parse();
-    if let Err(e) = run(&args) {
+    if let Err(e) = run(&Args::parse()) {
         eprintln!("demo: {e}");
         std::process::exit(1);
     }

@@ -4,28 +4,33 @@
 use std::time::Duration;
 
 use clap::Parser;
+use helpers::kafka::{health, infra};
+use helpers::settings::Environment;
+use helpers::sys::state::default_state_dir;
 
 /// Checks that Kafka stores and delivers messages.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Broker address [default: $KAFKA_BOOTSTRAP, the embedded broker's, or 127.0.0.1:9092].
-    #[arg(long, env = "KAFKA_BOOTSTRAP")]
-    bootstrap: Option<String>,
+    /// Where Kafka is.
+    #[command(flatten)]
+    env: Environment,
     /// Messages to send and read back.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     messages: u32,
     /// Seconds to wait for each step.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     wait: u64,
 }
 
 fn main() {
     let args = Args::parse();
+    let state_dir = args.env.state_dir.unwrap_or_else(default_state_dir);
     let bootstrap = args
+        .env
         .bootstrap
-        .unwrap_or_else(|| helpers::infra::bootstrap(&helpers::process::default_state_dir()));
-    let report = helpers::health::check(&bootstrap, args.messages, Duration::from_secs(args.wait));
+        .unwrap_or_else(|| infra::bootstrap(&state_dir));
+    let report = health::check(&bootstrap, args.messages, Duration::from_secs(args.wait));
     println!("{report}");
     std::process::exit(if report.passed() { 0 } else { 1 });
 }

@@ -7,44 +7,29 @@
 //! ```
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
-use helpers::generator::TrendShift;
-use helpers::process::start_program;
-use helpers::producer::{run_controlled, ProducerConfig};
+use helpers::error::{Error, Result};
+use helpers::kafka::producer::{run_controlled, ProducerConfig};
+use helpers::settings::{ChildArgs, Environment, ProducerSettings};
+use helpers::sys::signal::start_program;
 
 /// Synthetic social-network event producer.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Broker address [default: $KAFKA_BOOTSTRAP, the embedded broker's, or 127.0.0.1:9092].
-    #[arg(long, env = "KAFKA_BOOTSTRAP")]
-    bootstrap: Option<String>,
+    /// Where Kafka is.
+    #[command(flatten)]
+    env: Environment,
+    /// What to generate.
+    #[command(flatten)]
+    producer: ProducerSettings,
     /// Topic to write to.
-    #[arg(long, default_value = helpers::config::TWEETS_TOPIC)]
+    #[arg(long, default_value = helpers::core::config::TWEETS_TOPIC)]
     topic: String,
-    /// Events per second (0 = as fast as possible).
-    #[arg(long, default_value_t = 1.0, env = "PRODUCER_RATE")]
-    rate: f64,
     /// Stop after this many events.
     #[arg(long)]
     count: Option<u64>,
-    /// Hashtags and weights, e.g. '#Spark=4,#BigData=2,#IA=1'.
-    #[arg(long, env = "HASHTAG_WEIGHTS")]
-    weights: Option<String>,
-    /// Random seed (same seed, same stream).
-    #[arg(long, default_value_t = 42, env = "PRODUCER_SEED")]
-    seed: u64,
-    /// Rotate the hashtag weights every this many seconds (a changing trend).
-    #[arg(long)]
-    trend_every: Option<f64>,
-    /// Share of events stamped up to --max-lateness in the past (late data).
-    #[arg(long, default_value_t = 0.0)]
-    late_share: f64,
-    /// Seconds a late event is stamped in the past, at most.
-    #[arg(long, default_value_t = 120.0)]
-    max_lateness: f64,
     /// Read all settings from this JSON file (written by the library).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -54,70 +39,55 @@ struct Args {
     /// Apply live changes (rate, trend) found in this JSON file.
     #[arg(long)]
     control_file: Option<PathBuf>,
-    /// Exit when this process is gone (set by the library).
-    #[arg(long)]
-    parent_pid: Option<u32>,
+    /// Set by the library that starts this program.
+    #[command(flatten)]
+    child: ChildArgs,
 }
 
-fn config_from(args: &Args) -> Result<ProducerConfig, String> {
+/// The producer's settings: the `--config` file's, or the flags'.
+fn config_from(args: &Args) -> Result<ProducerConfig> {
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        return serde_json::from_str(&text)
-            .map_err(|e| format!("bad config {}: {e}", path.display()));
-    }
-    let mut c = ProducerConfig {
-        bootstrap: args.bootstrap.clone().unwrap_or_default(),
-        topic: args.topic.clone(),
-        rate: args.rate,
-        count: args.count,
-        late_share: args.late_share,
-        max_lateness: Duration::from_secs_f64(args.max_lateness.max(0.0)),
-        ..Default::default()
-    };
-    c.generator.seed = args.seed;
-    if let Some(spec) = &args.weights {
-        c.generator = c
-            .generator
-            .with_weights_spec(spec)
-            .map_err(|e| e.to_string())?;
-    }
-    if let Some(every) = args.trend_every {
-        if !(every.is_finite() && every > 0.0) {
-            return Err(format!(
-                "invalid setting trend_every = {every}: use seconds > 0"
-            ));
-        }
-        c.generator.trend = Some(TrendShift {
-            every: Duration::from_secs_f64(every),
+            .map_err(|e| Error::io("cannot read the producer's settings", path, e))?;
+        return serde_json::from_str(&text).map_err(|e| {
+            Error::config(
+                "--config",
+                path.display(),
+                &format!("not producer settings: {e}"),
+            )
         });
     }
+    let mut c = args.producer.config()?;
+    c.bootstrap = args.env.bootstrap.clone().unwrap_or_default();
+    c.topic = args.topic.clone();
+    c.count = args.count;
+    if let Some(dir) = &args.env.state_dir {
+        c.state_dir = dir.clone();
+    }
+    c.validate()?;
     Ok(c)
 }
 
-fn main() {
-    let args = Args::parse();
-    let shutdown = start_program(args.parent_pid);
-    let config = match config_from(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("producer: {e}");
-            std::process::exit(2);
-        }
-    };
-    match run_controlled(
+/// Runs until stopped, counted out, or the parent is gone.
+fn run(args: &Args) -> Result<()> {
+    let shutdown = start_program(args.child.parent_pid)?;
+    let config = config_from(args)?;
+    let stats = run_controlled(
         &config,
         &shutdown,
         args.stats_file.as_deref(),
         args.control_file.as_deref(),
-    ) {
-        Ok(stats) => eprintln!(
-            "producer: sent {}, acknowledged {}, failed {}",
-            stats.sent, stats.acked, stats.failed
-        ),
-        Err(e) => {
-            eprintln!("producer: {e}");
-            std::process::exit(1);
-        }
+    )?;
+    eprintln!(
+        "producer: sent {}, acknowledged {}, failed {}",
+        stats.sent, stats.acked, stats.failed
+    );
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run(&Args::parse()) {
+        eprintln!("producer: {e}");
+        std::process::exit(1);
     }
 }

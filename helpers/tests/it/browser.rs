@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use helpers::config::WindowConfig;
-use helpers::live::LivePage;
-use helpers::pipeline::{Pipeline, PipelineConfig, StartFrom};
-use helpers::producer::{Producer, ProducerConfig};
+use helpers::core::config::WindowConfig;
+use helpers::kafka::consumer::{Pipeline, PipelineConfig, StartFrom};
+use helpers::kafka::producer::{Producer, ProducerConfig};
+use helpers::views::live::LivePage;
 
 use crate::support::{temp_dir, TestBroker};
 
@@ -74,7 +74,10 @@ fn chromium_shows_the_table_and_both_charts() {
     // A hostile hashtag must show as text, never as markup.
     config.generator = config
         .generator
-        .with_weights_spec("#Spark=4,#BigData=2,#<script>alert(1)</script>=1,#مرحبا=1,#🚀Rust=1")
+        .with_weights_spec(concat!(
+            "#Spark=4,#BigData=2,#<script>alert(1)</script>=1,",
+            "#مرحبا=1,#🚀Rust=1"
+        ))
         .unwrap();
     Producer::spawn(config)
         .unwrap()

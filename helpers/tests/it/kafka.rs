@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use helpers::config::WindowConfig;
-use helpers::event::decode;
-use helpers::pipeline::{Pipeline, PipelineConfig, StartFrom};
-use helpers::process::pid_alive;
-use helpers::producer::{Producer, ProducerConfig};
+use helpers::core::config::WindowConfig;
+use helpers::core::event::decode;
+use helpers::kafka::consumer::{Pipeline, PipelineConfig, StartFrom};
+use helpers::kafka::producer::{Producer, ProducerConfig};
+use helpers::sys::process::pid_alive;
 
-use crate::support::{temp_dir, wait_gone, TestBroker};
+use crate::support::{temp_dir, wait_gone, wait_until, TestBroker};
 
 /// Sums each hashtag over tumbling windows (each event is in exactly one).
-fn counts_per_hashtag(snap: &helpers::window::Snapshot) -> BTreeMap<String, u64> {
+fn counts_per_hashtag(snap: &helpers::core::window::Snapshot) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for w in snap.history.iter().chain(&snap.windows) {
         for (tag, c) in &w.counts {
@@ -68,14 +68,11 @@ fn consumer_counts_exactly_what_the_producer_process_sent() {
         .collect();
     assert_eq!(counts_per_hashtag(&snap), expected);
     // The all-time totals (published at the next trigger) agree.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while pipe.all_time_counts().iter().map(|(_, c)| c).sum::<u64>() < k {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "all-time totals lag behind"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        "the all-time totals to catch up",
+        Duration::from_secs(10),
+        || pipe.all_time_counts().iter().map(|(_, c)| c).sum::<u64>() >= k,
+    );
     let all_time: BTreeMap<String, u64> = pipe.all_time_counts().into_iter().collect();
     assert_eq!(all_time, expected);
     // #Spark leads with the default weights.
@@ -83,10 +80,8 @@ fn consumer_counts_exactly_what_the_producer_process_sent() {
     assert_eq!(latest.counts[0].0, "#Spark");
     // All three partitions were read, and the consumer caught up.
     assert_eq!(pipe.status().partitions, vec![0, 1, 2]);
-    let caught_up = pipe
-        .wait_for(Duration::from_secs(10), |s| s.metrics.lag == Some(0))
-        .unwrap();
-    assert_eq!(caught_up.metrics.lag, Some(0));
+    pipe.wait_for(Duration::from_secs(10), |s| s.metrics.lag == Some(0))
+        .expect("the consumer catches up: lag 0");
     pipe.stop();
     assert!(!pipe.status().running);
 }
@@ -119,13 +114,12 @@ fn latest_skips_what_was_there_before() {
     let snap = pipe
         .wait_for(Duration::from_secs(30), |s| s.totals.input >= 300)
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(
-        pipe.snapshot().unwrap().totals.input,
-        300,
-        "{:?}",
-        snap.totals
-    );
+    // Two more triggers: anything skipped-then-read would show up by then.
+    let later = snap.metrics.trigger_id + 2;
+    let quiet = pipe
+        .wait_for(Duration::from_secs(30), |s| s.metrics.trigger_id >= later)
+        .unwrap();
+    assert_eq!(quiet.totals.input, 300, "{:?}", snap.totals);
 }
 
 #[test]
@@ -140,6 +134,7 @@ fn producer_rate_and_trend_change_while_it_runs() {
         ..Default::default()
     })
     .unwrap();
+    // A measured interval (not a wait for something): the rate is what it checks.
     std::thread::sleep(Duration::from_millis(1500));
     let slow = p.stats();
     assert!(slow.sent <= 40, "20/s for 1.5 s sent {}", slow.sent);
@@ -176,7 +171,7 @@ fn producer_rate_and_trend_change_while_it_runs() {
 #[test]
 fn health_check_passes_on_a_live_broker_and_fails_clearly_without_one() {
     let broker = TestBroker::start(1);
-    let report = helpers::health::check(&broker.bootstrap, 10, Duration::from_secs(15));
+    let report = helpers::kafka::health::check(&broker.bootstrap, 10, Duration::from_secs(15));
     assert!(report.passed(), "{report}");
     assert_eq!(report.steps.len(), 4);
     assert!(report.to_string().contains("all 10 received, once each"));
@@ -185,7 +180,7 @@ fn health_check_passes_on_a_live_broker_and_fails_clearly_without_one() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = dead.local_addr().unwrap().to_string();
     drop(dead);
-    let report = helpers::health::check(&addr, 3, Duration::from_secs(2));
+    let report = helpers::kafka::health::check(&addr, 3, Duration::from_secs(2));
     assert!(!report.passed());
     let text = report.to_string();
     assert!(
@@ -209,7 +204,11 @@ fn producer_handles_leave_no_process_behind() {
     let p = Producer::spawn(config.clone()).unwrap();
     let pid = p.pid();
     assert!(pid_alive(pid));
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until(
+        "the producer's first acknowledged events",
+        Duration::from_secs(30),
+        || p.stats().acked > 0,
+    );
     let stats = p.stop();
     assert!(!pid_alive(pid));
     assert!(
@@ -237,7 +236,9 @@ fn producer_handles_leave_no_process_behind() {
     };
     let c = Producer::spawn(many.clone()).unwrap();
     let d = Producer::spawn(many).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until("both producers sending", Duration::from_secs(30), || {
+        c.stats().sent > 0 && d.stats().sent > 0
+    });
     assert!(pid_alive(c.pid()) && pid_alive(d.pid()));
 }
 
@@ -262,7 +263,11 @@ fn children_exit_when_their_parent_is_killed() {
     )
     .unwrap();
     let broker_pid: u32 = line.trim().parse().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until(
+        "the broker to publish its address",
+        Duration::from_secs(30),
+        || helpers::kafka::broker::BrokerInfo::read(&state).is_some(),
+    );
     assert!(pid_alive(broker_pid));
     shell.kill().unwrap();
     shell.wait().unwrap();
@@ -331,12 +336,14 @@ fn kafka_python_interop_both_ways() {
         r##"
 import json, sys
 from kafka import KafkaProducer
-p = KafkaProducer(bootstrap_servers=sys.argv[1], value_serializer=lambda v: json.dumps(v).encode("utf-8"))
+p = KafkaProducer(bootstrap_servers=sys.argv[1],
+                  value_serializer=lambda v: json.dumps(v).encode("utf-8"))
 tags = ["#Spark"] * 7 + ["#IA"] * 3
 for i, tag in enumerate(tags):
     p.send("tweets_topic", {"usuario": "@PythonDev", "texto": "proyecto sobre " + tag,
                             "hashtag_principal": tag, "timestamp": 1733940000.0 + i})
-p.send("tweets_topic", {"usuario": "@PythonDev", "texto": "sin hashtag", "hashtag_principal": None, "timestamp": 1.0})
+p.send("tweets_topic", {"usuario": "@PythonDev", "texto": "sin hashtag",
+                        "hashtag_principal": None, "timestamp": 1.0})
 p.flush()
 print(len(tags) + 1)
 "##,
@@ -350,7 +357,7 @@ print(len(tags) + 1)
     assert_eq!(
         snap.totals
             .rejected
-            .get(helpers::event::Rejection::MissingHashtag),
+            .get(helpers::core::event::Rejection::MissingHashtag),
         1
     );
     let counts = counts_per_hashtag(&snap);
@@ -377,7 +384,8 @@ print(len(tags) + 1)
 import json, sys, collections
 from kafka import KafkaConsumer
 c = KafkaConsumer("interop_topic", bootstrap_servers=sys.argv[1], auto_offset_reset="earliest",
-                  consumer_timeout_ms=5000, value_deserializer=lambda b: json.loads(b.decode("utf-8")))
+                  consumer_timeout_ms=5000,
+                  value_deserializer=lambda b: json.loads(b.decode("utf-8")))
 counts = collections.Counter()
 for m in c:
     v = m.value
@@ -403,14 +411,14 @@ print(json.dumps(counts))
 #[test]
 fn infra_starts_checks_and_stops_the_embedded_broker() {
     let state = temp_dir("infra");
-    let config = helpers::infra::InfraConfig {
-        backend: Some(helpers::infra::Backend::Embedded),
+    let config = helpers::kafka::infra::InfraConfig {
+        backend: Some(helpers::kafka::infra::Backend::Embedded),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
         ..Default::default()
     };
-    let infra = helpers::infra::start_with(config.clone()).unwrap();
-    assert_eq!(infra.backend, helpers::infra::Backend::Embedded);
+    let infra = helpers::kafka::infra::start_with(config.clone()).unwrap();
+    assert_eq!(infra.backend, helpers::kafka::infra::Backend::Embedded);
     let pid = infra.broker_pid.unwrap();
     assert!(infra.to_string().contains(&infra.bootstrap));
     let status = infra.status().unwrap();
@@ -421,9 +429,9 @@ fn infra_starts_checks_and_stops_the_embedded_broker() {
         .find(|t| t.name == "tweets_topic")
         .unwrap();
     assert_eq!(topic.partitions(), 3);
-    assert_eq!(helpers::infra::bootstrap(&state), infra.bootstrap);
+    assert_eq!(helpers::kafka::infra::bootstrap(&state), infra.bootstrap);
     // Starting again reuses the running broker.
-    let again = helpers::infra::start_with(config).unwrap();
+    let again = helpers::kafka::infra::start_with(config).unwrap();
     assert_eq!(again.broker_pid, Some(pid));
     assert!(again.reason.contains("reusing"));
     infra.down(true).unwrap();
@@ -449,20 +457,12 @@ fn two_consumers_in_one_group_share_the_partitions_and_their_counts_add_up() {
     let (a, b) = (member(), member());
     let alone = pipeline(&broker, StartFrom::Earliest);
     // Wait for the group to settle: disjoint partitions, all three covered.
-    let deadline = std::time::Instant::now() + Duration::from_secs(40);
-    loop {
+    wait_until("the group to settle", Duration::from_secs(40), || {
         let (pa, pb) = (a.status().partitions, b.status().partitions);
         let mut all: Vec<i32> = pa.iter().chain(&pb).copied().collect();
         all.sort_unstable();
-        if !pa.is_empty() && !pb.is_empty() && all == vec![0, 1, 2] {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the group never settled: {pa:?} {pb:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        !pa.is_empty() && !pb.is_empty() && all == vec![0, 1, 2]
+    });
     let k = 6000;
     let stats = Producer::spawn(ProducerConfig {
         bootstrap: broker.bootstrap.clone(),
@@ -470,7 +470,7 @@ fn two_consumers_in_one_group_share_the_partitions_and_their_counts_add_up() {
         count: Some(k),
         state_dir: temp_dir("producer-group"),
         // Many users, so every partition gets events.
-        generator: helpers::generator::GeneratorConfig {
+        generator: helpers::core::generator::GeneratorConfig {
             users: (0..30).map(|i| format!("@user{i}")).collect(),
             ..Default::default()
         },
@@ -480,15 +480,15 @@ fn two_consumers_in_one_group_share_the_partitions_and_their_counts_add_up() {
     .wait(Duration::from_secs(60))
     .unwrap();
     assert_eq!(stats.acked, k);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while a.totals().input + b.totals().input < k || alone.totals().input < k {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not all events were read"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    wait_until("every event to be read", Duration::from_secs(30), || {
+        a.totals().input + b.totals().input >= k && alone.totals().input >= k
+    });
+    // One more trigger of each publishes the all-time counts.
+    for p in [&a, &b, &alone] {
+        let next = p.snapshot().map_or(0, |s| s.metrics.trigger_id + 1);
+        p.wait_for(Duration::from_secs(10), |s| s.metrics.trigger_id >= next)
+            .unwrap();
     }
-    std::thread::sleep(Duration::from_millis(500)); // one more trigger publishes all-time counts
     assert_eq!(
         a.totals().input + b.totals().input,
         k,

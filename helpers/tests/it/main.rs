@@ -6,9 +6,11 @@
 //! * `browser`: the live page in headless Chromium (DOM and a screenshot).
 //! * `robustness`: bad input via kafka-python, broker outage, killed kernel, loopback
 //!   only, clear errors.
+//! * `settings`: the programs' `--help` defaults against the notebook's settings table.
 //! * `support`: fixtures (a real broker per test, temp dirs, Python).
 mod browser;
 mod kafka;
 mod robustness;
+mod settings;
 mod support;
 mod window_props;

@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::BufRead;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use helpers::config::{TimeDomain, WindowConfig};
-use helpers::pipeline::{BrokerState, Pipeline, PipelineConfig, StartFrom};
-use helpers::process::pid_alive;
-use helpers::producer::{Producer, ProducerConfig};
+use helpers::core::config::{TimeDomain, WindowConfig};
+use helpers::kafka::consumer::{BrokerState, Pipeline, PipelineConfig, StartFrom};
+use helpers::kafka::producer::{Producer, ProducerConfig};
+use helpers::sys::process::pid_alive;
 
-use crate::support::{run_python, temp_dir, wait_gone, TestBroker};
+use crate::support::{run_python, temp_dir, wait_gone, wait_until, TestBroker};
 
 fn pipeline(broker: &TestBroker, domain: TimeDomain) -> Pipeline {
     Pipeline::start(PipelineConfig {
@@ -40,25 +40,29 @@ from kafka import KafkaProducer
 p = KafkaProducer(bootstrap_servers=sys.argv[1], max_request_size=4 * 1024 * 1024)
 now = 1733940000.0
 def good(i):
-    return json.dumps({"usuario": "@u", "texto": "t", "hashtag_principal": "#Good", "timestamp": now + i}).encode()
+    return json.dumps({"usuario": "@u", "texto": "t", "hashtag_principal": "#Good",
+                       "timestamp": now + i}).encode()
 bad = [
     (b'{"hashtag_principal": "#a", "timestamp": ', "not_json"),                      # truncated
     (b'not json at all', "not_json"),
     (b'{"hashtag_principal": "#\xff\xfe", "timestamp": 1}', "not_utf8"),
     (b'', "empty_payload"),
-    (b'{"hashtag_principal": "#big", "timestamp": 1733940000, "pad": "' + b'x' * (1024 * 1024) + b'"}', "oversized"),
+    (b'{"hashtag_principal": "#big", "timestamp": 1733940000, "pad": "' + b'x' * (1024 * 1024) \
+        + b'"}', "oversized"),
     (b'[1, 2, 3]', "not_an_object"),
     (b'42', "not_an_object"),
     (b'{"timestamp": 1733940000}', "missing_hashtag"),
     (b'{"hashtag_principal": null, "timestamp": 1733940000}', "missing_hashtag"),
     (b'{"hashtag_principal": "", "timestamp": 1733940000}', "empty_hashtag"),
-    (json.dumps({"hashtag_principal": "#" + "x" * 10000, "timestamp": now}).encode(), "hashtag_too_long"),
+    (json.dumps({"hashtag_principal": "#" + "x" * 10000, "timestamp": now}).encode(),
+     "hashtag_too_long"),
     (b'{"hashtag_principal": "#a", "timestamp": "1733940000"}', "wrong_type"),
     (b'{"hashtag_principal": "#a", "timestamp": NaN}', "not_json"),
     (b'{"hashtag_principal": "#a", "timestamp": -5}', "timestamp_out_of_range"),
     (b'{"hashtag_principal": "#a", "timestamp": 32503680000}', "timestamp_out_of_range"),
-    (b'{"hashtag_principal": "#a", "hashtag_principal": "#b", "timestamp": 1733940000}', "duplicate_field"),
-    (b'{"a":' * 5000 + b'1' + b'}' * 5000, "missing_hashtag"),                       # deeply nested, valid
+    (b'{"hashtag_principal": "#a", "hashtag_principal": "#b", "timestamp": 1733940000}',
+     "duplicate_field"),
+    (b'{"a":' * 5000 + b'1' + b'}' * 5000, "missing_hashtag"),  # deeply nested, valid
     (b'{"hashtag_principal": "#a"}', "missing_timestamp"),
 ]
 i = 0
@@ -107,8 +111,8 @@ print(json.dumps({"good": i, "bad": expected}))
 #[test]
 fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
     let state = temp_dir("outage");
-    let infra = helpers::infra::start_with(helpers::infra::InfraConfig {
-        backend: Some(helpers::infra::Backend::Embedded),
+    let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
+        backend: Some(helpers::kafka::infra::Backend::Embedded),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
         ..Default::default()
@@ -129,30 +133,39 @@ fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
         ..Default::default()
     })
     .unwrap();
-    std::thread::sleep(Duration::from_secs(1));
+    wait_until("the first events counted", Duration::from_secs(30), || {
+        pipe.totals().input > 0
+    });
     infra.outage(true).unwrap();
     assert!(
         !infra.is_up(),
         "the broker refuses connections during the outage"
     );
     // The consumer says so instead of hanging or panicking.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let st = pipe.status();
-        if let BrokerState::Unreachable(why) = &st.broker {
-            assert!(why.starts_with("broker unreachable"), "{why}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "status never said unreachable: {st:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
+    wait_until(
+        "the status to say unreachable",
+        Duration::from_secs(15),
+        || matches!(pipe.status().broker, BrokerState::Unreachable(_)),
+    );
+    match pipe.status().broker {
+        BrokerState::Unreachable(why) => assert!(why.starts_with("broker unreachable"), "{why}"),
+        other => panic!("{other:?}"),
     }
     assert!(pipe.status().running);
-    std::thread::sleep(Duration::from_secs(2)); // the producer buffers meanwhile
+    // The producer goes on generating meanwhile: its events wait in its buffer.
+    let sent_before = producer.stats().sent;
+    wait_until(
+        "the producer to buffer 200 events",
+        Duration::from_secs(15),
+        || producer.stats().sent >= sent_before + 200,
+    );
+    let counted_during = pipe.totals().input;
     infra.outage(false).unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    wait_until(
+        "the buffered events to arrive",
+        Duration::from_secs(30),
+        || pipe.totals().input > counted_during + 200,
+    );
     let sent = producer.stop();
     assert_eq!(
         sent.failed, 0,
@@ -166,15 +179,9 @@ fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
         "{}",
         html.text
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pipe.status().broker != BrokerState::Connected {
-        assert!(
-            Instant::now() < deadline,
-            "status never recovered: {:?}",
-            pipe.status()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the status to recover", Duration::from_secs(10), || {
+        pipe.status().broker == BrokerState::Connected
+    });
     infra.down(false).unwrap();
 }
 
@@ -218,7 +225,7 @@ fn everything_listens_on_loopback_only() {
         );
     }
     let pipe = pipeline(&broker, TimeDomain::ProcessingTime);
-    let page = helpers::live::LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
+    let page = helpers::views::live::LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
     let mine = listening_addresses(std::process::id());
     let port = format!("{:04X}", page.addr().port());
     let page_addr = mine
@@ -245,7 +252,7 @@ fn a_killed_kernel_leaves_no_process_behind() {
     // it as a kernel restart would, then every child must be gone within a few seconds.
     let state = temp_dir("killed-kernel");
     let mut demo = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .args(["--duration", "120", "--live"])
+        .args(["--watch", "120", "--live"])
         .env("STREAM_DEMO_DIR", &state)
         .env("STREAM_DEMO_BACKEND", "embedded")
         .env("TRIGGER_SECS", "0.5")
@@ -291,14 +298,20 @@ fn a_killed_kernel_leaves_no_process_behind() {
 fn errors_say_what_is_wrong_and_what_to_do() {
     // No broker binary (and no build allowed).
     let empty = temp_dir("no-binary");
-    let e = helpers::process::find_binary("broker", &[empty], false)
+    let e = helpers::sys::binary::find_binary("broker", &[empty], false, None)
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("cannot find or build the `broker` program: it is not built; run `cargo build --bins` in "), "{e}");
+    assert!(
+        e.starts_with(
+            "cannot find or build the `broker` program: it is not built; run \
+        `cargo build --bins` in "
+        ),
+        "{e}"
+    );
     // A port taken by something that is not Kafka.
     let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = squatter.local_addr().unwrap().to_string();
-    let e = helpers::infra::check_kafka_port(&addr)
+    let e = helpers::kafka::infra::check_kafka_port(&addr)
         .unwrap_err()
         .to_string();
     let port = addr.rsplit(':').next().unwrap();
@@ -311,16 +324,19 @@ fn errors_say_what_is_wrong_and_what_to_do() {
     assert!(e.contains("STREAM_DEMO_BACKEND=embedded"), "{e}");
     // A free port is just free; a live broker's port is Kafka's.
     drop(squatter);
-    assert!(!helpers::infra::check_kafka_port(&addr).unwrap());
+    assert!(!helpers::kafka::infra::check_kafka_port(&addr).unwrap());
     let broker = TestBroker::start(1);
-    assert!(helpers::infra::check_kafka_port(&broker.bootstrap).unwrap());
+    assert!(helpers::kafka::infra::check_kafka_port(&broker.bootstrap).unwrap());
     // A wrong bootstrap address.
-    let e = helpers::kafka::wait_for_broker(&addr, Duration::from_secs(1))
+    let e = helpers::kafka::client::wait_for_broker(&addr, Duration::from_secs(1))
         .unwrap_err()
         .to_string();
     assert_eq!(
         e,
-        format!("no Kafka broker answered at {addr} within 1 s: start one with `infra::start()` (or `cargo run --bin broker`) and check the address")
+        format!(
+            "no Kafka broker answered at {addr} within 1 s: start one with `infra::start()` \
+            (or `cargo run --bin broker`) and check the address"
+        )
     );
     // A bad setting names itself.
     let e = Producer::spawn(ProducerConfig {
@@ -334,7 +350,7 @@ fn errors_say_what_is_wrong_and_what_to_do() {
         "{e}"
     );
     // Docker absent: one sentence, and the embedded broker is chosen.
-    if let Err(why) = helpers::infra::docker_engine() {
+    if let Err(why) = helpers::kafka::infra::docker_engine() {
         assert!(why.ends_with("so the embedded broker is used"), "{why}");
         assert_eq!(why.matches(". ").count(), 0, "one sentence: {why}");
     }
@@ -343,13 +359,13 @@ fn errors_say_what_is_wrong_and_what_to_do() {
 #[test]
 fn broker_killed_and_restarted_the_consumer_goes_on_with_the_new_log() {
     let state = temp_dir("restart");
-    let config = helpers::infra::InfraConfig {
-        backend: Some(helpers::infra::Backend::Embedded),
+    let config = helpers::kafka::infra::InfraConfig {
+        backend: Some(helpers::kafka::infra::Backend::Embedded),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
         ..Default::default()
     };
-    let first = helpers::infra::start_with(config.clone()).unwrap();
+    let first = helpers::kafka::infra::start_with(config.clone()).unwrap();
     // The address is found, not given: the consumer may look it up again.
     let pipe = Pipeline::start(PipelineConfig {
         trigger: Duration::from_millis(200),
@@ -374,9 +390,9 @@ fn broker_killed_and_restarted_the_consumer_goes_on_with_the_new_log() {
     pipe.wait_for(Duration::from_secs(20), |s| s.totals.accepted >= 300)
         .unwrap();
     // Kill it (SIGKILL: no goodbye), start a new one: new port, empty log.
-    helpers::process::signal(first.broker_pid.unwrap(), libc::SIGKILL);
+    helpers::sys::process::signal(first.broker_pid.unwrap(), libc::SIGKILL);
     assert!(wait_gone(first.broker_pid.unwrap(), Duration::from_secs(5)));
-    let second = helpers::infra::start_with(config).unwrap();
+    let second = helpers::kafka::infra::start_with(config).unwrap();
     assert_ne!(second.bootstrap, first.bootstrap);
     assert_eq!(produce(&second.bootstrap, 200).acked, 200);
     let snap = pipe

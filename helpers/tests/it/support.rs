@@ -3,16 +3,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use helpers::broker::BrokerInfo;
+use helpers::kafka::broker::BrokerInfo;
+use helpers::sys::wait::{poll, until};
 
 /// A fresh, empty state directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "helpers-test-{name}-{}-{}",
         std::process::id(),
-        helpers::time::Timestamp::now().micros()
+        helpers::core::time::Timestamp::now().micros()
     ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -36,17 +37,10 @@ impl TestBroker {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let info = loop {
-            if let Some(info) = BrokerInfo::read(&state_dir) {
-                break info;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "broker did not publish its address"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let info = poll(Duration::from_secs(30), Duration::from_millis(20), || {
+            BrokerInfo::read(&state_dir)
+        })
+        .expect("broker did not publish its address");
         assert!(
             info.bootstrap.starts_with("127.0.0.1:"),
             "{}",
@@ -100,12 +94,15 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
 
 /// Waits until `pid` is gone, at most `wait`.
 pub fn wait_gone(pid: u32, wait: Duration) -> bool {
-    let deadline = Instant::now() + wait;
-    while Instant::now() < deadline {
-        if !helpers::process::pid_alive(pid) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
+    until(wait, Duration::from_millis(20), || {
+        !helpers::sys::process::pid_alive(pid)
+    })
+}
+
+/// Waits until `cond` holds, at most `wait`; fails the test saying `what` did not happen.
+pub fn wait_until(what: &str, wait: Duration, cond: impl FnMut() -> bool) {
+    assert!(
+        until(wait, Duration::from_millis(20), cond),
+        "waited {wait:?} in vain for {what}"
+    );
 }

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use helpers::config::{TimeDomain, WindowConfig};
-use helpers::event::Event;
-use helpers::time::Timestamp;
-use helpers::window::WindowEngine;
+use helpers::core::config::{TimeDomain, WindowConfig};
+use helpers::core::event::Event;
+use helpers::core::time::Timestamp;
+use helpers::core::window::WindowEngine;
 use proptest::prelude::*;
 
 /// One step of a test timeline.
@@ -81,7 +81,7 @@ impl Naive {
 }
 
 fn garbage_is_rejected(bytes: &[u8]) -> bool {
-    helpers::event::decode(bytes).is_err()
+    helpers::core::event::decode(bytes).is_err()
 }
 
 proptest! {
@@ -105,7 +105,7 @@ proptest! {
         let mut rejected = 0u64;
         let mut finals: BTreeMap<(i64, String), u64> = BTreeMap::new();
         let tags = ["#Spark", "#BigData", "#RealTime", "#IA", "#<b>"];
-        let absorb = |snap: &helpers::window::Snapshot, finals: &mut BTreeMap<(i64, String), u64>| {
+        let absorb = |snap: &helpers::core::window::Snapshot, finals: &mut BTreeMap<(i64, String), u64>| {
             for w in &snap.closed {
                 for (tag, c) in &w.counts {
                     let prev = finals.insert((w.start.micros(), tag.clone()), *c);

@@ -1,7 +1,7 @@
 //! Settings: named constants and the `*Config` structs, each with classroom defaults.
 //!
-//! Values are only read from flags or environment variables at the edges (the binaries
-//! and [`GeneratorConfig::from_env`]-style helpers); the library takes these structs.
+//! Values are read from flags or environment variables only in [`crate::settings`]; the
+//! library takes these structs.
 
 use std::time::Duration;
 
@@ -16,17 +16,27 @@ pub const TWEETS_TOPIC: &str = "tweets_topic";
 pub const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:9092";
 
 /// The original generator's users.
-pub const DEFAULT_USERS: [&str; 3] = ["@DataFan", "@SparkGuru", "@PythonDev"];
+pub(crate) const DEFAULT_USERS: [&str; 3] = ["@DataFan", "@SparkGuru", "@PythonDev"];
 
 /// The original generator's hashtags.
 pub const DEFAULT_HASHTAGS: [&str; 4] = ["#Spark", "#BigData", "#RealTime", "#IA"];
 
 /// Default weights of [`DEFAULT_HASHTAGS`]: `#Spark` is favoured so the demo has a clear
 /// leader (the original picked it about twice as often as each other tag).
-pub const DEFAULT_WEIGHTS: [f64; 4] = [0.4, 0.2, 0.2, 0.2];
+pub(crate) const DEFAULT_WEIGHTS: [f64; 4] = [0.4, 0.2, 0.2, 0.2];
+
+/// [`DEFAULT_HASHTAGS`] with their default weights, as `HASHTAG_WEIGHTS` writes them.
+pub const DEFAULT_WEIGHTS_SPEC: &str = "#Spark=4,#BigData=2,#RealTime=2,#IA=2";
+
+/// Events per second the producer sends by default (the original sent 1; 5 fills the
+/// windows of a classroom demo faster).
+pub const DEFAULT_RATE: f64 = 5.0;
+
+/// The generator's default seed: same seed, same stream.
+pub const DEFAULT_SEED: u64 = 42;
 
 /// The original generator's phrases; the text of an event is `"<phrase> <hashtag>"`.
-pub const DEFAULT_PHRASES: [&str; 3] = [
+pub(crate) const DEFAULT_PHRASES: [&str; 3] = [
     "increíble la velocidad de",
     "mañana examen de",
     "proyecto sobre",
@@ -113,11 +123,6 @@ impl WindowConfig {
     pub fn with_time_domain(mut self, domain: TimeDomain) -> WindowConfig {
         self.time_domain = domain;
         self
-    }
-
-    /// Whether windows overlap (`slide < width`).
-    pub fn is_sliding(&self) -> bool {
-        self.slide < self.width
     }
 
     /// Checks that width and slide are whole, positive milliseconds and that the slide

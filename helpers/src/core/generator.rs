@@ -17,10 +17,12 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DEFAULT_HASHTAGS, DEFAULT_PHRASES, DEFAULT_USERS, DEFAULT_WEIGHTS};
+use crate::core::config::{
+    DEFAULT_HASHTAGS, DEFAULT_PHRASES, DEFAULT_SEED, DEFAULT_USERS, DEFAULT_WEIGHTS,
+};
+use crate::core::event::{Event, MAX_HASHTAG_BYTES};
+use crate::core::time::duration_micros;
 use crate::error::Error;
-use crate::event::{Event, MAX_HASHTAG_BYTES};
-use crate::time::duration_micros;
 
 /// Rotates the hashtag weights every `every` of event time, so the leader changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +55,7 @@ impl Default for GeneratorConfig {
             hashtags: DEFAULT_HASHTAGS.iter().map(|s| s.to_string()).collect(),
             weights: DEFAULT_WEIGHTS.to_vec(),
             phrases: DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect(),
-            seed: 42,
+            seed: DEFAULT_SEED,
             trend: None,
         }
     }
@@ -230,13 +232,9 @@ impl Generator {
         Ok(())
     }
 
-    /// The hashtag at `index`.
-    pub fn hashtag(&self, index: usize) -> &str {
-        &self.config.hashtags[index]
-    }
-
     /// How many events of each hashtag were drawn so far, in `hashtags` order.
-    pub fn drawn(&self) -> &[u64] {
+    #[cfg(test)]
+    pub(crate) fn drawn(&self) -> &[u64] {
         &self.drawn
     }
 
@@ -255,7 +253,7 @@ impl Generator {
     }
 
     /// Draws the next event at `timestamp` (seconds since the epoch).
-    pub fn next_draw(&mut self, timestamp: f64) -> Draw {
+    pub(crate) fn next_draw(&mut self, timestamp: f64) -> Draw {
         let cum = &self.cumulative[self.rotation(timestamp)];
         let total = *cum.last().expect("at least one hashtag");
         let x = self.rng.random::<f64>() * total;
@@ -272,7 +270,7 @@ impl Generator {
     }
 
     /// Appends the wire JSON of `draw` to `buf`.
-    pub fn write_json(&self, draw: &Draw, buf: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, draw: &Draw, buf: &mut Vec<u8>) {
         let tag = self.hashtags_json[draw.hashtag].as_bytes();
         buf.extend_from_slice(b"{\"usuario\":");
         buf.extend_from_slice(self.users_json[draw.user].as_bytes());
@@ -310,7 +308,7 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::decode;
+    use crate::core::event::decode;
 
     #[test]
     fn same_seed_same_stream_other_seed_other_stream() {

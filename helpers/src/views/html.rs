@@ -10,7 +10,7 @@ use std::fmt;
 
 /// Escapes text for HTML element content and attribute values. Every hashtag, user name
 /// or error message goes through here: a hashtag like `<script>` is shown, never run.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -9,16 +9,15 @@
 //! and the browser renders it.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::core::window::WindowCounts;
 use crate::error::{Error, Result};
-use crate::window::WindowCounts;
 
 /// Chart size in pixels (width, height).
-pub const SIZE: (u32, u32) = (640, 320);
+pub(crate) const SIZE: (u32, u32) = (640, 320);
 
 /// Colours of the series, readable on white.
 const COLOURS: [RGBColor; 8] = [
@@ -106,6 +105,20 @@ pub fn draw_top<DB: DrawingBackend>(
     area.present()
 }
 
+/// The `top` hashtags by their total over `windows`, highest first (ties by name).
+fn leaders<'w>(windows: &[&'w WindowCounts], top: usize) -> Vec<(&'w str, u64)> {
+    let mut totals: HashMap<&str, u64> = HashMap::new();
+    for w in windows {
+        for (h, c) in &w.counts {
+            *totals.entry(h.as_str()).or_default() += c;
+        }
+    }
+    let mut tags: Vec<(&str, u64)> = totals.into_iter().collect();
+    tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    tags.truncate(top);
+    tags
+}
+
 /// Draws each of the `top` hashtags (by total over `windows`) as a line: its count per
 /// window, oldest window first.
 pub fn draw_trend<DB: DrawingBackend>(
@@ -117,15 +130,7 @@ pub fn draw_trend<DB: DrawingBackend>(
     let mut windows: Vec<&WindowCounts> = windows.iter().collect();
     windows.sort_by_key(|w| w.start);
     windows.dedup_by_key(|w| w.start);
-    let mut totals: HashMap<&str, u64> = HashMap::new();
-    for w in &windows {
-        for (h, c) in &w.counts {
-            *totals.entry(h.as_str()).or_default() += c;
-        }
-    }
-    let mut tags: Vec<(&str, u64)> = totals.into_iter().collect();
-    tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    tags.truncate(top);
+    let tags = leaders(&windows, top);
     let n = windows.len().max(2);
     let max = windows
         .iter()
@@ -199,24 +204,19 @@ fn svg_with(
 }
 
 /// The top-hashtags bar chart as an SVG document.
-pub fn top_svg(window: Option<&WindowCounts>, top: usize) -> Result<String> {
+pub(crate) fn top_svg(window: Option<&WindowCounts>, top: usize) -> Result<String> {
     svg_with("the top-hashtags chart", |a| draw_top(a, window, top))
 }
 
 /// The trend line chart as an SVG document.
-pub fn trend_svg(windows: &[WindowCounts], top: usize) -> Result<String> {
+pub(crate) fn trend_svg(windows: &[WindowCounts], top: usize) -> Result<String> {
     svg_with("the trend chart", |a| draw_trend(a, windows, top))
-}
-
-/// Writes an SVG document to a file.
-pub fn save_svg(svg: &str, path: &Path) -> Result<()> {
-    std::fs::write(path, svg).map_err(|e| Error::io("cannot write the chart", path, e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Timestamp;
+    use crate::core::time::Timestamp;
 
     fn window(start: i64, counts: &[(&str, u64)]) -> WindowCounts {
         WindowCounts {

@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::dashboard::dashboard;
 use crate::error::{Error, Result};
-use crate::html::{escape, Html};
-use crate::pipeline::Pipeline;
+use crate::kafka::consumer::Pipeline;
+use crate::sys::lock;
+use crate::views::dashboard::dashboard;
+use crate::views::html::{escape, Html};
 
 /// Stops the server thread when the last handle goes.
 #[derive(Debug)]
@@ -35,7 +36,7 @@ impl Server {
         self.stop.store(true, Ordering::SeqCst);
         // The server waits in a blocking accept: a connection wakes it to see the flag.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(500));
-        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
         }
     }
@@ -64,14 +65,14 @@ impl LivePage {
             .map_err(|e| Error::io("cannot open the live page's port", "127.0.0.1:0", e))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::io("cannot read the live page's address", "", e))?;
+            .map_err(|e| Error::os("cannot read the live page's address", e))?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let pipeline = pipeline.clone();
         let thread = std::thread::Builder::new()
             .name("live-page".into())
             .spawn(move || serve(listener, &pipeline, refresh, &thread_stop))
-            .map_err(|e| Error::io("cannot start the live page thread", "", e))?;
+            .map_err(|e| Error::os("cannot start the live page thread", e))?;
         Ok(LivePage {
             addr,
             server: Arc::new(Server {
@@ -98,7 +99,8 @@ impl LivePage {
         Html::new(
             format!(
                 "<p><a href=\"{u}\" target=\"_blank\">{u}</a> (live, refreshes itself)</p>\
-                 <iframe src=\"{u}\" width=\"100%\" height=\"760\" style=\"border:1px solid #ddd\"></iframe>",
+                 <iframe src=\"{u}\" width=\"100%\" height=\"760\" style=\"border:1px solid \
+                     #ddd\"></iframe>",
                 u = escape(&url)
             ),
             format!("live page: {url}"),
@@ -155,7 +157,8 @@ fn handle(mut stream: TcpStream, pipeline: &Pipeline, refresh: Duration) -> std:
     };
     write!(
         stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: \
+            no-store\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     stream.flush()

@@ -2,9 +2,9 @@
 //!
 //! [`start`] uses Docker (`docker compose -f docker/docker-compose.yml up --wait`: real
 //! Apache Kafka on 127.0.0.1:9092) when a Docker engine answers, and otherwise starts the
-//! embedded broker ([`crate::broker`]); it says which it chose and why. Readiness is a
+//! embedded broker ([`crate::kafka::broker`]); it says which it chose and why. Readiness is a
 //! metadata request with a bounded wait, never a fixed sleep. The embedded broker lives
-//! until [`stop`], [`down`], or the end of the process that started it (it watches our
+//! until [`Infra::stop`], [`Infra::down`], or the end of the process that started it (it watches our
 //! pid), so a failing cell that drops a handle does not take Kafka down with it.
 
 use std::fmt;
@@ -15,13 +15,20 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::broker::{BrokerInfo, BROKER_FILE};
-use crate::config::{DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
+use crate::core::config::{DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
 use crate::error::{Error, Result};
-use crate::kafka::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
-use crate::process::{
-    binary, crate_dir, default_state_dir, ensure_dir, pid_alive, spawn_child, terminate_pid,
-};
+use crate::kafka::broker::{BrokerInfo, BROKER_FILE};
+use crate::kafka::client::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
+use crate::settings::{BackendChoice, Environment};
+use crate::sys::binary::binary;
+use crate::sys::binary::crate_dir;
+use crate::sys::lock;
+use crate::sys::process::pid_alive;
+use crate::sys::process::spawn_child;
+use crate::sys::process::terminate_pid;
+use crate::sys::state::default_state_dir;
+use crate::sys::state::ensure_dir;
+use crate::sys::wait::until;
 
 /// Which Kafka runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,11 +65,10 @@ pub struct InfraConfig {
 
 impl Default for InfraConfig {
     fn default() -> Self {
-        let backend = match std::env::var("STREAM_DEMO_BACKEND").ok().as_deref() {
-            Some("docker") => Some(Backend::Docker),
-            Some("embedded") => Some(Backend::Embedded),
-            _ => None,
-        };
+        let backend = Environment::current().backend.map(|b| match b {
+            BackendChoice::Docker => Backend::Docker,
+            BackendChoice::Embedded => Backend::Embedded,
+        });
         InfraConfig {
             backend,
             compose_file: crate_dir()
@@ -110,7 +116,7 @@ impl fmt::Display for Infra {
 /// Where clients should connect: `KAFKA_BOOTSTRAP` if set, else the running embedded
 /// broker's address from `state_dir`, else Docker's `127.0.0.1:9092`.
 pub fn bootstrap(state_dir: &Path) -> String {
-    if let Ok(b) = std::env::var("KAFKA_BOOTSTRAP") {
+    if let Some(b) = Environment::current().bootstrap {
         if !b.trim().is_empty() {
             return b;
         }
@@ -121,42 +127,76 @@ pub fn bootstrap(state_dir: &Path) -> String {
     }
 }
 
-/// Runs a command (argument vector, no shell) with a time bound; returns its output.
+/// Why a command run by [`run_bounded`] gave no output.
+#[derive(Debug)]
+enum CommandError {
+    /// The program could not be started (not installed, not executable).
+    CannotRun(String),
+    /// It did not finish within its bound (it was killed).
+    TimedOut(String),
+    /// It ran and failed: the last line of its standard error.
+    Failed(String),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::CannotRun(s) | CommandError::TimedOut(s) | CommandError::Failed(s) => {
+                f.write_str(s)
+            }
+        }
+    }
+}
+
+/// Reads a child's pipe to its end on a thread of its own, so a chatty child never blocks
+/// on a full pipe while we wait for it.
+fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// Runs a command (argument vector, no shell) with a time bound; returns its standard
+/// output. Both pipes are read while it runs.
 fn run_bounded(
     program: &str,
     args: &[&str],
     bound: Duration,
-) -> std::result::Result<String, String> {
+) -> std::result::Result<String, CommandError> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("`{program}` cannot be run ({e})"))?;
-    let deadline = Instant::now() + bound;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "`{program} {}` did not finish within {} s",
-                    args.join(" "),
-                    bound.as_secs()
-                ));
-            }
-        }
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if out.status.success() {
-        Ok(text)
+        .map_err(|e| CommandError::CannotRun(format!("`{program}` cannot be run ({e})")))?;
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let finished = crate::sys::wait::poll(bound, Duration::from_millis(50), || {
+        child.try_wait().ok().flatten()
+    });
+    let Some(status) = finished else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(CommandError::TimedOut(format!(
+            "`{program} {}` did not finish within {} s",
+            args.join(" "),
+            bound.as_secs()
+        )));
+    };
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
+    if status.success() {
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
     } else {
-        let err = String::from_utf8_lossy(&out.stderr);
-        Err(err.lines().last().unwrap_or("failed").trim().to_string())
+        let err = String::from_utf8_lossy(&err);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty());
+        Err(CommandError::Failed(
+            last.unwrap_or("failed").trim().to_string(),
+        ))
     }
 }
 
@@ -171,7 +211,7 @@ pub fn docker_engine() -> std::result::Result<String, String> {
         Ok(_) => {
             Err("Docker answered without a server version, so the embedded broker is used".into())
         }
-        Err(e) if e.contains("cannot be run") => {
+        Err(CommandError::CannotRun(_)) => {
             Err("Docker is not installed, so the embedded broker is used".into())
         }
         Err(e) => {
@@ -193,19 +233,22 @@ fn compose(config: &InfraConfig, args: &[&str], bound: Duration) -> Result<Strin
         .collect();
     match run_bounded("docker", &v2, bound) {
         Ok(out) => Ok(out),
-        Err(e) if e.contains("is not a docker command") || e.contains("unknown") => {
+        // Docker's own words when the `compose` plugin (v2) is missing: fall back to v1.
+        Err(CommandError::Failed(e))
+            if e.contains("is not a docker command") || e.contains("unknown") =>
+        {
             let v1: Vec<&str> = ["-f", file.as_str()]
                 .into_iter()
                 .chain(args.iter().copied())
                 .collect();
-            run_bounded("docker-compose", &v1, bound).map_err(|detail| Error::Process {
+            run_bounded("docker-compose", &v1, bound).map_err(|e| Error::Process {
                 what: format!("docker-compose {}", args.join(" ")),
-                detail,
+                detail: e.to_string(),
             })
         }
-        Err(detail) => Err(Error::Process {
+        Err(e) => Err(Error::Process {
             what: format!("docker compose {}", args.join(" ")),
-            detail,
+            detail: e.to_string(),
         }),
     }
 }
@@ -256,7 +299,8 @@ pub fn check_kafka_port(addr: &str) -> Result<bool> {
     Err(Error::Process {
         what: format!("starting Kafka on {addr}"),
         detail: format!(
-            "port {} is taken by another program that is not Kafka: stop it (`ss -ltnp` shows which), \
+            "port {} is taken by another program that is not Kafka: stop it (`ss -ltnp` shows \
+                which), \
              or use the embedded broker with STREAM_DEMO_BACKEND=embedded",
             addr.rsplit(':').next().unwrap_or(addr)
         ),
@@ -326,7 +370,7 @@ fn start_embedded(config: InfraConfig, reason: String) -> Result<Infra> {
             });
         }
         if Instant::now() > deadline {
-            crate::process::terminate_child(&mut child, Duration::from_secs(2));
+            crate::sys::process::terminate_child(&mut child, Duration::from_secs(2));
             return Err(Error::Timeout {
                 what: "the embedded broker to publish its address".into(),
                 secs: config.wait.as_secs(),
@@ -362,9 +406,8 @@ impl Infra {
                 if let Some(pid) = self.broker_pid {
                     terminate_pid(pid, Duration::from_secs(5));
                 }
-                if let Some(mut child) = self.child.lock().unwrap_or_else(|p| p.into_inner()).take()
-                {
-                    crate::process::terminate_child(&mut child, Duration::from_secs(5));
+                if let Some(mut child) = lock(&self.child).take() {
+                    crate::sys::process::terminate_child(&mut child, Duration::from_secs(5));
                 }
                 Ok(())
             }
@@ -398,20 +441,18 @@ impl Infra {
                     detail: "its pid is unknown".into(),
                 })?;
                 let sig = if down { libc::SIGUSR1 } else { libc::SIGUSR2 };
-                if !crate::process::signal(pid, sig) {
+                if !crate::sys::process::signal(pid, sig) {
                     return Err(Error::Process {
                         what: "the embedded broker".into(),
                         detail: format!("pid {pid} is not running: start it with `infra::start()`"),
                     });
                 }
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while Instant::now() < deadline {
-                    if BrokerInfo::read(&self.config.state_dir)
+                let changed = until(Duration::from_secs(5), Duration::from_millis(20), || {
+                    BrokerInfo::read(&self.config.state_dir)
                         .is_some_and(|i| i.pid == pid && i.available != down)
-                    {
-                        return Ok(());
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
+                });
+                if changed {
+                    return Ok(());
                 }
                 Err(Error::Timeout {
                     what: "the embedded broker to change its availability".into(),
@@ -424,15 +465,6 @@ impl Infra {
     /// Whether the broker still answers (a quick metadata request).
     pub fn is_up(&self) -> bool {
         wait_for_broker(&self.bootstrap, Duration::from_secs(2)).is_ok()
-    }
-}
-
-/// Stops whatever embedded broker runs from `state_dir` (no handle needed): what the
-/// clean-up cell calls after a kernel restart lost the handle.
-pub fn stop_embedded(state_dir: &Path) -> bool {
-    match BrokerInfo::read(state_dir) {
-        Some(info) => terminate_pid(info.pid, Duration::from_secs(5)),
-        None => true,
     }
 }
 
@@ -487,5 +519,49 @@ impl fmt::Display for Status {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chatty_command_does_not_block_on_its_pipes() {
+        // 200 KB on stderr is more than a pipe holds (64 KiB): reading only after the exit
+        // would block until the bound.
+        let start = Instant::now();
+        let out = run_bounded(
+            "sh",
+            &["-c", "head -c 200000 /dev/zero | tr '\\0' x >&2; echo done"],
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.unwrap(), "done");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn command_errors_say_what_happened() {
+        let bound = Duration::from_secs(5);
+        assert!(matches!(
+            run_bounded("/nonexistent/program", &[], bound),
+            Err(CommandError::CannotRun(_))
+        ));
+        match run_bounded(
+            "sh",
+            &["-c", "echo first >&2; echo 'last words' >&2; exit 3"],
+            bound,
+        ) {
+            Err(CommandError::Failed(e)) => assert_eq!(e, "last words"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            run_bounded("sleep", &["5"], Duration::from_millis(200)),
+            Err(CommandError::TimedOut(_))
+        ));
     }
 }

@@ -1,10 +1,13 @@
-//! `bench`: how fast the pipeline is, measured on this machine. Run on demand:
+//! The end-to-end benchmark: how fast the pipeline is, measured on this machine. Run on
+//! demand (a normal build never compiles it):
 //!
 //! ```sh
-//! cargo run --release --bin bench            # everything (a few minutes)
-//! cargo run --release --bin bench -- engine  # one part: engine, producer, consumer,
-//!                                            # latency, views, memory, scaling
+//! cargo bench --bench pipeline              # everything (a few minutes)
+//! cargo bench --bench pipeline -- engine    # one part: engine, producer, consumer,
+//!                                           # latency, views, memory, scaling
 //! ```
+//!
+//! `benches/engine.rs` has the window engine's micro-benchmarks (criterion).
 //!
 //! Machines are noisy, so every comparison is a ratio of two things measured in the same
 //! run, alternating, and each figure is the median of several runs. Kafka parts use an
@@ -20,14 +23,18 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
 use rdkafka::{Offset, TopicPartitionList};
 
-use helpers::config::{TimeDomain, WindowConfig};
-use helpers::event::decode;
-use helpers::generator::{Generator, GeneratorConfig};
-use helpers::pipeline::{Pipeline, PipelineConfig, StartFrom};
-use helpers::process::Shutdown;
-use helpers::producer::ProducerConfig;
-use helpers::time::Timestamp;
-use helpers::window::WindowEngine;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::messages;
+use helpers::core::config::{TimeDomain, WindowConfig};
+use helpers::core::event::decode;
+use helpers::core::generator::{Generator, GeneratorConfig};
+use helpers::core::time::Timestamp;
+use helpers::core::window::WindowEngine;
+use helpers::kafka::consumer::{Pipeline, PipelineConfig, StartFrom};
+use helpers::kafka::producer::ProducerConfig;
+use helpers::sys::signal::Shutdown;
 
 /// Median of the values (sorted copy).
 fn median(v: &[f64]) -> f64 {
@@ -44,32 +51,6 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 fn secs(t: Instant) -> f64 {
     t.elapsed().as_secs_f64()
-}
-
-/// `n` realistic messages (the default generator: ~120-150 B of JSON each), one second of
-/// event time per 1000 events.
-fn messages(n: usize, hashtags: usize) -> Vec<Vec<u8>> {
-    // Longer texts than the classroom default, so messages weigh ~150 B like real posts.
-    let mut config = GeneratorConfig {
-        phrases: vec![
-            "increíble la velocidad de procesamiento en tiempo real con".into(),
-            "mañana tenemos examen final de arquitecturas y repasamos".into(),
-            "nuestro proyecto de la asignatura va sobre streaming con".into(),
-        ],
-        ..Default::default()
-    };
-    if hashtags > 4 {
-        config.hashtags = (0..hashtags).map(|i| format!("#tag{i}")).collect();
-        config.weights = vec![1.0; hashtags];
-    }
-    let mut g = Generator::new(config).expect("generator");
-    let mut buf = Vec::new();
-    (0..n)
-        .map(|i| {
-            g.next_json(1_733_940_000.0 + i as f64 / 1000.0, &mut buf);
-            buf.clone()
-        })
-        .collect()
 }
 
 fn engine(config: WindowConfig) -> WindowEngine {
@@ -126,7 +107,10 @@ fn bench_engine() {
         s,
         100.0 * s / d
     );
-    println!("reference: PySpark local ~380k/s per core here, DBSP ~570k/s, Flink ~20k/s; goal >= 4M/s\n");
+    println!(
+        "reference: PySpark local ~380k/s per core here, DBSP ~570k/s, Flink ~20k/s; goal \
+        >= 4M/s\n"
+    );
 }
 
 /// A mock cluster with one 3-partition topic; returns it and its address.
@@ -155,11 +139,7 @@ fn cluster_with(
 
 /// The bare produce loop: the same settings as our producer, pre-generated payloads.
 fn bare_produce(bootstrap: &str, topic: &str, msgs: &[Vec<u8>], keys: &[&str]) -> f64 {
-    let p: BaseProducer = helpers::kafka::base_config(bootstrap)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .set("message.timeout.ms", "30000")
+    let p: BaseProducer = helpers::kafka::client::producer_config(bootstrap)
         .create()
         .expect("producer");
     let t = Instant::now();
@@ -201,7 +181,8 @@ fn bench_producer() {
             ..Default::default()
         };
         let t = Instant::now();
-        let stats = helpers::producer::run(&config, &Shutdown::new(), None).expect("producer");
+        let stats =
+            helpers::kafka::producer::run(&config, &Shutdown::new(), None).expect("producer");
         assert_eq!(stats.acked, n, "run {run}: every event acknowledged");
         ours.push(n as f64 / secs(t));
         let (_c2, b2) = cluster("bench");
@@ -231,7 +212,7 @@ fn assign_all<X: rdkafka::consumer::ConsumerContext, C: Consumer<X>>(c: &C, topi
 }
 
 fn consumer_config(bootstrap: &str) -> rdkafka::ClientConfig {
-    let mut c = helpers::kafka::base_config(bootstrap);
+    let mut c = helpers::kafka::client::base_config(bootstrap);
     c.set("group.id", "bench")
         .set("enable.auto.commit", "false");
     c
@@ -262,7 +243,8 @@ fn bench_consumer() {
     // The embedded broker keeps at most ~5 MiB per partition: 250k events of ~150 B in 16.
     let n = 250_000usize;
     println!(
-        "## 3. Consumer end to end ({n} events already in a {PARTITIONS}-partition topic; clock from creating the consumer to the last event; median of 5)"
+        "## 3. Consumer end to end ({n} events already in a {PARTITIONS}-partition topic; clock \
+            from creating the consumer to the last event; median of 5)"
     );
     let msgs = messages(n, 4);
     let (_c, b) = cluster_with("bench", PARTITIONS);
@@ -333,9 +315,17 @@ fn bench_consumer() {
         median(&ours),
     );
     println!("bare BaseConsumer poll loop:          {bb:>10.0} events/s");
-    println!("bare StreamConsumer recv loop:        {ss:>10.0} events/s   (StreamConsumer / BaseConsumer: {:.2})", ss / bb);
+    println!(
+        "bare StreamConsumer recv loop:        {ss:>10.0} events/s   (StreamConsumer / \
+        BaseConsumer: {:.2})",
+        ss / bb
+    );
     println!("BaseConsumer + decode + windows:      {be:>10.0} events/s");
-    println!("ours (Pipeline, StreamConsumer):      {o:>10.0} events/s   (ours / bare BaseConsumer: {:.2})\n", o / bb);
+    println!(
+        "ours (Pipeline, StreamConsumer):      {o:>10.0} events/s   (ours / bare \
+        BaseConsumer: {:.2})\n",
+        o / bb
+    );
 }
 
 /// 4. Produce time → count visible in `snapshot()`, at a fixed rate.
@@ -353,9 +343,7 @@ fn bench_latency() {
         p.wait_ready(Duration::from_secs(30)).expect("ready");
         let n = (rate * seconds) as usize;
         let msgs = messages(n, 4);
-        let producer: BaseProducer = helpers::kafka::base_config(&b)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
+        let producer: BaseProducer = helpers::kafka::client::producer_config(&b)
             .set("linger.ms", "1")
             .create()
             .expect("producer");
@@ -410,10 +398,16 @@ fn bench_latency() {
             .collect();
         let got = lat.len();
         let (p50, p99) = (percentile(&mut lat, 50.0), percentile(&mut lat, 99.0));
-        println!("{rate:>8.0} events/s: p50 {p50:>7.2} ms   p99 {p99:>7.2} ms   ({got} of {n} events seen)");
+        println!(
+            "{rate:>8.0} events/s: p50 {p50:>7.2} ms   p99 {p99:>7.2} ms   ({got} of {n} \
+            events seen)"
+        );
         p.stop();
     }
-    println!("goal: p99 < 20 ms at 100k events/s (Spark micro-batch floor ~100 ms; Kafka on a LAN ~2 ms median)\n");
+    println!(
+        "goal: p99 < 20 ms at 100k events/s (Spark micro-batch floor ~100 ms; Kafka on a \
+        LAN ~2 ms median)\n"
+    );
 }
 
 /// 5. Building the table and both charts, and the live page's response time.
@@ -450,12 +444,14 @@ fn bench_views() {
         for _ in 0..5 {
             let t = Instant::now();
             black_box(
-                helpers::dashboard::dashboard(&snap, Duration::from_secs(60)).expect("views"),
+                helpers::views::dashboard::dashboard(&snap, Duration::from_secs(60))
+                    .expect("views"),
             );
             times.push(secs(t) * 1e3);
         }
         println!(
-            "{hashtags:>7} hashtags: table + 2 charts {:>8.2} ms (median of 5); the trigger that built the snapshot {:>8.2} ms",
+            "{hashtags:>7} hashtags: table + 2 charts {:>8.2} ms (median of 5); the trigger \
+                that built the snapshot {:>8.2} ms",
             median(&times),
             tick.as_secs_f64() * 1e3
         );
@@ -473,7 +469,7 @@ fn bench_views() {
     fill(&b, "views", &messages(10_000, 4));
     p.wait_for(Duration::from_secs(30), |s| s.totals.input >= 10_000)
         .expect("filled");
-    let page = helpers::live::LivePage::start(&p, Duration::from_secs(2)).expect("page");
+    let page = helpers::views::live::LivePage::start(&p, Duration::from_secs(2)).expect("page");
     let mut times = vec![];
     for _ in 0..20 {
         use std::io::{Read, Write};
@@ -496,7 +492,10 @@ fn bench_views() {
 /// 7. One consumer vs two in one group, on a 3-partition topic.
 fn bench_scaling() {
     let n = 75_000usize;
-    println!("## 7. Scaling: 1 vs 2 consumers in one group, 3 partitions ({n} events produced once the group has settled; median of 3)");
+    println!(
+        "## 7. Scaling: 1 vs 2 consumers in one group, 3 partitions ({n} events produced \
+        once the group has settled; median of 3)"
+    );
     let msgs = messages(n, 4);
     let (mut one, mut two) = (vec![], vec![]);
     for run in 0..3 {
@@ -550,8 +549,15 @@ fn bench_scaling() {
         }
     }
     let (o, t) = (median(&one), median(&two));
-    println!("1 consumer:  {o:>10.0} events/s (produce + consume, from the first send to the last count)");
-    println!("2 consumers: {t:>10.0} events/s   (2 / 1: {:.2}; both share this machine's 2 cores with the broker and the producer)\n", t / o);
+    println!(
+        "1 consumer:  {o:>10.0} events/s (produce + consume, from the first send to the \
+        last count)"
+    );
+    println!(
+        "2 consumers: {t:>10.0} events/s   (2 / 1: {:.2}; both share this machine's 2 \
+        cores with the broker and the producer)\n",
+        t / o
+    );
 }
 
 fn rss_kib(field: &str) -> u64 {
@@ -568,7 +574,10 @@ fn rss_kib(field: &str) -> u64 {
 fn bench_memory() {
     let n = 10_000_000usize;
     let hashtags = 100_000;
-    println!("## 6. Memory: {n} events, {hashtags} distinct hashtags, 10 minutes of event time, sliding 60/10 s");
+    println!(
+        "## 6. Memory: {n} events, {hashtags} distinct hashtags, 10 minutes of event time, \
+        sliding 60/10 s"
+    );
     let mut g = Generator::new(GeneratorConfig {
         hashtags: (0..hashtags).map(|i| format!("#tag{i}")).collect(),
         weights: vec![1.0; hashtags],
@@ -599,13 +608,15 @@ fn bench_memory() {
     }
     let elapsed = secs(t);
     println!(
-        "{:.1} s ({:.0} events/s incl. generation); rows in state at most {max_rows} (≤ 7 panes × {hashtags} hashtags)",
+        "{:.1} s ({:.0} events/s incl. generation); rows in state at most {max_rows} (≤ 7 panes \
+            × {hashtags} hashtags)",
         elapsed,
         n as f64 / elapsed
     );
     let at = |minute: usize| rss_at.get(minute * 6 - 1).copied().unwrap_or(0) / 1024;
     println!(
-        "RSS: {} MiB before; after 1, 2, 5, 8 minutes of event time: {}, {}, {}, {} MiB; at the end {} MiB; peak {} MiB",
+        "RSS: {} MiB before; after 1, 2, 5, 8 minutes of event time: {}, {}, {}, {} MiB; at the \
+            end {} MiB; peak {} MiB",
         base / 1024,
         at(1),
         at(2),
@@ -620,7 +631,11 @@ fn bench_memory() {
 }
 
 fn main() {
-    let which: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` adds `--bench`; the other arguments name the parts to run.
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let all = which.is_empty();
     let want = |name: &str| all || which.iter().any(|w| w == name);
     println!(

@@ -3,17 +3,17 @@
 //! * [`trending`]: the trending window: rank, hashtag, count, share, change vs the previous
 //!   window.
 //! * [`metrics`]: the per-trigger progress figures (what Spark printed each micro-batch).
-//! * [`status`]: what runs: Kafka, the producer, the consumer.
+//! * [`key_values`] and [`two_columns`]: small tables (status, clean-up, checks).
 //!
 //! evcxr has no HTML display for a `DataFrame`; [`to_html`] provides one (every cell
 //! escaped).
 
 use polars::prelude::*;
 
+use crate::core::time::Timestamp;
+use crate::core::window::{Snapshot, TriggerMetrics, WindowCounts};
 use crate::error::{Error, Result};
-use crate::html::{escape, Html};
-use crate::time::Timestamp;
-use crate::window::{Snapshot, TriggerMetrics, WindowCounts};
+use crate::views::html::{escape, Html};
 
 fn view_err(what: &str) -> impl Fn(PolarsError) -> Error + '_ {
     move |e| Error::View {
@@ -35,7 +35,7 @@ fn previous<'a>(snap: &'a Snapshot, w: &WindowCounts, slide_us: i64) -> Option<&
 /// `count`, `share` (of the window's total), `change` (vs the window one slide earlier;
 /// null when that window is unknown). Empty when no window has data yet.
 pub fn trending(snap: &Snapshot, slide: std::time::Duration, top: usize) -> Result<DataFrame> {
-    let slide_us = crate::time::duration_micros(slide);
+    let slide_us = crate::core::time::duration_micros(slide);
     let Some(w) = snap.trending() else {
         return trending_frame(vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     };
@@ -88,72 +88,34 @@ fn trending_frame(
 /// The per-trigger metrics as a table, oldest first (Spark's query progress, one row per
 /// trigger).
 pub fn metrics(rows: &[TriggerMetrics]) -> Result<DataFrame> {
-    let opt_clock = |t: Option<Timestamp>| t.map(|t| t.clock());
+    let clock = |t: Option<Timestamp>| t.map(|t| t.clock());
     DataFrame::new_infer_height(vec![
-        Column::new(
-            "trigger".into(),
-            rows.iter().map(|m| m.trigger_id).collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "at".into(),
-            rows.iter().map(|m| m.at.clock()).collect::<Vec<String>>(),
-        ),
-        Column::new(
-            "input_rows".into(),
-            rows.iter().map(|m| m.input_rows).collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "input_rows_per_s".into(),
-            rows.iter()
-                .map(|m| m.input_rows_per_second)
-                .collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "processed_rows_per_s".into(),
-            rows.iter()
-                .map(|m| m.processed_rows_per_second)
-                .collect::<Vec<Option<f64>>>(),
-        ),
-        Column::new(
-            "trigger_ms".into(),
-            rows.iter()
-                .map(|m| m.trigger_duration.as_secs_f64() * 1e3)
-                .collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "watermark".into(),
-            rows.iter()
-                .map(|m| opt_clock(m.watermark))
-                .collect::<Vec<Option<String>>>(),
-        ),
-        Column::new(
-            "rows_in_state".into(),
-            rows.iter()
-                .map(|m| m.rows_in_state as u64)
-                .collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "open_windows".into(),
-            rows.iter()
-                .map(|m| m.open_windows as u64)
-                .collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "late_rows".into(),
-            rows.iter().map(|m| m.late_rows).collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "rejected".into(),
-            rows.iter()
-                .map(|m| m.rejected.total())
-                .collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            "lag".into(),
-            rows.iter().map(|m| m.lag).collect::<Vec<Option<i64>>>(),
-        ),
+        column("trigger", rows, |m| m.trigger_id),
+        column("at", rows, |m| m.at.clock()),
+        column("input_rows", rows, |m| m.input_rows),
+        column("input_rows_per_s", rows, |m| m.input_rows_per_second),
+        column("processed_rows_per_s", rows, |m| {
+            m.processed_rows_per_second
+        }),
+        column("trigger_ms", rows, |m| {
+            m.trigger_duration.as_secs_f64() * 1e3
+        }),
+        column("watermark", rows, |m| clock(m.watermark)),
+        column("rows_in_state", rows, |m| m.rows_in_state as u64),
+        column("open_windows", rows, |m| m.open_windows as u64),
+        column("late_rows", rows, |m| m.late_rows),
+        column("rejected", rows, |m| m.rejected.total()),
+        column("lag", rows, |m| m.lag),
     ])
     .map_err(view_err("the metrics table"))
+}
+
+/// One column of a table: `f` of every row.
+fn column<R, T>(name: &str, rows: &[R], f: impl Fn(&R) -> T) -> Column
+where
+    Series: NamedFrom<Vec<T>, [T]>,
+{
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<T>>())
 }
 
 /// A two-column `component` / `state` table (for status views).
@@ -195,7 +157,10 @@ fn cell(v: &AnyValue<'_>) -> String {
 
 /// The DataFrame as an HTML `<table>` (with an optional caption); every value escaped.
 pub fn to_html(df: &DataFrame, caption: &str) -> String {
-    let mut out = String::from("<table class=\"stream-demo-table\" style=\"border-collapse:collapse;font-family:monospace\">");
+    let mut out = String::from(
+        "<table class=\"stream-demo-table\" \
+        style=\"border-collapse:collapse;font-family:monospace\">",
+    );
     if !caption.is_empty() {
         out.push_str(&format!(
             "<caption style=\"text-align:left;font-weight:bold\">{}</caption>",
@@ -232,7 +197,7 @@ pub fn to_html(df: &DataFrame, caption: &str) -> String {
 
 /// The DataFrame as aligned plain text, nothing truncated (Polars' own `Display`
 /// shortens long strings).
-pub fn to_text(df: &DataFrame) -> String {
+pub(crate) fn to_text(df: &DataFrame) -> String {
     let mut rows: Vec<Vec<String>> =
         vec![df.columns().iter().map(|c| c.name().to_string()).collect()];
     for i in 0..df.height() {
@@ -272,9 +237,9 @@ pub fn show(df: &DataFrame, caption: &str) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{TimeDomain, WindowConfig};
-    use crate::event::Event;
-    use crate::window::WindowEngine;
+    use crate::core::config::{TimeDomain, WindowConfig};
+    use crate::core::event::Event;
+    use crate::core::window::WindowEngine;
     use std::time::Duration;
 
     fn snapshot(events: &[(&str, f64)], now: f64) -> Snapshot {

@@ -28,11 +28,11 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const MAX_HASHTAG_BYTES: usize = 280;
 
 /// Earliest accepted `timestamp` (seconds): the Unix epoch itself.
-pub const MIN_TIMESTAMP_SECS: f64 = 0.0;
+pub(crate) const MIN_TIMESTAMP_SECS: f64 = 0.0;
 
 /// Latest accepted `timestamp` (seconds): 2100-01-01T00:00:00Z. A post from the far
 /// future would drag an event-time watermark with it and make every later event late.
-pub const MAX_TIMESTAMP_SECS: f64 = 4_102_444_800.0;
+pub(crate) const MAX_TIMESTAMP_SECS: f64 = 4_102_444_800.0;
 
 /// One decoded event. Strings borrow from the message bytes unless they held JSON escapes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,23 +48,6 @@ pub struct Event<'a> {
     pub hashtag_principal: Cow<'a, str>,
     /// When it was posted, seconds since the Unix epoch; finite and in range after [`decode`].
     pub timestamp: f64,
-}
-
-impl Event<'_> {
-    /// Serialises the event to its wire form (compact JSON).
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("an event always serialises")
-    }
-
-    /// Copies the borrowed strings so the event can outlive the message bytes.
-    pub fn into_owned(self) -> Event<'static> {
-        Event {
-            usuario: Cow::Owned(self.usuario.into_owned()),
-            texto: Cow::Owned(self.texto.into_owned()),
-            hashtag_principal: Cow::Owned(self.hashtag_principal.into_owned()),
-            timestamp: self.timestamp,
-        }
-    }
 }
 
 /// Why a message was not counted. Each reason has its own counter in the metrics.
@@ -98,7 +81,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every reason, in a fixed order (the order of the metrics table).
-    pub const ALL: [Rejection; 12] = [
+    pub(crate) const ALL: [Rejection; 12] = [
         Rejection::EmptyPayload,
         Rejection::Oversized,
         Rejection::NotUtf8,
@@ -132,7 +115,7 @@ impl Rejection {
     }
 
     /// Position of this reason in [`Rejection::ALL`].
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }
@@ -149,7 +132,7 @@ pub struct RejectionCounts(pub [u64; Rejection::ALL.len()]);
 
 impl RejectionCounts {
     /// Adds one message rejected for `reason`.
-    pub fn add(&mut self, reason: Rejection) {
+    pub(crate) fn add(&mut self, reason: Rejection) {
         self.0[reason.index()] += 1;
     }
 
@@ -161,13 +144,6 @@ impl RejectionCounts {
     /// All rejected messages, whatever the reason.
     pub fn total(&self) -> u64 {
         self.0.iter().sum()
-    }
-
-    /// Adds every counter of `other` to this one.
-    pub fn merge(&mut self, other: &RejectionCounts) {
-        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
-            *a += b;
-        }
     }
 
     /// The reasons with a non-zero count, in table order.
@@ -257,7 +233,10 @@ fn classify(err: &serde_json::Error) -> Rejection {
 mod tests {
     use super::*;
 
-    const GOOD: &str = r##"{"usuario": "@DataFan", "texto": "proyecto sobre #Spark", "hashtag_principal": "#Spark", "timestamp": 1733940000.0}"##;
+    const GOOD: &str = concat!(
+        r##"{"usuario": "@DataFan", "texto": "proyecto sobre #Spark", "##,
+        r##""hashtag_principal": "#Spark", "timestamp": 1733940000.0}"##
+    );
 
     #[test]
     fn decodes_the_original_schema_and_borrows() {
@@ -271,9 +250,9 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_through_to_json() {
+    fn round_trips_through_json() {
         let ev = decode(GOOD.as_bytes()).unwrap();
-        let bytes = ev.to_json();
+        let bytes = serde_json::to_vec(&ev).unwrap();
         assert_eq!(decode(&bytes).unwrap(), ev);
     }
 
@@ -287,7 +266,8 @@ mod tests {
     #[test]
     fn integer_timestamps_and_extra_fields_are_accepted() {
         let ev = decode(
-            br##"{"hashtag_principal": "#IA", "timestamp": 1733940000, "likes": [1, {"a": null}], "usuario": "@x"}"##,
+            br##"{"hashtag_principal": "#IA", "timestamp": 1733940000,
+                 "likes": [1, {"a": null}], "usuario": "@x"}"##,
         )
         .unwrap();
         assert_eq!(ev.timestamp, 1733940000.0);

@@ -40,10 +40,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{TimeDomain, WindowConfig};
+use crate::core::config::{TimeDomain, WindowConfig};
+use crate::core::event::{decode, Event, Rejection, RejectionCounts};
+use crate::core::time::{duration_micros, Timestamp};
 use crate::error::Error;
-use crate::event::{decode, Event, Rejection, RejectionCounts};
-use crate::time::{duration_micros, Timestamp};
 
 /// Counters per hashtag. foldhash is several times faster than the default SipHash on
 /// short keys and is seeded at random per process, so crafted hashtags cannot force
@@ -268,7 +268,7 @@ impl WindowEngine {
     }
 
     /// Counts a message that could not be decoded.
-    pub fn reject(&mut self, reason: Rejection) -> Outcome {
+    pub(crate) fn reject(&mut self, reason: Rejection) -> Outcome {
         self.batch.input += 1;
         self.batch.rejected.add(reason);
         self.totals.input += 1;
@@ -308,7 +308,7 @@ impl WindowEngine {
     }
 
     /// Adds processing time spent on the current batch (for `processed_rows_per_second`).
-    pub fn add_busy(&mut self, d: Duration) {
+    pub(crate) fn add_busy(&mut self, d: Duration) {
         self.batch.busy += d;
     }
 

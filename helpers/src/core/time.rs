@@ -50,7 +50,7 @@ impl Timestamp {
     }
 
     /// Time from `earlier` to `self`, zero if `earlier` is later.
-    pub fn since(self, earlier: Timestamp) -> Duration {
+    pub(crate) fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_micros(self.0.saturating_sub(earlier.0).max(0) as u64)
     }
 
@@ -91,7 +91,7 @@ impl std::ops::Sub<Duration> for Timestamp {
 }
 
 /// A duration in whole microseconds (saturating).
-pub fn duration_micros(d: Duration) -> i64 {
+pub(crate) fn duration_micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 

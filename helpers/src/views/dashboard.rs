@@ -3,16 +3,16 @@
 
 use std::time::Duration;
 
-use crate::chart::{top_svg, trend_svg};
+use crate::core::window::{Snapshot, WindowCounts};
 use crate::error::Result;
-use crate::html::{escape, Html};
-use crate::table;
-use crate::window::{Snapshot, WindowCounts};
+use crate::views::chart::{top_svg, trend_svg};
+use crate::views::html::{escape, Html};
+use crate::views::table;
 
 /// How many hashtags the table and the bar chart show.
-pub const TOP: usize = 10;
+pub(crate) const TOP: usize = 10;
 /// How many hashtags the trend chart draws.
-pub const TREND_TOP: usize = 5;
+pub(crate) const TREND_TOP: usize = 5;
 
 /// A one-line leaderboard, like the original's console snapshots.
 pub fn leaderboard(snap: &Snapshot) -> String {
@@ -49,7 +49,7 @@ pub fn leaderboard(snap: &Snapshot) -> String {
 /// The windows a trend chart draws: recently closed ones, then open ones up to the
 /// trending window (newer sliding windows are still filling up and would make every line
 /// drop), oldest first, each start once.
-pub fn trend_windows(snap: &Snapshot) -> Vec<WindowCounts> {
+pub(crate) fn trend_windows(snap: &Snapshot) -> Vec<WindowCounts> {
     let until = snap.trending().map(|w| w.start);
     let mut all: Vec<WindowCounts> = snap
         .history

@@ -1,7 +1,7 @@
 //! Small functions that build Kafka clients and ask the broker questions.
 //!
 //! One function per client, with a comment on every setting that is not obvious. All
-//! calls here are blocking with a bound; the async consumer lives in [`crate::pipeline`].
+//! calls here are blocking with a bound; the async consumer lives in [`crate::kafka::consumer`].
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,28 @@ use rdkafka::metadata::Metadata;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::process::validate_name;
+use crate::sys::wait::until;
+
+/// Checks a name that will reach a command line or a file name (a topic, a program):
+/// Kafka's own rule, `[A-Za-z0-9._-]{1,249}`, and not `.` or `..`.
+pub(crate) fn validate_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            what,
+            format!("{name:?}"),
+            "use 1 to 249 characters among letters, digits, `.`, `_` and `-`",
+        ))
+    }
+}
 
 /// Settings shared by every client: where the brokers are, and quiet logs.
 pub fn base_config(bootstrap: &str) -> ClientConfig {
@@ -27,9 +48,22 @@ pub fn base_config(bootstrap: &str) -> ClientConfig {
     c
 }
 
+/// Settings of every producer of the demo (ours, the health check's, the benchmark's).
+pub fn producer_config(bootstrap: &str) -> ClientConfig {
+    let mut c = base_config(bootstrap);
+    // Exactly-once storage per partition: retries never duplicate an event.
+    c.set("enable.idempotence", "true")
+        .set("acks", "all")
+        // Wait up to 5 ms to batch events: high throughput, low latency.
+        .set("linger.ms", "5")
+        // Give up on an event after 30 s without a broker (then it counts as failed).
+        .set("message.timeout.ms", "30000");
+    c
+}
+
 /// A consumer for one-off questions (metadata, offsets, health checks). No group
 /// coordination is used: callers `assign` partitions themselves.
-pub fn plain_consumer(bootstrap: &str) -> Result<BaseConsumer> {
+pub(crate) fn plain_consumer(bootstrap: &str) -> Result<BaseConsumer> {
     base_config(bootstrap)
         .set(
             "group.id",
@@ -92,7 +126,7 @@ pub fn partitions(
 }
 
 /// [`partitions`] for any kind of consumer.
-pub fn partitions_of<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+pub(crate) fn partitions_of<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
     consumer: &C,
     topic: &str,
     wait: Duration,
@@ -117,7 +151,7 @@ pub fn partitions_of<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
 
 /// The topics on the broker (internal ones, starting with `__`, left out) with their end
 /// offsets.
-pub fn describe_topics(bootstrap: &str, wait: Duration) -> Result<Vec<TopicInfo>> {
+pub(crate) fn describe_topics(bootstrap: &str, wait: Duration) -> Result<Vec<TopicInfo>> {
     let consumer = plain_consumer(bootstrap)?;
     let md = consumer
         .fetch_metadata(None, wait)
@@ -159,7 +193,7 @@ pub enum TopicCreation {
 
 /// Makes sure `topic` exists with `partitions` partitions: through the Kafka admin API
 /// where the broker supports it, else by auto-creation. Waits until the broker lists it.
-pub fn ensure_topic(
+pub(crate) fn ensure_topic(
     bootstrap: &str,
     topic: &str,
     partitions_wanted: i32,
@@ -169,6 +203,44 @@ pub fn ensure_topic(
     if partitions(&plain_consumer(bootstrap)?, topic, wait)?.is_some() {
         return Ok(TopicCreation::Existed);
     }
+    let how = create_topic(bootstrap, topic, partitions_wanted, wait)?;
+    let consumer: BaseConsumer = base_config(bootstrap)
+        .set(
+            "group.id",
+            format!("stream-demo-probe-{}", std::process::id()),
+        )
+        // A metadata request for a missing topic creates it, where the broker allows.
+        .set("allow.auto.create.topics", "true")
+        .create()
+        .map_err(|e| Error::kafka("creating a consumer", e))?;
+    let mut failure = None;
+    let found = until(wait, Duration::from_millis(100), || {
+        match partitions(&consumer, topic, Duration::from_secs(2)) {
+            Ok(found) => found.is_some(),
+            Err(e) => {
+                failure = Some(e);
+                true
+            }
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None if found => Ok(how),
+        None => Err(Error::Timeout {
+            what: format!("topic {topic:?} to appear on the broker at {bootstrap}"),
+            secs: wait.as_secs(),
+        }),
+    }
+}
+
+/// Asks the broker to create `topic` through the admin API, briefly: a broker without
+/// the admin API (the embedded one) never answers, and then auto-creation is the way.
+fn create_topic(
+    bootstrap: &str,
+    topic: &str,
+    partitions_wanted: i32,
+    wait: Duration,
+) -> Result<TopicCreation> {
     let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
         .create()
         .map_err(|e| Error::kafka("creating an admin client", e))?;
@@ -181,43 +253,45 @@ pub fn ensure_topic(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::io("cannot start a runtime", "", e))?;
+        .map_err(|e| Error::os("cannot start a runtime", e))?;
     let outcome = rt.block_on(async {
         tokio::time::timeout(admin_wait, admin.create_topics([&new], &opts)).await
     });
-    let how = match outcome {
+    match outcome {
         Ok(Ok(results)) => match results.into_iter().next() {
-            Some(Ok(_)) => TopicCreation::Created,
-            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => TopicCreation::Existed,
-            Some(Err((_, code))) => {
-                return Err(Error::kafka("creating topic", KafkaError::AdminOp(code)))
-            }
-            None => TopicCreation::Created,
+            Some(Ok(_)) => Ok(TopicCreation::Created),
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(TopicCreation::Existed),
+            Some(Err((_, code))) => Err(Error::kafka("creating topic", KafkaError::AdminOp(code))),
+            None => Ok(TopicCreation::Created),
         },
         // No CreateTopics support (librdkafka's mock cluster) or a timeout: fall back to
         // auto-creation, which a metadata request for the topic triggers.
-        Ok(Err(_)) | Err(_) => TopicCreation::AutoCreated,
-    };
-    let consumer: BaseConsumer = base_config(bootstrap)
-        .set(
-            "group.id",
-            format!("stream-demo-probe-{}", std::process::id()),
-        )
-        // A metadata request for a missing topic creates it, where the broker allows.
-        .set("allow.auto.create.topics", "true")
-        .create()
-        .map_err(|e| Error::kafka("creating a consumer", e))?;
-    let deadline = Instant::now() + wait;
-    loop {
-        if partitions(&consumer, topic, Duration::from_secs(2))?.is_some() {
-            return Ok(how);
+        Ok(Err(_)) | Err(_) => Ok(TopicCreation::AutoCreated),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_reach_a_command_line_are_checked() {
+        for ok in ["tweets_topic", "a", "health-check.1", &"x".repeat(249)] {
+            assert!(validate_name("topic", ok).is_ok(), "{ok}");
         }
-        if Instant::now() >= deadline {
-            return Err(Error::Timeout {
-                what: format!("topic {topic:?} to appear on the broker at {bootstrap}"),
-                secs: wait.as_secs(),
-            });
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a b",
+            "a;rm -rf",
+            "$(x)",
+            "tópico",
+            "a/b",
+            &"x".repeat(250),
+        ] {
+            let e = validate_name("topic", bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid setting topic"), "{e}");
         }
-        std::thread::sleep(Duration::from_millis(100));
     }
 }

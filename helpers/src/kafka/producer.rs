@@ -22,20 +22,28 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _,
 use rdkafka::ClientContext;
 use serde::{Deserialize, Serialize};
 
-use crate::config::TWEETS_TOPIC;
+use crate::core::config::{DEFAULT_RATE, TWEETS_TOPIC};
+use crate::core::generator::{Generator, GeneratorConfig, TrendShift};
+use crate::core::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::generator::{Generator, GeneratorConfig, TrendShift};
-use crate::kafka::base_config;
-use crate::process::{
-    binary, default_state_dir, ensure_dir, read_live_pid, spawn_child, terminate_child,
-    terminate_pid, validate_name, write_atomic, Shutdown,
-};
-use crate::time::Timestamp;
+use crate::kafka::client::producer_config;
+use crate::kafka::client::validate_name;
+use crate::sys::binary::binary;
+use crate::sys::lock;
+use crate::sys::process::spawn_child;
+use crate::sys::process::terminate_child;
+use crate::sys::process::terminate_pid;
+use crate::sys::signal::Shutdown;
+use crate::sys::state::default_state_dir;
+use crate::sys::state::ensure_dir;
+use crate::sys::state::read_live_pid;
+use crate::sys::state::write_atomic;
+use crate::sys::wait::until;
 
 /// Settings of the producer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProducerConfig {
-    /// Broker address; empty means "find it" (see [`crate::infra::bootstrap`]).
+    /// Broker address; empty means "find it" (see [`crate::kafka::infra::bootstrap`]).
     pub bootstrap: String,
     /// Topic to write to.
     pub topic: String,
@@ -60,7 +68,7 @@ impl Default for ProducerConfig {
         ProducerConfig {
             bootstrap: String::new(),
             topic: TWEETS_TOPIC.to_string(),
-            rate: 1.0,
+            rate: DEFAULT_RATE,
             count: None,
             generator: GeneratorConfig::default(),
             late_share: 0.0,
@@ -153,7 +161,7 @@ impl ProducerContext for Counting {
             }
             Err((e, _)) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
-                *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                *lock(&self.last_error) = Some(e.to_string());
             }
         }
     }
@@ -166,14 +174,7 @@ fn create_producer(bootstrap: &str, hashtags: usize) -> Result<BaseProducer<Coun
         failed: AtomicU64::new(0),
         last_error: Mutex::new(None),
     };
-    base_config(bootstrap)
-        // Exactly-once storage per partition: retries never duplicate an event.
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        // Wait up to 5 ms to batch events: high throughput, low latency.
-        .set("linger.ms", "5")
-        // Give up on an event after 30 s without a broker (then it counts as failed).
-        .set("message.timeout.ms", "30000")
+    producer_config(bootstrap)
         .create_with_context(context)
         .map_err(|e| Error::kafka("creating the producer", e))
 }
@@ -197,80 +198,138 @@ pub fn run_controlled(
     control_file: Option<&Path>,
 ) -> Result<ProducerStats> {
     config.validate()?;
-    let mut rate = config.rate;
-    let mut control_seen: Option<ProducerControl> = None;
     let bootstrap = if config.bootstrap.is_empty() {
-        crate::infra::bootstrap(&config.state_dir)
+        crate::kafka::infra::bootstrap(&config.state_dir)
     } else {
         config.bootstrap.clone()
     };
-    let mut generator = Generator::new(config.generator.clone())?;
-    let producer = create_producer(&bootstrap, generator.config().hashtags.len())?;
-    let mut late_rng = StdRng::seed_from_u64(config.generator.seed ^ 0x5eed);
-    let mut stats = ProducerStats {
-        pid: std::process::id(),
-        running: true,
-        hashtags: generator.config().hashtags.clone(),
-        rate_target: config.rate,
-        started: Timestamp::now(),
-        ..Default::default()
-    };
-    let write_stats = |stats: &mut ProducerStats, producer: &BaseProducer<Counting>| {
-        let ctx = producer.context();
-        stats.acked_per_hashtag = ctx
-            .acked
-            .iter()
-            .map(|a| a.load(Ordering::Relaxed))
-            .collect();
-        stats.acked = stats.acked_per_hashtag.iter().sum();
-        stats.failed = ctx.failed.load(Ordering::Relaxed);
-        stats.last_error = ctx
-            .last_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        stats.updated = Timestamp::now();
-        if let Some(path) = stats_file {
-            let _ = write_atomic(
-                path,
-                &serde_json::to_vec_pretty(stats).expect("stats serialise"),
-            );
+    let mut l = ProducerLoop::new(config, &bootstrap, stats_file, control_file)?;
+    l.write_stats();
+    while !shutdown.is_triggered() && config.count.is_none_or(|n| l.stats.sent < n) {
+        if l.wait_until_due() {
+            continue;
         }
-    };
-    write_stats(&mut stats, &producer);
+        l.send_one(shutdown)?;
+        if l.last_stats.elapsed() >= Duration::from_millis(500) {
+            l.every_half_second()?;
+        }
+    }
+    // Whatever is in flight is delivered (or fails) before we report.
+    let _ = l.producer.flush(Duration::from_secs(35));
+    l.stats.running = false;
+    l.write_stats();
+    Ok(l.stats)
+}
 
-    let mut start = Instant::now();
-    let mut sent_at_start = 0u64;
-    let mut last_stats = Instant::now();
-    let mut last_acked = 0u64;
-    let mut buf = Vec::with_capacity(256);
-    let max_late = crate::time::duration_micros(config.max_lateness);
-    while !shutdown.is_triggered() && config.count.is_none_or(|n| stats.sent < n) {
-        // Pacing: event i is due at start + i / rate.
-        if rate > 0.0 {
-            let due = start + Duration::from_secs_f64((stats.sent - sent_at_start) as f64 / rate);
-            let now = Instant::now();
-            if due > now {
-                producer.poll(Duration::ZERO);
-                std::thread::sleep((due - now).min(Duration::from_millis(50)));
-                continue;
-            }
+/// The producer loop's state, one named step per job: pacing, sending one event, and
+/// (twice a second) applying live changes and writing the counters.
+struct ProducerLoop<'a> {
+    /// The settings.
+    config: &'a ProducerConfig,
+    /// Where the counters go, if anywhere.
+    stats_file: Option<&'a Path>,
+    /// Where live changes come from, if anywhere.
+    control_file: Option<&'a Path>,
+    /// The Kafka client (counts acknowledgements per hashtag in its context).
+    producer: BaseProducer<Counting>,
+    /// The synthetic social network.
+    generator: Generator,
+    /// Decides which events are stamped in the past (its own seed: the stream of events
+    /// stays the same whatever the late share).
+    late_rng: StdRng,
+    /// Most a late event is stamped in the past, µs.
+    max_late: i64,
+    /// The counters, as written to the stats file.
+    stats: ProducerStats,
+    /// Target events per second (0 = as fast as possible).
+    rate: f64,
+    /// When pacing at `rate` started, and how many had been sent then: event i is due at
+    /// `start + (i - sent_at_start) / rate`.
+    start: Instant,
+    /// See `start`.
+    sent_at_start: u64,
+    /// When the counters were last written, and the acknowledged count then.
+    last_stats: Instant,
+    /// See `last_stats`.
+    last_acked: u64,
+    /// The last control file content applied.
+    control_seen: Option<ProducerControl>,
+    /// The JSON of the event being sent (reused).
+    buf: Vec<u8>,
+}
+
+impl<'a> ProducerLoop<'a> {
+    /// Creates the client and the generator.
+    fn new(
+        config: &'a ProducerConfig,
+        bootstrap: &str,
+        stats_file: Option<&'a Path>,
+        control_file: Option<&'a Path>,
+    ) -> Result<ProducerLoop<'a>> {
+        let generator = Generator::new(config.generator.clone())?;
+        let producer = create_producer(bootstrap, generator.config().hashtags.len())?;
+        let stats = ProducerStats {
+            pid: std::process::id(),
+            running: true,
+            hashtags: generator.config().hashtags.clone(),
+            rate_target: config.rate,
+            started: Timestamp::now(),
+            ..Default::default()
+        };
+        Ok(ProducerLoop {
+            config,
+            stats_file,
+            control_file,
+            producer,
+            generator,
+            late_rng: StdRng::seed_from_u64(config.generator.seed ^ 0x5eed),
+            max_late: crate::core::time::duration_micros(config.max_lateness),
+            stats,
+            rate: config.rate,
+            start: Instant::now(),
+            sent_at_start: 0,
+            last_stats: Instant::now(),
+            last_acked: 0,
+            control_seen: None,
+            buf: Vec::with_capacity(256),
+        })
+    }
+
+    /// Pacing: if the next event is not due yet, serve the client and sleep a little
+    /// (at most 50 ms, so stop requests are seen); returns whether it waited.
+    fn wait_until_due(&mut self) -> bool {
+        if self.rate <= 0.0 {
+            return false;
         }
+        let sent = (self.stats.sent - self.sent_at_start) as f64;
+        let due = self.start + Duration::from_secs_f64(sent / self.rate);
+        let now = Instant::now();
+        if due <= now {
+            return false;
+        }
+        self.producer.poll(Duration::ZERO);
+        std::thread::sleep((due - now).min(Duration::from_millis(50)));
+        true
+    }
+
+    /// Generates one event (stamped in the past for a `late_share` of them) and hands it
+    /// to the client, waiting while the client's queue is full.
+    fn send_one(&mut self, shutdown: &Shutdown) -> Result<()> {
         let mut ts = Timestamp::now();
-        if config.late_share > 0.0 && late_rng.random::<f64>() < config.late_share {
-            ts = Timestamp(ts.micros() - late_rng.random_range(0..=max_late));
+        if self.config.late_share > 0.0 && self.late_rng.random::<f64>() < self.config.late_share {
+            ts = Timestamp(ts.micros() - self.late_rng.random_range(0..=self.max_late));
         }
-        let draw = generator.next_json(ts.as_secs_f64(), &mut buf);
-        let key = generator.config().users[draw.user].as_bytes();
-        let mut record = BaseRecord::with_opaque_to(&config.topic, draw.hashtag)
-            .payload(&buf[..])
+        let draw = self.generator.next_json(ts.as_secs_f64(), &mut self.buf);
+        let key = self.generator.config().users[draw.user].as_bytes();
+        let mut record = BaseRecord::with_opaque_to(&self.config.topic, draw.hashtag)
+            .payload(&self.buf[..])
             .key(key);
         loop {
-            match producer.send(record) {
+            match self.producer.send(record) {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     // The client's queue is full: let it deliver, then retry.
-                    producer.poll(Duration::from_millis(5));
+                    self.producer.poll(Duration::from_millis(5));
                     record = r;
                     if shutdown.is_triggered() {
                         break;
@@ -279,44 +338,73 @@ pub fn run_controlled(
                 Err((e, _)) => return Err(Error::kafka("sending an event", e)),
             }
         }
-        stats.sent += 1;
-        if stats.sent % 1024 == 0 {
-            producer.poll(Duration::ZERO);
+        self.stats.sent += 1;
+        if self.stats.sent % 1024 == 0 {
+            self.producer.poll(Duration::ZERO);
         }
-        if last_stats.elapsed() >= Duration::from_millis(500) {
-            producer.poll(Duration::ZERO);
-            if let Some(control) = control_file
-                .and_then(|p| fs::read(p).ok())
-                .and_then(|b| serde_json::from_slice::<ProducerControl>(&b).ok())
-            {
-                if control_seen.as_ref() != Some(&control) {
-                    if let Some(r) = control.rate.filter(|r| r.is_finite() && *r >= 0.0) {
-                        rate = r;
-                        stats.rate_target = r;
-                        start = Instant::now();
-                        sent_at_start = stats.sent;
-                    }
-                    if let Some(every) = control.trend_every_secs.filter(|e| e.is_finite()) {
-                        let trend = (every > 0.0).then(|| TrendShift {
-                            every: Duration::from_secs_f64(every),
-                        });
-                        generator.set_trend(trend)?;
-                    }
-                    control_seen = Some(control);
-                }
-            }
-            write_stats(&mut stats, &producer);
-            let secs = last_stats.elapsed().as_secs_f64();
-            stats.rate_actual = (stats.acked - last_acked) as f64 / secs;
-            last_acked = stats.acked;
-            last_stats = Instant::now();
+        Ok(())
+    }
+
+    /// Twice a second: apply live changes, write the counters, measure the actual rate.
+    fn every_half_second(&mut self) -> Result<()> {
+        self.producer.poll(Duration::ZERO);
+        self.apply_control()?;
+        self.write_stats();
+        let secs = self.last_stats.elapsed().as_secs_f64();
+        self.stats.rate_actual = (self.stats.acked - self.last_acked) as f64 / secs;
+        self.last_acked = self.stats.acked;
+        self.last_stats = Instant::now();
+        Ok(())
+    }
+
+    /// Applies a new rate or trend found in the control file (once per change).
+    fn apply_control(&mut self) -> Result<()> {
+        let Some(control) = self
+            .control_file
+            .and_then(|p| fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice::<ProducerControl>(&b).ok())
+        else {
+            return Ok(());
+        };
+        if self.control_seen.as_ref() == Some(&control) {
+            return Ok(());
+        }
+        if let Some(r) = control.rate.filter(|r| r.is_finite() && *r >= 0.0) {
+            self.rate = r;
+            self.stats.rate_target = r;
+            self.start = Instant::now();
+            self.sent_at_start = self.stats.sent;
+        }
+        if let Some(every) = control.trend_every_secs.filter(|e| e.is_finite()) {
+            let trend = (every > 0.0).then(|| TrendShift {
+                every: Duration::from_secs_f64(every),
+            });
+            self.generator.set_trend(trend)?;
+        }
+        self.control_seen = Some(control);
+        Ok(())
+    }
+
+    /// Copies the client's counters into `stats` and writes them to the stats file.
+    fn write_stats(&mut self) {
+        let ctx = self.producer.context();
+        let stats = &mut self.stats;
+        stats.acked_per_hashtag = ctx
+            .acked
+            .iter()
+            .map(|a| a.load(Ordering::Relaxed))
+            .collect();
+        stats.acked = stats.acked_per_hashtag.iter().sum();
+        stats.failed = ctx.failed.load(Ordering::Relaxed);
+        stats.last_error = lock(&ctx.last_error).clone();
+        stats.updated = Timestamp::now();
+        if let Some(path) = self.stats_file {
+            let _ = write_atomic(
+                path,
+                &serde_json::to_vec_pretty(stats).expect("stats serialise"),
+            );
         }
     }
-    // Whatever is in flight is delivered (or fails) before we report.
-    let _ = producer.flush(Duration::from_secs(35));
-    stats.running = false;
-    write_stats(&mut stats, &producer);
-    Ok(stats)
 }
 
 /// File names in the state directory.
@@ -324,7 +412,7 @@ const PID_FILE: &str = "producer.pid";
 /// The config handed to the background producer.
 const CONFIG_FILE: &str = "producer-config.json";
 /// Its counters.
-pub const STATS_FILE: &str = "producer-stats.json";
+pub(crate) const STATS_FILE: &str = "producer-stats.json";
 /// Its log (stderr).
 const LOG_FILE: &str = "producer.log";
 /// Live changes for it.
@@ -355,7 +443,7 @@ struct ProducerProcess {
 
 impl Drop for ProducerProcess {
     fn drop(&mut self) {
-        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let mut child = lock(&self.child);
         terminate_child(&mut child, Duration::from_secs(40));
         if read_live_pid(&self.pid_path).is_none() {
             let _ = fs::remove_file(&self.pid_path);
@@ -371,7 +459,7 @@ impl Producer {
         let mut config = config;
         config.validate()?;
         if config.bootstrap.is_empty() {
-            config.bootstrap = crate::infra::bootstrap(&config.state_dir);
+            config.bootstrap = crate::kafka::infra::bootstrap(&config.state_dir);
         }
         let dir = config.state_dir.clone();
         ensure_dir(&dir)?;
@@ -419,16 +507,12 @@ impl Producer {
 
     /// The producer's pid.
     pub fn pid(&self) -> u32 {
-        self.inner
-            .child
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .id()
+        lock(&self.inner.child).id()
     }
 
     /// Whether the process still runs.
     pub fn is_running(&self) -> bool {
-        let mut child = self.inner.child.lock().unwrap_or_else(|p| p.into_inner());
+        let mut child = lock(&self.inner.child);
         matches!(child.try_wait(), Ok(None))
     }
 
@@ -443,15 +527,11 @@ impl Producer {
     /// Waits until the producer has ended by itself (a `count` was set), up to `wait`;
     /// returns its final counters.
     pub fn wait(&self, wait: Duration) -> Result<ProducerStats> {
-        let deadline = Instant::now() + wait;
-        while self.is_running() {
-            if Instant::now() > deadline {
-                return Err(Error::Timeout {
-                    what: "the producer to finish".into(),
-                    secs: wait.as_secs(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if !until(wait, Duration::from_millis(20), || !self.is_running()) {
+            return Err(Error::Timeout {
+                what: "the producer to finish".into(),
+                secs: wait.as_secs(),
+            });
         }
         Ok(self.stats())
     }
@@ -478,7 +558,7 @@ impl Producer {
     }
 
     fn update_control(&self, f: impl FnOnce(&mut ProducerControl)) -> Result<()> {
-        let mut c = self.inner.control.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = lock(&self.inner.control);
         f(&mut c);
         write_atomic(
             &self.inner.control_path,
@@ -490,7 +570,7 @@ impl Producer {
     /// counters.
     pub fn stop(&self) -> ProducerStats {
         {
-            let mut child = self.inner.child.lock().unwrap_or_else(|p| p.into_inner());
+            let mut child = lock(&self.inner.child);
             terminate_child(&mut child, Duration::from_secs(40));
         }
         let _ = fs::remove_file(&self.inner.pid_path);

@@ -6,21 +6,25 @@
 //! `kafka-python` all connect to it like to Apache Kafka. Its limits, which the notebook
 //! explains: data lives in memory only (gone when the program stops); no admin API (topics
 //! are created here, up front); its port is picked by the OS, so the address is published in
-//! `broker.json` in the state directory, where [`crate::infra`] finds it.
+//! `broker.json` in the state directory, where [`crate::kafka::infra`] finds it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
 use serde::{Deserialize, Serialize};
 
-use crate::config::TWEETS_TOPIC;
+use crate::core::config::TWEETS_TOPIC;
+use crate::core::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::process::{ensure_dir, validate_name, write_atomic, Shutdown};
-use crate::time::Timestamp;
+use crate::kafka::client::validate_name;
+use crate::sys::signal::Shutdown;
+use crate::sys::state::ensure_dir;
+use crate::sys::state::write_atomic;
 
 /// File name, in the state directory, of the running broker's [`BrokerInfo`].
-pub const BROKER_FILE: &str = "broker.json";
+pub(crate) const BROKER_FILE: &str = "broker.json";
 
 /// Settings of the embedded broker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,7 +42,7 @@ impl Default for BrokerConfig {
         BrokerConfig {
             brokers: 1,
             topics: vec![(TWEETS_TOPIC.to_string(), 3)],
-            state_dir: Some(crate::process::default_state_dir()),
+            state_dir: Some(crate::sys::state::default_state_dir()),
         }
     }
 }
@@ -56,7 +60,7 @@ pub struct BrokerInfo {
     pub topics: Vec<(String, i32)>,
     /// When it started.
     pub started: Timestamp,
-    /// False during an outage ([`crate::infra::Infra::outage`]): connections are refused,
+    /// False during an outage ([`crate::kafka::infra::Infra::outage`]): connections are refused,
     /// the data is kept.
     #[serde(default = "yes")]
     pub available: bool,
@@ -81,23 +85,8 @@ pub fn run(
     shutdown: &Shutdown,
     ready: impl FnOnce(&BrokerInfo),
 ) -> Result<()> {
-    if config.brokers < 1 {
-        return Err(Error::config("brokers", config.brokers, "use at least 1"));
-    }
-    for (topic, parts) in &config.topics {
-        validate_name("topic", topic)?;
-        if *parts < 1 {
-            return Err(Error::config("partitions", parts, "use at least 1"));
-        }
-    }
-    let cluster = MockCluster::new(config.brokers)
-        .map_err(|e| Error::kafka("starting the mock cluster", e))?;
-    for (topic, parts) in &config.topics {
-        cluster
-            .create_topic(topic, *parts, 1)
-            .map_err(|e| Error::kafka(&format!("creating topic {topic:?}"), e))?;
-    }
-    let info = BrokerInfo {
+    let cluster = start_cluster(config)?;
+    let mut info = BrokerInfo {
         bootstrap: cluster.bootstrap_servers(),
         pid: std::process::id(),
         brokers: config.brokers,
@@ -105,35 +94,22 @@ pub fn run(
         started: Timestamp::now(),
         available: true,
     };
-    let mut info = info;
     let file = match &config.state_dir {
         Some(dir) => {
             ensure_dir(dir)?;
-            let path = dir.join(BROKER_FILE);
-            let json = serde_json::to_vec_pretty(&info).expect("info serialises");
-            write_atomic(&path, &json)?;
-            Some(path)
+            Some(dir.join(BROKER_FILE))
         }
         None => None,
     };
+    publish(file.as_deref(), &info)?;
     ready(&info);
     while !shutdown.is_triggered() {
         std::thread::sleep(Duration::from_millis(50));
-        if let Some(request) = crate::process::take_outage_request() {
-            let down = request == crate::process::OutageRequest::Down;
-            for id in 1..=config.brokers {
-                let r = if down {
-                    cluster.broker_down(id)
-                } else {
-                    cluster.broker_up(id)
-                };
-                r.map_err(|e| Error::kafka("changing a broker's availability", e))?;
-            }
+        if let Some(request) = crate::sys::signal::take_outage_request() {
+            let down = request == crate::sys::signal::OutageRequest::Down;
+            set_available(&cluster, config.brokers, !down)?;
             info.available = !down;
-            if let Some(path) = &file {
-                let json = serde_json::to_vec_pretty(&info).expect("info serialises");
-                write_atomic(path, &json)?;
-            }
+            publish(file.as_deref(), &info)?;
             println!(
                 "broker {}",
                 if down { "down (data kept)" } else { "up again" }
@@ -150,4 +126,53 @@ pub fn run(
     }
     drop(cluster);
     Ok(())
+}
+
+/// The mock cluster, with the configured topics created.
+fn start_cluster(config: &BrokerConfig) -> Result<MockCluster<'static, DefaultProducerContext>> {
+    if config.brokers < 1 {
+        return Err(Error::config("brokers", config.brokers, "use at least 1"));
+    }
+    for (topic, parts) in &config.topics {
+        validate_name("topic", topic)?;
+        if *parts < 1 {
+            return Err(Error::config("partitions", parts, "use at least 1"));
+        }
+    }
+    let cluster = MockCluster::new(config.brokers)
+        .map_err(|e| Error::kafka("starting the mock cluster", e))?;
+    for (topic, parts) in &config.topics {
+        cluster
+            .create_topic(topic, *parts, 1)
+            .map_err(|e| Error::kafka(&format!("creating topic {topic:?}"), e))?;
+    }
+    Ok(cluster)
+}
+
+/// Takes every broker of the cluster down (connections refused, data kept) or up.
+fn set_available(
+    cluster: &MockCluster<'static, DefaultProducerContext>,
+    brokers: i32,
+    up: bool,
+) -> Result<()> {
+    for id in 1..=brokers {
+        let r = if up {
+            cluster.broker_up(id)
+        } else {
+            cluster.broker_down(id)
+        };
+        r.map_err(|e| Error::kafka("changing a broker's availability", e))?;
+    }
+    Ok(())
+}
+
+/// Writes the broker's info to `file` (atomically), if there is one.
+fn publish(file: Option<&Path>, info: &BrokerInfo) -> Result<()> {
+    match file {
+        Some(path) => {
+            let json = serde_json::to_vec_pretty(info).expect("info serialises");
+            write_atomic(path, &json)
+        }
+        None => Ok(()),
+    }
 }

@@ -14,8 +14,10 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
-use crate::kafka::{base_config, ensure_topic, partitions, plain_consumer, wait_for_broker};
-use crate::time::Timestamp;
+use crate::core::time::Timestamp;
+use crate::kafka::client::{
+    ensure_topic, partitions, plain_consumer, producer_config, wait_for_broker,
+};
 
 /// One step of the check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,10 +51,10 @@ impl HealthReport {
 
     /// Called by evcxr: shows the report as preformatted text.
     pub fn evcxr_display(&self) {
-        crate::html::Html::new(
+        crate::views::html::Html::new(
             format!(
                 "<pre style=\"font-family:monospace\">{}</pre>",
-                crate::html::escape(&self.to_string())
+                crate::views::html::escape(&self.to_string())
             ),
             self.to_string(),
         )
@@ -135,9 +137,7 @@ pub fn check(bootstrap: &str, n: u32, wait: Duration) -> HealthReport {
 }
 
 fn produce(bootstrap: &str, topic: &str, n: u32, wait: Duration) -> Result<String, String> {
-    let producer: ThreadedProducer<DefaultProducerContext> = base_config(bootstrap)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
+    let producer: ThreadedProducer<DefaultProducerContext> = producer_config(bootstrap)
         .set("message.timeout.ms", wait.as_millis().to_string())
         .create()
         .map_err(|e| e.to_string())?;

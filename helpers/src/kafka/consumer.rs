@@ -1,0 +1,843 @@
+//! The live consumer: Kafka → decoder → window engine → snapshots, in the background.
+//!
+//! [`Pipeline::start`] spawns one `std::thread` that owns a single-threaded tokio runtime,
+//! an rdkafka `StreamConsumer` and a [`WindowEngine`]. Each message is decoded and counted
+//! as it arrives; every `trigger` interval (default 10 s, like the original Spark job) the
+//! engine ticks, even when no input arrived, and the snapshot, the metrics (with the
+//! consumer's lag behind the newest offsets) and the status are published behind a mutex.
+//! Notebook cells read them through the cheap, cloneable, synchronous [`Pipeline`] handle:
+//! nothing async leaks out. The thread stops on [`Pipeline::stop`] or when the last handle
+//! is dropped.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::core::config::{WindowConfig, TWEETS_TOPIC};
+use crate::core::event::decode;
+use crate::core::time::Timestamp;
+use crate::core::window::{Outcome, Snapshot, TriggerMetrics, WindowEngine};
+use crate::error::{Error, Result};
+use crate::kafka::client::validate_name;
+use crate::kafka::client::{base_config, partitions_of};
+use crate::sys::lock;
+use crate::sys::state::default_state_dir;
+use crate::sys::wait::poll;
+
+/// Where a new consumer starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StartFrom {
+    /// Only events produced from now on (the original's `startingOffsets: latest`).
+    #[default]
+    Latest,
+    /// Everything the topic still holds.
+    Earliest,
+}
+
+/// Settings of the live consumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// Broker address; empty means "find it" (see [`crate::kafka::infra::bootstrap`]).
+    pub bootstrap: String,
+    /// Topic to read.
+    pub topic: String,
+    /// Where to start reading.
+    pub start_from: StartFrom,
+    /// Windows, time domain and watermark.
+    pub window: WindowConfig,
+    /// How often the engine ticks (Spark's trigger interval).
+    pub trigger: Duration,
+    /// How many per-trigger metrics rows to keep.
+    pub metrics_history: usize,
+    /// Where the embedded broker's address is published.
+    pub state_dir: PathBuf,
+    /// Join this consumer group instead of reading every partition: consumers with the same
+    /// group share the topic's partitions (each reads its own), which scales out. `None`
+    /// (the default): this consumer reads all partitions itself, with no group to wait for.
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            bootstrap: String::new(),
+            topic: TWEETS_TOPIC.to_string(),
+            start_from: StartFrom::Latest,
+            window: WindowConfig::default(),
+            trigger: Duration::from_secs(10),
+            metrics_history: 360,
+            state_dir: default_state_dir(),
+            group: None,
+        }
+    }
+}
+
+/// The consumer's connection to the broker, as the status table shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BrokerState {
+    /// Not connected yet, or the topic does not exist yet.
+    Connecting,
+    /// Reading.
+    Connected,
+    /// The last request failed; the consumer keeps retrying.
+    Unreachable(String),
+}
+
+/// What the consumer is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineStatus {
+    /// False once the thread has ended.
+    pub running: bool,
+    /// The address used.
+    pub bootstrap: String,
+    /// Connection state.
+    pub broker: BrokerState,
+    /// Partitions read.
+    pub partitions: Vec<i32>,
+    /// Messages received so far.
+    pub consumed: u64,
+    /// The last error the consumer saw (it goes on after errors).
+    pub last_error: Option<String>,
+}
+
+/// What the thread publishes.
+#[derive(Debug)]
+struct State {
+    /// The newest snapshot (after the first trigger).
+    snapshot: Option<Snapshot>,
+    /// Recent per-trigger metrics, oldest first.
+    metrics: VecDeque<TriggerMetrics>,
+    /// The status.
+    status: PipelineStatus,
+    /// Events counted per hashtag since the start (as of the last trigger), highest first.
+    all_time: Vec<(String, u64)>,
+}
+
+/// Shared between the handle and the thread.
+#[derive(Debug)]
+struct Shared {
+    /// Published state.
+    state: Mutex<State>,
+    /// Wakes the thread to stop.
+    stop: Notify,
+}
+
+impl Shared {
+    /// Changes the published status.
+    fn status(&self, change: impl FnOnce(&mut PipelineStatus)) {
+        change(&mut lock(&self.state).status);
+    }
+}
+
+/// Owns the thread; stops it when the last [`Pipeline`] clone goes away.
+#[derive(Debug)]
+struct Guard {
+    /// Shared state.
+    shared: Arc<Shared>,
+    /// The consumer thread.
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Guard {
+    fn stop(&self) {
+        self.shared.stop.notify_one();
+        if let Some(t) = lock(&self.thread).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Handle to the live consumer. Cheap to clone; every method is synchronous.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The thread's owner.
+    guard: Arc<Guard>,
+    /// The settings used.
+    config: PipelineConfig,
+}
+
+impl Pipeline {
+    /// Starts the consumer thread. Returns at once; the first snapshot comes after the
+    /// first trigger. Fails only on bad settings.
+    pub fn start(config: PipelineConfig) -> Result<Pipeline> {
+        let mut config = config;
+        validate_name("topic", &config.topic)?;
+        let engine = WindowEngine::new(config.window.clone())?;
+        if config.trigger < Duration::from_millis(10) {
+            return Err(Error::config(
+                "trigger",
+                format!("{:?}", config.trigger),
+                "use at least 10 ms",
+            ));
+        }
+        // An address found (not given) is looked up again if the broker disappears: the
+        // embedded broker comes back on a new port after a restart.
+        let auto_bootstrap = config.bootstrap.is_empty();
+        if auto_bootstrap {
+            config.bootstrap = crate::kafka::infra::bootstrap(&config.state_dir);
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                snapshot: None,
+                metrics: VecDeque::new(),
+                all_time: Vec::new(),
+                status: PipelineStatus {
+                    running: true,
+                    bootstrap: config.bootstrap.clone(),
+                    broker: BrokerState::Connecting,
+                    partitions: Vec::new(),
+                    consumed: 0,
+                    last_error: None,
+                },
+            }),
+            stop: Notify::new(),
+        });
+        let thread_shared = shared.clone();
+        let thread_config = config.clone();
+        let thread = std::thread::Builder::new()
+            .name("pipeline".into())
+            .spawn(move || {
+                let result = run(&thread_config, auto_bootstrap, engine, &thread_shared);
+                let mut st = lock(&thread_shared.state);
+                st.status.running = false;
+                if let Err(e) = result {
+                    st.status.last_error = Some(e.to_string());
+                }
+            })
+            .map_err(|e| Error::os("cannot start the consumer thread", e))?;
+        Ok(Pipeline {
+            guard: Arc::new(Guard {
+                shared,
+                thread: Mutex::new(Some(thread)),
+            }),
+            config,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        lock(&self.guard.shared.state)
+    }
+
+    /// The settings used.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// The newest snapshot (`None` before the first trigger).
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        self.state().snapshot.clone()
+    }
+
+    /// Calls `each` with the snapshot of every new trigger, checking every `poll`, for
+    /// `length` or until `stop()` says so: how the `watch` cell and the terminal programs
+    /// print a leaderboard line per trigger. Returns how many triggers it saw.
+    pub fn follow(
+        &self,
+        length: Duration,
+        poll: Duration,
+        stop: impl Fn() -> bool,
+        mut each: impl FnMut(&Snapshot),
+    ) -> usize {
+        let mut last = None;
+        let mut seen = 0;
+        crate::sys::wait::until(length, poll, || {
+            if let Some(s) = self.snapshot() {
+                if last != Some(s.metrics.trigger_id) {
+                    each(&s);
+                    last = Some(s.metrics.trigger_id);
+                    seen += 1;
+                }
+            }
+            stop()
+        });
+        seen
+    }
+
+    /// Recent per-trigger metrics, oldest first.
+    pub fn metrics(&self) -> Vec<TriggerMetrics> {
+        self.state().metrics.iter().cloned().collect()
+    }
+
+    /// Totals of the newest snapshot (cheap: no windows are copied).
+    pub fn totals(&self) -> crate::core::window::Totals {
+        self.state()
+            .snapshot
+            .as_ref()
+            .map(|s| s.totals)
+            .unwrap_or_default()
+    }
+
+    /// What the consumer is doing.
+    pub fn status(&self) -> PipelineStatus {
+        self.state().status.clone()
+    }
+
+    /// Events counted per hashtag since the consumer started (all windows together, each
+    /// event once), highest first, as of the last trigger.
+    pub fn all_time_counts(&self) -> Vec<(String, u64)> {
+        self.state().all_time.clone()
+    }
+
+    /// Waits (at most `wait`) until the consumer has its partitions and reads from them;
+    /// events produced after this returns are all counted.
+    pub fn wait_ready(&self, wait: Duration) -> Result<()> {
+        // Ready (partitions found) or ended (with its error): either way, stop waiting.
+        let settled = poll(wait, Duration::from_millis(20), || {
+            let st = self.status();
+            (!st.partitions.is_empty() || !st.running).then_some(st)
+        });
+        match settled {
+            Some(st) if !st.partitions.is_empty() => Ok(()),
+            Some(st) => Err(Error::Process {
+                what: "the consumer".into(),
+                detail: st.last_error.unwrap_or_else(|| "stopped".into()),
+            }),
+            None => Err(Error::Timeout {
+                what: format!(
+                    "the consumer to find topic {:?} at {} ({:?})",
+                    self.config.topic,
+                    self.config.bootstrap,
+                    self.status().broker
+                ),
+                secs: wait.as_secs(),
+            }),
+        }
+    }
+
+    /// Waits (at most `wait`) for a snapshot for which `pred` holds; returns it.
+    pub fn wait_for(&self, wait: Duration, pred: impl Fn(&Snapshot) -> bool) -> Result<Snapshot> {
+        poll(wait, Duration::from_millis(20), || {
+            self.snapshot().filter(|s| pred(s))
+        })
+        .ok_or(Error::Timeout {
+            what: "the consumer's snapshot to reach the expected state".into(),
+            secs: wait.as_secs(),
+        })
+    }
+
+    /// Stops the consumer thread and waits for it.
+    pub fn stop(&self) {
+        self.guard.stop();
+    }
+}
+
+/// The consumer of the pipeline: reads assigned partitions, no group coordination.
+/// Receives the client's global errors (broker down, connection refused), which a
+/// consumer loop never sees as messages, so the status can say "unreachable".
+#[derive(Default)]
+struct Watch {
+    /// The latest global error and when it came.
+    last_error: Mutex<Option<(Instant, String)>>,
+    /// In a consumer group: the partitions the group gave us.
+    assigned: Mutex<Vec<i32>>,
+}
+
+impl rdkafka::ClientContext for Watch {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        let text = if reason.is_empty() {
+            error.to_string()
+        } else {
+            reason.to_string()
+        };
+        *lock(&self.last_error) = Some((Instant::now(), text));
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for Watch {
+    fn post_rebalance(
+        &self,
+        _: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
+        let mut mine = lock(&self.assigned);
+        match rebalance {
+            rdkafka::consumer::Rebalance::Assign(tpl) => {
+                *mine = tpl.elements().iter().map(|e| e.partition()).collect();
+                mine.sort_unstable();
+            }
+            rdkafka::consumer::Rebalance::Revoke(_) => mine.clear(),
+            rdkafka::consumer::Rebalance::Error(_) => {}
+        }
+    }
+}
+
+/// The consumer type of the pipeline.
+type PipelineConsumer = StreamConsumer<Watch>;
+
+fn create_consumer(
+    bootstrap: &str,
+    group: Option<&str>,
+    start_from: StartFrom,
+) -> Result<PipelineConsumer> {
+    let mut config = base_config(bootstrap);
+    // If the log was reset under us (a broker restarted without its data), read the new
+    // log from its start. In a group, this is also where a new group starts.
+    let reset = match (group, start_from) {
+        (Some(_), StartFrom::Latest) => "latest",
+        _ => "earliest",
+    };
+    config.set("auto.offset.reset", reset);
+    if group.is_some() {
+        // Group members send heartbeats every second; one silent for 6 s is dropped and its
+        // partitions go to the others (short, so rebalances are quick in a classroom).
+        config
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000");
+    }
+    config
+        .set(
+            "group.id",
+            group.map_or_else(
+                || {
+                    format!(
+                        "stream-demo-{}-{}",
+                        std::process::id(),
+                        Timestamp::now().micros()
+                    )
+                },
+                str::to_string,
+            ),
+        )
+        // We never commit: each pipeline starts from `latest` or `earliest` by choice.
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        // Fetch as soon as data is there: low latency for a live view.
+        .set("fetch.wait.max.ms", "5")
+        .set("fetch.error.backoff.ms", "10")
+        // Notice a lost broker within seconds, and retry it every second at most.
+        .set("reconnect.backoff.max.ms", "1000")
+        .create_with_context(Watch::default())
+        .map_err(|e| Error::kafka("creating the consumer", e))
+}
+
+/// The consumer thread's body: a single-threaded tokio runtime running [`ConsumerLoop`].
+fn run(
+    config: &PipelineConfig,
+    auto_bootstrap: bool,
+    engine: WindowEngine,
+    shared: &Shared,
+) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::os("cannot start the consumer runtime", e))?;
+    rt.block_on(async {
+        let mut ticker = tokio::time::interval(config.trigger);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ConsumerLoop::new(config, auto_bootstrap, engine, shared)?
+            .run(ticker)
+            .await
+    })
+}
+
+/// What woke the consumer loop.
+enum Wake<'c> {
+    /// [`Pipeline::stop`], or the last handle dropped.
+    Stop,
+    /// The trigger interval passed: tick the engine and publish.
+    Trigger,
+    /// A message (or a fetch error) arrived.
+    Message(KafkaResult<BorrowedMessage<'c>>),
+}
+
+/// The live consumer's loop, one named step per job:
+///
+/// 1. [`ConsumerLoop::sync_partitions`]: know which partitions we read (assign them
+///    ourselves, or follow the consumer group's rebalances);
+/// 2. on a trigger, [`ConsumerLoop::check_broker`] (is it reachable? did the embedded
+///    broker restart elsewhere?), then [`ConsumerLoop::tick_and_publish`];
+/// 3. on a message, [`Counter::ingest_batch`]: that message and every one already waiting.
+struct ConsumerLoop<'s> {
+    /// The settings.
+    config: &'s PipelineConfig,
+    /// Whether the broker address was found rather than given: only then is it looked up
+    /// again when the broker disappears (the embedded broker comes back on a new port).
+    auto_bootstrap: bool,
+    /// What the loop publishes for the handle.
+    shared: &'s Shared,
+    /// The Kafka client; replaced when the embedded broker restarts elsewhere.
+    consumer: PipelineConsumer,
+    /// The address `consumer` talks to.
+    bootstrap: String,
+    /// Where reading starts on the partitions we assign next.
+    start_from: StartFrom,
+    /// The partitions we read now (empty until the topic is found or the group assigns).
+    assigned: Vec<i32>,
+    /// When the broker was first seen unreachable in the current outage.
+    unreachable_since: Option<Instant>,
+    /// The engine and the counters (a separate field, so it can be borrowed mutably while
+    /// a message still borrows `consumer`).
+    counter: Counter,
+}
+
+/// Counts what arrives: the window engine and the all-time totals.
+struct Counter {
+    /// The window engine.
+    engine: WindowEngine,
+    /// Events counted per hashtag since the start.
+    all_time: AllTime,
+    /// Messages received since the start.
+    consumed: u64,
+}
+
+impl<'s> ConsumerLoop<'s> {
+    /// Creates the Kafka client (and joins the group, if any).
+    fn new(
+        config: &'s PipelineConfig,
+        auto_bootstrap: bool,
+        engine: WindowEngine,
+        shared: &'s Shared,
+    ) -> Result<ConsumerLoop<'s>> {
+        Ok(ConsumerLoop {
+            consumer: connect(config, &config.bootstrap, config.start_from)?,
+            bootstrap: config.bootstrap.clone(),
+            start_from: config.start_from,
+            config,
+            auto_bootstrap,
+            shared,
+            assigned: Vec::new(),
+            unreachable_since: None,
+            counter: Counter {
+                engine,
+                all_time: AllTime::default(),
+                consumed: 0,
+            },
+        })
+    }
+
+    /// Runs until stopped. Each turn waits for whichever comes first: stop, a trigger, or
+    /// a message (only once there are partitions to read).
+    async fn run(mut self, mut ticker: tokio::time::Interval) -> Result<()> {
+        loop {
+            self.sync_partitions()?;
+            let reading = self.config.group.is_some() || !self.assigned.is_empty();
+            // `recv` is cancellation safe: when another branch wins, no message is lost.
+            let wake = tokio::select! {
+                _ = self.shared.stop.notified() => Wake::Stop,
+                _ = ticker.tick() => Wake::Trigger,
+                m = self.consumer.recv(), if reading => Wake::Message(m),
+            };
+            match wake {
+                Wake::Stop => return Ok(()),
+                Wake::Trigger => {
+                    if self.check_broker()? {
+                        self.tick_and_publish();
+                    }
+                }
+                Wake::Message(m) => self.counter.ingest_batch(&self.consumer, m, self.shared),
+            }
+        }
+    }
+
+    /// Step 1: which partitions are ours. In a group, the group decides (we follow its
+    /// rebalances); alone, we look the topic up and assign all its partitions, retried
+    /// each turn until the topic exists.
+    fn sync_partitions(&mut self) -> Result<()> {
+        if self.config.group.is_some() {
+            let mine = lock(&self.consumer.context().assigned).clone();
+            if mine != self.assigned {
+                self.assigned = mine.clone();
+                self.shared.status(|s| {
+                    if !mine.is_empty() {
+                        s.broker = BrokerState::Connected;
+                    }
+                    s.partitions = mine;
+                });
+            }
+            return Ok(());
+        }
+        if !self.assigned.is_empty() {
+            return Ok(());
+        }
+        let topic = &self.config.topic;
+        match partitions_of(&self.consumer, topic, Duration::from_secs(2)) {
+            Ok(Some(parts)) => {
+                self.assign(&parts)?;
+                self.assigned = parts.clone();
+                self.shared.status(|s| {
+                    s.partitions = parts;
+                    s.broker = BrokerState::Connected;
+                });
+            }
+            Ok(None) => self.shared.status(|s| s.broker = BrokerState::Connecting),
+            Err(e) => {
+                let msg = e.to_string();
+                self.shared.status(|s| {
+                    s.broker = BrokerState::Unreachable(msg.clone());
+                    s.last_error = Some(msg);
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Assigns `parts` of the topic, from the start or from the end offsets of this
+    /// moment: "latest" is pinned, so an event produced right after `start` returns is
+    /// never skipped.
+    fn assign(&self, parts: &[i32]) -> Result<()> {
+        let topic = &self.config.topic;
+        let mut tpl = TopicPartitionList::new();
+        for p in parts {
+            let at = match self.start_from {
+                StartFrom::Earliest => Offset::Beginning,
+                StartFrom::Latest => self
+                    .consumer
+                    .fetch_watermarks(topic, *p, Duration::from_secs(5))
+                    .map_or(Offset::End, |(_, high)| Offset::Offset(high)),
+            };
+            tpl.add_partition_offset(topic, *p, at)
+                .map_err(|e| Error::kafka("assigning partitions", e))?;
+        }
+        self.consumer
+            .assign(&tpl)
+            .map_err(|e| Error::kafka("assigning partitions", e))
+    }
+
+    /// Step 2a: is the broker reachable? An error reported since it last was means
+    /// trouble; a short metadata request then tells when it is back. If the embedded
+    /// broker restarted at another address, reconnect there. Returns false when it
+    /// reconnected (this trigger publishes nothing: the next one will).
+    fn check_broker(&mut self) -> Result<bool> {
+        let Some((at, text)) = lock(&self.consumer.context().last_error).clone() else {
+            return Ok(true);
+        };
+        let topic = Some(self.config.topic.as_str());
+        let answered = self
+            .consumer
+            .fetch_metadata(topic, Duration::from_millis(300))
+            .is_ok();
+        if answered && at.elapsed() > self.config.trigger.min(Duration::from_secs(2)) {
+            *lock(&self.consumer.context().last_error) = None;
+            self.unreachable_since = None;
+            self.shared.status(|s| s.broker = BrokerState::Connected);
+            return Ok(true);
+        }
+        let since = *self.unreachable_since.get_or_insert_with(Instant::now);
+        self.shared.status(|s| {
+            s.broker = BrokerState::Unreachable(format!("broker unreachable: {text}"));
+            s.last_error = Some(text);
+        });
+        let fresh = crate::kafka::infra::bootstrap(&self.config.state_dir);
+        if self.auto_bootstrap
+            && fresh != self.bootstrap
+            && since.elapsed() > Duration::from_secs(2)
+        {
+            self.reconnect(fresh)?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The embedded broker restarted at `fresh`: its log is new, so read it from its
+    /// start with a new client.
+    fn reconnect(&mut self, fresh: String) -> Result<()> {
+        self.consumer = connect(self.config, &fresh, StartFrom::Earliest)?;
+        self.assigned.clear();
+        self.start_from = StartFrom::Earliest;
+        self.unreachable_since = None;
+        let note = format!(
+            "the broker restarted at {fresh} with a new, empty log (the embedded broker keeps \
+             no data); reading the new log from its start"
+        );
+        self.bootstrap = fresh.clone();
+        self.shared.status(|s| {
+            s.bootstrap = fresh;
+            s.broker = BrokerState::Connecting;
+            s.partitions.clear();
+            s.last_error = Some(note);
+        });
+        Ok(())
+    }
+
+    /// Step 2b: fire the engine's trigger and publish the snapshot, its metrics (with the
+    /// lag behind the newest offsets), the status and the all-time totals.
+    fn tick_and_publish(&mut self) {
+        let t0 = Instant::now();
+        let mut snap = self.counter.engine.tick(Timestamp::now());
+        snap.metrics.trigger_duration += t0.elapsed();
+        snap.metrics.lag = lag_of(&self.consumer, &self.config.topic, &self.assigned);
+        let mut all_time: Vec<(String, u64)> = self
+            .counter
+            .all_time
+            .iter()
+            .map(|(h, c)| (h.to_string(), *c))
+            .collect();
+        all_time.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let consumed = self.counter.consumed;
+        let mut st = lock(&self.shared.state);
+        if st.metrics.len() >= self.config.metrics_history.max(1) {
+            st.metrics.pop_front();
+        }
+        st.metrics.push_back(snap.metrics.clone());
+        if consumed > st.status.consumed && st.status.broker != BrokerState::Connected {
+            st.status.broker = BrokerState::Connected;
+        }
+        st.status.consumed = consumed;
+        st.snapshot = Some(snap);
+        st.all_time = all_time;
+    }
+}
+
+impl Counter {
+    /// Step 3: counts `first` and every message already waiting (up to [`MAX_BATCH`])
+    /// without going back through `select!`: far fewer wake-ups. A fetch error is
+    /// published, never fatal.
+    fn ingest_batch(
+        &mut self,
+        consumer: &PipelineConsumer,
+        first: KafkaResult<BorrowedMessage<'_>>,
+        shared: &Shared,
+    ) {
+        let t0 = Instant::now();
+        let now = Timestamp::now();
+        let mut next = Some(first);
+        let mut batch = 0;
+        while let Some(msg) = next.take() {
+            match msg {
+                Ok(m) => self.ingest(m.payload().unwrap_or(&[]), now),
+                Err(e) => {
+                    let text = fetch_error_text(&e);
+                    shared.status(|s| s.last_error = Some(text));
+                }
+            }
+            batch += 1;
+            if batch < MAX_BATCH {
+                next = try_recv(consumer);
+            }
+        }
+        self.engine.add_busy(t0.elapsed());
+    }
+
+    /// Decodes and counts one message received at `now`.
+    fn ingest(&mut self, payload: &[u8], now: Timestamp) {
+        self.consumed += 1;
+        match decode(payload) {
+            Ok(event) => {
+                if let Outcome::Counted(_) = self.engine.ingest(&event, now) {
+                    count_all_time(&mut self.all_time, &event.hashtag_principal);
+                }
+            }
+            Err(reason) => {
+                self.engine.reject(reason);
+            }
+        }
+    }
+}
+
+/// A fetch error, said for the status (a lost broker is reported by the client context,
+/// not here).
+fn fetch_error_text(e: &rdkafka::error::KafkaError) -> String {
+    if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::OffsetOutOfRange) {
+        "offsets out of range: the topic's log was reset (a broker restarted without its \
+         data); reading it again from its start"
+            .to_string()
+    } else {
+        e.to_string()
+    }
+}
+
+/// A client for `bootstrap` that joins the group, if the settings name one.
+fn connect(
+    config: &PipelineConfig,
+    bootstrap: &str,
+    start_from: StartFrom,
+) -> Result<PipelineConsumer> {
+    let group = config.group.as_deref();
+    let consumer = create_consumer(bootstrap, group, start_from)?;
+    if group.is_some() {
+        consumer
+            .subscribe(&[&config.topic])
+            .map_err(|e| Error::kafka("joining the consumer group", e))?;
+    }
+    Ok(consumer)
+}
+
+/// Most messages handled per wake-up before the loop looks at its timer and stop signal.
+const MAX_BATCH: usize = 4096;
+
+/// The next message if one is already waiting, without waiting (`recv` is cancellation
+/// safe, so dropping the pending future loses nothing).
+fn try_recv(
+    consumer: &PipelineConsumer,
+) -> Option<rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'_>>> {
+    let mut fut = std::pin::pin!(consumer.recv());
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::future::Future::poll(fut.as_mut(), &mut cx) {
+        std::task::Poll::Ready(r) => Some(r),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// Most distinct hashtags the all-time totals track; beyond, events count under
+/// [`OTHER_HASHTAGS`] (memory stays bounded whatever the stream).
+pub(crate) const MAX_ALL_TIME_HASHTAGS: usize = 100_000;
+
+/// The key that collects events of hashtags beyond [`MAX_ALL_TIME_HASHTAGS`].
+pub(crate) const OTHER_HASHTAGS: &str = "(other hashtags)";
+
+/// All-time counters per hashtag.
+type AllTime = HashMap<Box<str>, u64, foldhash::fast::RandomState>;
+
+fn count_all_time(totals: &mut AllTime, hashtag: &str) {
+    if let Some(c) = totals.get_mut(hashtag) {
+        *c += 1;
+    } else if totals.len() < MAX_ALL_TIME_HASHTAGS {
+        totals.insert(hashtag.into(), 1);
+    } else {
+        *totals.entry(OTHER_HASHTAGS.into()).or_default() += 1;
+    }
+}
+
+/// Messages between the consumer's positions and the partitions' end offsets, from the
+/// end offsets the client caches from its fetch responses: no network round trip, so a
+/// trigger never waits on the broker. `None` until every partition has been fetched once.
+fn lag_of(consumer: &PipelineConsumer, topic: &str, partitions: &[i32]) -> Option<i64> {
+    if partitions.is_empty() {
+        return None;
+    }
+    let positions = consumer.position().ok()?;
+    let topic_c = std::ffi::CString::new(topic).ok()?;
+    let mut lag = 0;
+    for p in partitions {
+        let (mut low, mut high) = (-1i64, -1i64);
+        // SAFETY: the client pointer is valid while `consumer` lives; the topic is a valid
+        // C string; low/high are valid out-pointers.
+        let err = unsafe {
+            rdkafka::bindings::rd_kafka_get_watermark_offsets(
+                consumer.client().native_ptr(),
+                topic_c.as_ptr(),
+                *p,
+                &mut low,
+                &mut high,
+            )
+        };
+        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
+            return None;
+        }
+        let pos = positions
+            .find_partition(topic, *p)
+            .and_then(|e| match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            })
+            .unwrap_or(high);
+        lag += (high - pos).max(0);
+    }
+    Some(lag)
+}
