@@ -422,6 +422,9 @@ fn create_consumer(
         .set("fetch.error.backoff.ms", "10")
         // Notice a lost broker within seconds, and retry it every second at most.
         .set("reconnect.backoff.max.ms", "1000")
+        // In a group, partitions added to the topic are noticed within seconds (the
+        // default is five minutes), so a rebalance hands them out.
+        .set("topic.metadata.refresh.interval.ms", "2000")
         .create_with_context(Watch::default())
         .map_err(|e| Error::kafka("creating the consumer", e))
 }
@@ -477,8 +480,14 @@ struct ConsumerLoop<'s> {
     bootstrap: String,
     /// Where reading starts on the partitions we assign next.
     start_from: StartFrom,
-    /// The partitions we read now (empty until the topic is found or the group assigns).
+    /// The partitions we read now (empty until the topic is found or the group assigns),
+    /// sorted.
     assigned: Vec<i32>,
+    /// Whether the broker has answered whether the topic exists (with this client):
+    /// partitions found after that are new, and read from their start.
+    looked: bool,
+    /// When to look for new partitions next (alone, not in a group).
+    next_partition_check: Instant,
     /// When the broker was first seen unreachable in the current outage.
     unreachable_since: Option<Instant>,
     /// The engine and the counters (a separate field, so it can be borrowed mutably while
@@ -512,6 +521,8 @@ impl<'s> ConsumerLoop<'s> {
             auto_bootstrap,
             shared,
             assigned: Vec::new(),
+            looked: false,
+            next_partition_check: Instant::now(),
             unreachable_since: None,
             counter: Counter {
                 engine,
@@ -546,8 +557,10 @@ impl<'s> ConsumerLoop<'s> {
     }
 
     /// Step 1: which partitions are ours. In a group, the group decides (we follow its
-    /// rebalances); alone, we look the topic up and assign all its partitions, retried
-    /// each turn until the topic exists.
+    /// rebalances); alone, we look the topic up (each turn until it exists, then every
+    /// [`PARTITION_CHECK`]) and read every partition it has, including partitions and
+    /// topics that appear after we started: those hold only events produced since, so
+    /// they are read from their start and nothing produced after `start` is missed.
     fn sync_partitions(&mut self) -> Result<()> {
         if self.config.group.is_some() {
             let mine = lock(&self.consumer.context().assigned).clone();
@@ -562,20 +575,48 @@ impl<'s> ConsumerLoop<'s> {
             }
             return Ok(());
         }
-        if !self.assigned.is_empty() {
+        let reading = !self.assigned.is_empty();
+        if reading
+            && (Instant::now() < self.next_partition_check
+                || lock(&self.consumer.context().last_error).is_some())
+        {
+            // Not due yet, or the broker is in trouble: `check_broker` deals with that.
             return Ok(());
         }
+        self.next_partition_check = Instant::now() + PARTITION_CHECK;
+        // A short question while reading (this loop also fetches), a patient one before.
+        let patience = Duration::from_millis(if reading { 300 } else { 2000 });
         let topic = &self.config.topic;
-        match partitions_of(&self.consumer, topic, Duration::from_secs(2)) {
+        match partitions_of(&self.consumer, topic, patience) {
             Ok(Some(parts)) => {
-                self.assign(&parts)?;
-                self.assigned = parts.clone();
-                self.shared.status(|s| {
-                    s.partitions = parts;
-                    s.broker = BrokerState::Connected;
-                });
+                let new: Vec<i32> = parts
+                    .iter()
+                    .filter(|p| !self.assigned.contains(p))
+                    .copied()
+                    .collect();
+                if !new.is_empty() {
+                    // The first partitions seen, if the topic was there when we first
+                    // looked, start where `start_from` says; any seen later are new.
+                    let from = if self.looked {
+                        StartFrom::Earliest
+                    } else {
+                        self.start_from
+                    };
+                    self.assign(&new, from)?;
+                    self.assigned.extend(&new);
+                    self.assigned.sort_unstable();
+                    let all = self.assigned.clone();
+                    self.shared.status(|s| {
+                        s.partitions = all;
+                        s.broker = BrokerState::Connected;
+                    });
+                }
+                self.looked = true;
             }
-            Ok(None) => self.shared.status(|s| s.broker = BrokerState::Connecting),
+            Ok(None) => {
+                self.looked = true;
+                self.shared.status(|s| s.broker = BrokerState::Connecting)
+            }
             Err(e) => {
                 let msg = e.to_string();
                 self.shared.status(|s| {
@@ -587,14 +628,14 @@ impl<'s> ConsumerLoop<'s> {
         Ok(())
     }
 
-    /// Assigns `parts` of the topic, from the start or from the end offsets of this
-    /// moment: "latest" is pinned, so an event produced right after `start` returns is
-    /// never skipped.
-    fn assign(&self, parts: &[i32]) -> Result<()> {
+    /// Adds `parts` of the topic to what we read, from their start or from the end
+    /// offsets of this moment: "latest" is pinned, so an event produced right after
+    /// `start` returns is never skipped.
+    fn assign(&self, parts: &[i32], from: StartFrom) -> Result<()> {
         let topic = &self.config.topic;
         let mut tpl = TopicPartitionList::new();
         for p in parts {
-            let at = match self.start_from {
+            let at = match from {
                 StartFrom::Earliest => Offset::Beginning,
                 StartFrom::Latest => self
                     .consumer
@@ -605,7 +646,7 @@ impl<'s> ConsumerLoop<'s> {
                 .map_err(|e| Error::kafka("assigning partitions", e))?;
         }
         self.consumer
-            .assign(&tpl)
+            .incremental_assign(&tpl)
             .map_err(|e| Error::kafka("assigning partitions", e))
     }
 
@@ -649,6 +690,7 @@ impl<'s> ConsumerLoop<'s> {
     fn reconnect(&mut self, fresh: String) -> Result<()> {
         self.consumer = connect(self.config, &fresh, StartFrom::Earliest)?;
         self.assigned.clear();
+        self.looked = false;
         self.start_from = StartFrom::Earliest;
         self.unreachable_since = None;
         let note = format!(
@@ -767,6 +809,10 @@ fn connect(
     }
     Ok(consumer)
 }
+
+/// How often a consumer that reads all partitions itself asks whether the topic gained
+/// partitions.
+const PARTITION_CHECK: Duration = Duration::from_secs(1);
 
 /// Most messages handled per wake-up before the loop looks at its timer and stop signal.
 const MAX_BATCH: usize = 4096;

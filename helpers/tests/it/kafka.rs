@@ -123,6 +123,48 @@ fn latest_skips_what_was_there_before() {
 }
 
 #[test]
+fn a_consumer_started_before_its_topic_exists_counts_every_event() {
+    // Regression (issue 12): the consumer starts first (the recommended order), the topic
+    // is created by the producer's first write; every event must be counted, none
+    // skipped by "latest" offsets taken after the topic appeared.
+    let broker = TestBroker::start_with(3, &["other_topic"]);
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        topic: "late_topic".into(),
+        start_from: StartFrom::Latest,
+        window: WindowConfig::tumbling(Duration::from_secs(60)),
+        // It looks for the topic at each trigger: a slow one makes sure the producer has
+        // created and filled it before the consumer finds it.
+        trigger: Duration::from_secs(2),
+        state_dir: broker.state_dir.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    // The consumer has looked and found no topic.
+    pipe.wait_for(Duration::from_secs(30), |s| s.metrics.trigger_id >= 1)
+        .unwrap();
+    assert!(pipe.status().partitions.is_empty(), "{:?}", pipe.status());
+    let n = 200;
+    let sent = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        topic: "late_topic".into(),
+        rate: 0.0,
+        count: Some(n),
+        state_dir: temp_dir("producer-late-topic"),
+        ..Default::default()
+    })
+    .unwrap()
+    .wait(Duration::from_secs(60))
+    .unwrap();
+    assert_eq!(sent.acked, n);
+    let snap = pipe
+        .wait_for(Duration::from_secs(30), |s| s.totals.input >= n)
+        .unwrap_or_else(|_| panic!("counted {:?} of {n}", pipe.totals()));
+    assert_eq!(snap.totals.accepted, n);
+    assert!(!pipe.status().partitions.is_empty());
+}
+
+#[test]
 fn producer_rate_and_trend_change_while_it_runs() {
     let broker = TestBroker::start(3);
     let pipe = pipeline(&broker, StartFrom::Latest);

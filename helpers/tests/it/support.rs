@@ -27,11 +27,18 @@ pub struct TestBroker {
 }
 
 impl TestBroker {
+    /// A broker with `tweets_topic` of `partitions` partitions.
     pub fn start(partitions: i32) -> TestBroker {
+        TestBroker::start_with(partitions, &["tweets_topic"])
+    }
+
+    /// A broker with these topics (others are created when a producer first writes).
+    pub fn start_with(partitions: i32, topics: &[&str]) -> TestBroker {
         let state_dir = temp_dir("broker");
         let child = Command::new(env!("CARGO_BIN_EXE_broker"))
             .args(["--partitions", &partitions.to_string(), "--state-dir"])
             .arg(&state_dir)
+            .args(topics.iter().flat_map(|t| ["--topic", t]))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
