@@ -386,8 +386,7 @@ pub fn clean_up(
     }
     if let Some(i) = infra {
         i.down(false)?;
-        let left = i.broker_pid.is_some_and(pid_alive)
-            || (i.backend == crate::kafka::infra::Backend::Embedded && i.is_up());
+        let left = i.broker_pid.is_some_and(pid_alive) || (i.backend.is_hosted() && i.is_up());
         stopped.push((format!("kafka ({})", i.backend), "down".into(), left));
     }
     let left = stopped.iter().filter(|(_, _, running)| *running).count();

@@ -19,7 +19,8 @@
 //! | `WATCH_EVERY_SECS` | 10 | how often it prints |
 //!
 //! Where things run ([`Environment`]): `KAFKA_BOOTSTRAP` (the broker's address),
-//! `STREAM_DEMO_DIR` (the state directory), `STREAM_DEMO_BACKEND` (`docker` or `embedded`),
+//! `STREAM_DEMO_DIR` (the state directory), `STREAM_DEMO_BACKEND` (`docker`, `embedded` or
+//! `tansu`), `TANSU_BIN` (where Tansu is),
 //! `HELPERS_BIN_DIR` and `HELPERS_NO_BUILD` (where the helper programs are, and whether the
 //! library may build them). No other code reads environment variables.
 
@@ -167,6 +168,8 @@ pub enum BackendChoice {
     Docker,
     /// The embedded broker (librdkafka's mock cluster).
     Embedded,
+    /// Tansu, an independent Kafka-compatible broker, hosted like the embedded one.
+    Tansu,
 }
 
 /// Where things run: the broker, the state directory, the helper programs. Hidden from
@@ -189,6 +192,9 @@ pub struct Environment {
     /// Never build missing helper programs (fail with a clear error instead).
     #[arg(long, env = "HELPERS_NO_BUILD", hide = true)]
     pub no_build: bool,
+    /// The `tansu` program (default: the one in `.venv`, installed by `scripts/setup`).
+    #[arg(long, env = "TANSU_BIN", hide = true)]
+    pub tansu_bin: Option<PathBuf>,
     /// Cargo's target directory, where built helper programs are.
     #[arg(long, env = "CARGO_TARGET_DIR", hide = true)]
     pub cargo_target_dir: Option<PathBuf>,

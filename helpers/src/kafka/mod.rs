@@ -5,6 +5,7 @@
 //! * [`client`]: one small function per Kafka client, with a reason for every
 //!   non-obvious setting, and the questions we ask a broker (metadata, offsets).
 //! * [`broker`]: the embedded Kafka-protocol broker for machines without Docker.
+//! * [`tansu`]: a second, independent broker (Tansu) the `broker` program can host.
 //! * [`infra`]: start, check, stop and tear down Kafka (Docker or embedded).
 //! * [`health`]: the health check (produce N messages, read them back).
 //! * [`producer`]: the producer loop and its background-process handle.
@@ -19,3 +20,4 @@ pub mod consumer;
 pub mod health;
 pub mod infra;
 pub mod producer;
+pub mod tansu;

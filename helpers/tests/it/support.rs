@@ -8,6 +8,23 @@ use std::time::Duration;
 use helpers::kafka::broker::BrokerInfo;
 use helpers::sys::wait::{poll, until};
 
+/// The broker the tests run against: `HELPERS_TEST_ENGINE=tansu` for Tansu, else the
+/// mock cluster (`scripts/test` runs the Kafka tests against both).
+pub fn engine() -> &'static str {
+    match std::env::var("HELPERS_TEST_ENGINE").as_deref() {
+        Ok("tansu") => "tansu",
+        _ => "mock",
+    }
+}
+
+/// The infrastructure backend that hosts [`engine`].
+pub fn hosted_backend() -> helpers::kafka::infra::Backend {
+    match engine() {
+        "tansu" => helpers::kafka::infra::Backend::Tansu,
+        _ => helpers::kafka::infra::Backend::Embedded,
+    }
+}
+
 /// A fresh, empty state directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -39,6 +56,7 @@ impl TestBroker {
             .args(["--partitions", &partitions.to_string(), "--state-dir"])
             .arg(&state_dir)
             .args(topics.iter().flat_map(|t| ["--topic", t]))
+            .args(["--engine", engine()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
