@@ -61,7 +61,8 @@ pub mod window;
 /// Everything a notebook cell needs: `use helpers::prelude::*;`.
 pub mod prelude {
     pub use crate::config::{
-        TimeDomain, WindowConfig, DEFAULT_BOOTSTRAP, DEFAULT_HASHTAGS, TWEETS_TOPIC,
+        LateRule, ProcessingClock, TimeDomain, WindowConfig, DEFAULT_BOOTSTRAP, DEFAULT_HASHTAGS,
+        TWEETS_TOPIC,
     };
     pub use crate::error::{Error, Result};
     pub use crate::event::{decode, Event, Rejection};
