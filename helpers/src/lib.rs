@@ -21,6 +21,8 @@
 //! * [`time`]: timestamps in microseconds, so window boundaries are exact.
 //! * [`window`]: the window engine: tumbling and sliding windows, processing or event
 //!   time, the watermark, late data, per-trigger metrics. Start here to learn windows.
+//! * [`replay`]: fixed micro-batches through the engine, one trigger each; compares the
+//!   late-data rules (and feeds the Spark conformance test).
 //! * [`kafka`]: small functions that build Kafka clients and ask the broker questions.
 //! * [`broker`]: the embedded Kafka-protocol broker for machines without Docker.
 //! * [`infra`]: start, check, stop and tear down Kafka (Docker or embedded).
@@ -53,6 +55,7 @@ pub mod notebook;
 pub mod pipeline;
 pub mod process;
 pub mod producer;
+pub mod replay;
 pub mod settings;
 pub mod table;
 pub mod time;

@@ -70,7 +70,8 @@
 //! Counts are kept per *pane*: a slice of time `slide` long. A window is the sum of the
 //! `width / slide` panes it covers, so an event costs one hash-map update whatever the
 //! overlap. The engine is pure: it never reads a clock; time comes in as arguments, so
-//! tests can replay any timeline.
+//! tests can replay any timeline. [`crate::replay`] runs a list of micro-batches through
+//! the engine under each rule.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
