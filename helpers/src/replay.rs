@@ -45,6 +45,36 @@ pub fn count_rows(windows: &[crate::window::WindowCounts]) -> Vec<CountRow> {
     rows
 }
 
+/// Micro-batches of messages from `(hashtag, event time in seconds)` pairs, one inner
+/// slice per batch: the shortest way to write a timeline in a notebook cell.
+///
+/// ```
+/// use helpers::replay::batches;
+/// let b = batches(&[&[("#Spark", 1733940130.0)], &[], &[("#IA", 1733940050.0)]]);
+/// assert_eq!(b.len(), 3);
+/// assert!(b[1].is_empty());
+/// ```
+pub fn batches(events: &[&[(&str, f64)]]) -> Vec<Vec<Vec<u8>>> {
+    events
+        .iter()
+        .map(|batch| {
+            batch
+                .iter()
+                .map(|(tag, t)| {
+                    serde_json::json!({
+                        "usuario": "@DataFan",
+                        "texto": format!("proyecto sobre {tag}"),
+                        "hashtag_principal": tag,
+                        "timestamp": t,
+                    })
+                    .to_string()
+                    .into_bytes()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// What a list of micro-batches did in the engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replay {
@@ -186,11 +216,12 @@ mod tests {
     #[test]
     fn rules_differ_on_a_row_behind_the_watermark_whose_window_is_still_open() {
         let t0 = 1_733_940_000.0;
-        let batches = vec![
-            vec![msg("#Spark", t0 + 130.0)],
-            vec![msg("#IA", t0 + 50.0), b"not json".to_vec()],
-            vec![msg("#IA", t0 + 40.0)],
-        ];
+        let mut batches = batches(&[
+            &[("#Spark", t0 + 130.0)],
+            &[("#IA", t0 + 50.0)],
+            &[("#IA", t0 + 40.0)],
+        ]);
+        batches[1].push(b"not json".to_vec());
         let config =
             WindowConfig::tumbling(Duration::from_secs(60)).with_time_domain(TimeDomain::EventTime);
         let c = compare_rules(&config, &batches).unwrap();
