@@ -15,7 +15,8 @@
 //! what it may use.
 //!
 //! * [`core`]: what a stream is and how it is counted: the wire schema and decoder, the
-//!   synthetic generator, timestamps, the window engine. Pure: no I/O, no Kafka, no clock.
+//!   synthetic generator, timestamps, the window engine, replays of fixed micro-batches.
+//!   Pure: no I/O, no Kafka, no clock.
 //! * [`kafka`]: everything that talks to a broker: client settings, the embedded broker,
 //!   Docker-or-embedded infrastructure, the health check, the producer process and the
 //!   live consumer.
@@ -39,7 +40,8 @@ pub mod views;
 /// Everything a notebook cell needs: `use helpers::prelude::*;`.
 pub mod prelude {
     pub use crate::core::config::{
-        TimeDomain, WindowConfig, DEFAULT_BOOTSTRAP, DEFAULT_HASHTAGS, TWEETS_TOPIC,
+        LateRule, ProcessingClock, TimeDomain, WindowConfig, DEFAULT_BOOTSTRAP, DEFAULT_HASHTAGS,
+        TWEETS_TOPIC,
     };
     pub use crate::core::event::{decode, Event, Rejection};
     pub use crate::core::generator::{Generator, GeneratorConfig, TrendShift};

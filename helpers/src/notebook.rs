@@ -18,6 +18,7 @@ use crate::sys::wait::until;
 use crate::views::chart::{top_svg, trend_svg};
 use crate::views::dashboard::{dashboard, leaderboard, trend_windows, TOP, TREND_TOP};
 use crate::views::html::{escape, Html};
+pub use crate::views::lesson::{at, late_data, output_modes};
 use crate::views::table;
 
 /// The settings as a table.
@@ -399,7 +400,9 @@ pub fn clean_up(
 }
 
 /// A small, fixed timeline through the window engine, for the lesson on windows: the same
-/// events in tumbling and sliding windows, in event time, with one late event.
+/// events in tumbling and sliding windows, in event time, with one event far behind the
+/// watermark (late under [`crate::core::config::LateRule::PerEvent`]; Spark's rule, the default,
+/// still counts it: its window ends after the previous trigger's watermark).
 pub fn window_timeline() -> Result<Html> {
     let t0 = 1_733_940_000.0; // 18:00:00 UTC
     let events = [
@@ -409,7 +412,7 @@ pub fn window_timeline() -> Result<Html> {
         ("#Spark", 60.0),
         ("#IA", 75.0),
         ("#Spark", 130.0),
-        ("#IA", 20.0), // arrives last, 110 s after the newest event: late
+        ("#IA", 20.0), // arrives last, 110 s behind the newest event: see the doc comment
     ];
     let mut out = Vec::new();
     for (name, cfg) in [

@@ -72,6 +72,74 @@ impl std::str::FromStr for TimeDomain {
     }
 }
 
+/// Which rule decides that data came too late (the `window` module docs explain both with
+/// an example).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LateRule {
+    /// What Spark Structured Streaming does (checked against PySpark 4.3): a row is dropped
+    /// from a window only when the window's *end* is at or before the watermark of the
+    /// previous trigger; with sliding windows each (row, window) pair is judged on its own.
+    /// Windows close one trigger after the watermark passes their end.
+    #[default]
+    SparkWindowEnd,
+    /// Drop an event whose time is before the current watermark, from all its windows;
+    /// windows close at the trigger that moves the watermark past their end. Stricter than
+    /// Spark (it drops rows Spark would still count) but within Spark's documented contract.
+    PerEvent,
+}
+
+impl std::str::FromStr for LateRule {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<LateRule, Error> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_', ' '], "")
+            .as_str()
+        {
+            "spark" | "sparkwindowend" | "windowend" => Ok(LateRule::SparkWindowEnd),
+            "event" | "perevent" => Ok(LateRule::PerEvent),
+            _ => Err(Error::config(
+                "late_rule",
+                s,
+                "use `spark` (a window's end against the previous watermark) or `per-event`",
+            )),
+        }
+    }
+}
+
+/// In processing time, which clock stamps an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ProcessingClock {
+    /// One time per trigger, like Spark's `current_timestamp()`: every event taken in since
+    /// the previous trigger is stamped with the time of the trigger that publishes it (in
+    /// Spark, the start of the micro-batch that reads it).
+    #[default]
+    PerTrigger,
+    /// Each message is stamped with its own arrival time.
+    PerMessage,
+}
+
+impl std::str::FromStr for ProcessingClock {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ProcessingClock, Error> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_', ' '], "")
+            .as_str()
+        {
+            "trigger" | "pertrigger" => Ok(ProcessingClock::PerTrigger),
+            "message" | "permessage" => Ok(ProcessingClock::PerMessage),
+            _ => Err(Error::config(
+                "processing_clock",
+                s,
+                "use `per-trigger` (Spark's current_timestamp()) or `per-message`",
+            )),
+        }
+    }
+}
+
 /// Settings of the window engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowConfig {
@@ -83,6 +151,13 @@ pub struct WindowConfig {
     pub watermark_delay: Duration,
     /// Processing time or event time.
     pub time_domain: TimeDomain,
+    /// Which data counts as late (Spark's rule by default).
+    #[serde(default)]
+    pub late_rule: LateRule,
+    /// In processing time: one stamp per trigger (Spark's `current_timestamp()`, the
+    /// default) or one per message.
+    #[serde(default)]
+    pub processing_clock: ProcessingClock,
     /// How many closed windows to keep for trend charts.
     pub history: usize,
 }
@@ -94,13 +169,16 @@ impl Default for WindowConfig {
 }
 
 impl WindowConfig {
-    /// Tumbling windows of `width`, 60 s watermark delay, processing time.
+    /// Tumbling windows of `width`, 60 s watermark delay, processing time stamped once per
+    /// trigger, Spark's late-data rule: the original job's settings.
     pub fn tumbling(width: Duration) -> WindowConfig {
         WindowConfig {
             width,
             slide: width,
             watermark_delay: Duration::from_secs(60),
             time_domain: TimeDomain::ProcessingTime,
+            late_rule: LateRule::SparkWindowEnd,
+            processing_clock: ProcessingClock::PerTrigger,
             history: 30,
         }
     }
@@ -122,6 +200,18 @@ impl WindowConfig {
     /// The same settings in another time domain.
     pub fn with_time_domain(mut self, domain: TimeDomain) -> WindowConfig {
         self.time_domain = domain;
+        self
+    }
+
+    /// The same settings with another late-data rule.
+    pub fn with_late_rule(mut self, rule: LateRule) -> WindowConfig {
+        self.late_rule = rule;
+        self
+    }
+
+    /// The same settings with another processing-time clock.
+    pub fn with_processing_clock(mut self, clock: ProcessingClock) -> WindowConfig {
+        self.processing_clock = clock;
         self
     }
 
@@ -195,5 +285,30 @@ mod tests {
             TimeDomain::ProcessingTime
         );
         assert!("wall".parse::<TimeDomain>().is_err());
+    }
+
+    #[test]
+    fn late_rule_and_clock_parse_and_default_to_spark() {
+        assert_eq!(
+            "Spark".parse::<LateRule>().unwrap(),
+            LateRule::SparkWindowEnd
+        );
+        assert_eq!("per_event".parse::<LateRule>().unwrap(), LateRule::PerEvent);
+        assert!("never".parse::<LateRule>().is_err());
+        assert_eq!(
+            "per-message".parse::<ProcessingClock>().unwrap(),
+            ProcessingClock::PerMessage
+        );
+        assert!("sundial".parse::<ProcessingClock>().is_err());
+        let d = WindowConfig::default();
+        assert_eq!(
+            (d.late_rule, d.processing_clock),
+            (LateRule::SparkWindowEnd, ProcessingClock::PerTrigger)
+        );
+        // Settings saved before these fields existed still load, with the defaults.
+        let old = r#"{"width":{"secs":60,"nanos":0},"slide":{"secs":60,"nanos":0},
+            "watermark_delay":{"secs":60,"nanos":0},"time_domain":"EventTime","history":30}"#;
+        let c: WindowConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(c.late_rule, LateRule::SparkWindowEnd);
     }
 }

@@ -11,11 +11,14 @@
 //! * [`time`]: timestamps in microseconds, so window boundaries are exact.
 //! * [`window`]: the window engine: tumbling and sliding windows, processing or event
 //!   time, the watermark, late data, per-trigger metrics. Start here to learn windows.
+//! * [`replay`]: fixed micro-batches through the engine, one trigger each; compares the
+//!   late-data rules (and feeds the Spark conformance test).
 //!
 //! May use: the standard library, serde, rand, foldhash, and [`crate::error`].
 
 pub mod config;
 pub mod event;
 pub mod generator;
+pub mod replay;
 pub mod time;
 pub mod window;

@@ -13,42 +13,95 @@
 //!   10 s and each event is in `width / slide` = 6 windows. The newest window answers
 //!   "what is trending in the last minute?", updated every 10 s.
 //!
+//! # Triggers
+//! Like Spark's micro-batches, the engine works in *triggers*: events come in with
+//! [`WindowEngine::ingest`], and every few seconds [`WindowEngine::tick`] ends the batch:
+//! it moves the watermark, closes finished windows and returns a [`Snapshot`]. The events
+//! ingested between two ticks are one micro-batch.
+//!
 //! # Time domains
-//! * **Processing time**: an event belongs to the moment the consumer *received* it (what
-//!   the original Spark job did with `current_timestamp()`). Simple; a delayed event is
-//!   counted in the wrong minute.
+//! * **Processing time**: an event belongs to the moment the consumer *received* it. The
+//!   original Spark job used `current_timestamp()`, which is **one value per micro-batch**
+//!   (the time the batch started), so by default ([`ProcessingClock::PerTrigger`]) every
+//!   event of a batch is stamped with the time of the tick that ends it: the moment our
+//!   consumer publishes it, as Spark's batch starts when it reads it.
+//!   [`ProcessingClock::PerMessage`] stamps each message with its own arrival time
+//!   instead. Simple either way; a delayed event is counted in the wrong minute.
 //! * **Event time**: an event belongs to the moment it *happened* (its `timestamp`
 //!   field). Correct minutes, but events can arrive out of order or late.
 //!
 //! # The watermark
 //! How long should we wait for late events before we call a window final? The watermark is
 //! the answer: `max event time seen − delay` (default delay 60 s). It only moves forward and
-//! is recomputed at each trigger ([`WindowEngine::tick`]). An event older than the
-//! watermark is *late*: it is dropped and counted in `late`. A window whose end is at or
-//! behind the watermark is *closed*: its counts are final, it is reported once in
-//! [`Snapshot::closed`], and its state is freed, so memory stays bounded on an endless
-//! stream. This is Spark's `withWatermark("ts", "60 seconds")`.
+//! is recomputed at the end of each trigger. It decides two things: which windows are
+//! *closed* (their counts are final, they are reported once in [`Snapshot::closed`] and
+//! their state is freed, so memory stays bounded on an endless stream), and which data is
+//! *late* (dropped and counted in `late`). This is Spark's `withWatermark("ts", "60
+//! seconds")`; the exact rule is a setting, [`LateRule`]:
+//!
+//! * **[`LateRule::SparkWindowEnd`]** (the default): what Spark does (checked against
+//!   PySpark 4.3 by `scripts/spark_conformance.py`). A row is dropped from a window only
+//!   when the **end of that window** is at or before the watermark of the **previous**
+//!   trigger (Spark 3.4 and later). A window closes at the trigger after the one that moved
+//!   the watermark past its end. With sliding windows each (row, window) pair is judged on
+//!   its own: a row can be too late for its oldest window and still count in the others.
+//! * **[`LateRule::PerEvent`]**: drop an event whose own time is before the current
+//!   watermark, from all its windows; a window closes at the trigger that moves the
+//!   watermark past its end. Simpler to say, and allowed by Spark's contract ("data older
+//!   than the watermark *may* be dropped"), but it drops rows Spark keeps.
+//!
+//! A worked example: 60 s tumbling windows, a 60 s delay, one trigger per line.
+//!
+//! 1. `#Spark` at 18:02:10 arrives; the watermark after the trigger is 18:01:10. Both
+//!    rules count it in `[18:02, 18:03)`.
+//! 2. `#IA` at 18:00:50 arrives; the watermark stays 18:01:10.
+//!    * Spark rule: **counted** in `[18:00, 18:01)`: that window ends at 18:01:00, after
+//!      the previous trigger's watermark (none yet); the window then closes.
+//!    * Per-event rule: **late**: 18:00:50 is before 18:01:10.
+//! 3. `#IA` at 18:00:40 arrives; the watermark stays 18:01:10.
+//!    * Spark rule: **late**: its window ends at 18:01:00, at or before the previous
+//!      watermark 18:01:10.
+//!    * Per-event rule: late.
+//!
+//! # Output modes
+//! Spark writes a streaming aggregation in one of three output modes; each snapshot holds
+//! what each would write at that trigger:
+//! * `update`: [`Snapshot::updated`], the (window, hashtag) counts that changed;
+//! * `complete`: [`Snapshot::windows`], every window still in state (Spark's complete mode
+//!   keeps every window forever and ignores the watermark; we keep the open ones);
+//! * `append`: [`Snapshot::closed`], each window once, when the watermark finalises it.
 //!
 //! # How it is computed
 //! Counts are kept per *pane*: a slice of time `slide` long. A window is the sum of the
 //! `width / slide` panes it covers, so an event costs one hash-map update whatever the
 //! overlap. The engine is pure: it never reads a clock; time comes in as arguments, so
-//! tests can replay any timeline.
+//! tests can replay any timeline. [`crate::core::replay`] runs a list of micro-batches through
+//! the engine under each rule.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::{TimeDomain, WindowConfig};
+use crate::core::config::{LateRule, ProcessingClock, TimeDomain, WindowConfig};
 use crate::core::event::{decode, Event, Rejection, RejectionCounts};
 use crate::core::time::{duration_micros, Timestamp};
 use crate::error::Error;
 
+/// One counter of a pane: how many times a hashtag was seen, and the trigger that last
+/// added to it (so a trigger can list what changed: Spark's update mode).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cell {
+    /// Events counted.
+    count: u64,
+    /// Id of the trigger whose batch last added to `count`.
+    trigger: u64,
+}
+
 /// Counters per hashtag. foldhash is several times faster than the default SipHash on
 /// short keys and is seeded at random per process, so crafted hashtags cannot force
 /// collisions.
-type Counts = HashMap<Box<str>, u64, foldhash::fast::RandomState>;
+type Counts = HashMap<Box<str>, Cell, foldhash::fast::RandomState>;
 
 /// How many hashtags of each closed window the history keeps (the highest counts).
 pub const HISTORY_TOP: usize = 100;
@@ -84,9 +137,10 @@ impl WindowCounts {
 /// What happened to one ingested message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Counted in this many windows (1 for tumbling, `width / slide` for sliding).
+    /// Counted in this many windows: `width / slide`, or fewer when the row came too late
+    /// for its oldest sliding windows (Spark rule).
     Counted(u32),
-    /// Older than the watermark: dropped and counted as late.
+    /// Too late for every one of its windows: dropped and counted as late.
     Late,
     /// Could not be decoded: counted under its reason.
     Rejected(Rejection),
@@ -97,10 +151,14 @@ pub enum Outcome {
 pub struct Totals {
     /// Every message ingested (accepted + late + rejected).
     pub input: u64,
-    /// Events counted in their windows.
+    /// Events counted in at least one window.
     pub accepted: u64,
-    /// Events dropped because they were behind the watermark.
+    /// Events dropped from all their windows because they came too late.
     pub late: u64,
+    /// (event, window) pairs dropped as late: `late × width / slide`, plus the windows
+    /// that events counted elsewhere were too late for (sliding windows, Spark rule).
+    #[serde(default)]
+    pub late_windows: u64,
     /// Messages that could not be decoded, by reason.
     pub rejected: RejectionCounts,
 }
@@ -121,7 +179,9 @@ pub struct TriggerMetrics {
     pub processed_rows_per_second: Option<f64>,
     /// Time spent processing since the previous trigger, tick included (`batchDuration`).
     pub trigger_duration: Duration,
-    /// The watermark after this trigger (`eventTime.watermark`); `None` before any event.
+    /// The watermark after this trigger; `None` before any event. (Spark's
+    /// `eventTime.watermark` reports the one in force *during* a batch: our previous
+    /// trigger's.)
     pub watermark: Option<Timestamp>,
     /// Newest event time seen so far (`eventTime.max`).
     pub max_event_time: Option<Timestamp>,
@@ -129,8 +189,13 @@ pub struct TriggerMetrics {
     pub rows_in_state: usize,
     /// Windows still open.
     pub open_windows: usize,
-    /// Events dropped as late in this trigger (`numRowsDroppedByWatermark`).
+    /// Events dropped as late from all their windows in this trigger.
     pub late_rows: u64,
+    /// Distinct (window, hashtag) groups that late data of this trigger fell in: what
+    /// Spark reports as `numRowsDroppedByWatermark`, which counts rows *after* the
+    /// batch's partial aggregation (3 late `#IA` in one window count 1).
+    #[serde(default)]
+    pub late_groups: u64,
     /// Messages rejected in this trigger, by reason.
     pub rejected: RejectionCounts,
     /// How far the consumer is behind the newest offsets, in messages; filled in by the
@@ -143,10 +208,17 @@ pub struct TriggerMetrics {
 pub struct Snapshot {
     /// Progress figures of this trigger.
     pub metrics: TriggerMetrics,
-    /// Every open window with data, oldest first; each `counts` sorted by count.
+    /// Every open window with data, oldest first; each `counts` sorted by count. What
+    /// Spark's `complete` output mode would show (minus the windows we freed).
     pub windows: Vec<WindowCounts>,
-    /// Windows that closed at this trigger (final counts), oldest first.
+    /// Windows that closed at this trigger (final counts), oldest first: Spark's `append`
+    /// output mode.
     pub closed: Vec<WindowCounts>,
+    /// Windows that got data in this trigger, oldest first, each with only the hashtags
+    /// that got data and their running counts (`total` is the sum of those): Spark's
+    /// `update` output mode. Includes windows that also closed at this trigger.
+    #[serde(default)]
+    pub updated: Vec<WindowCounts>,
     /// The most recently closed windows (up to `WindowConfig::history`), oldest first,
     /// each with its [`HISTORY_TOP`] highest counts (`total` stays the full total): what
     /// trend charts draw.
@@ -179,12 +251,22 @@ impl Snapshot {
 struct Batch {
     /// Messages ingested.
     input: u64,
-    /// Late events dropped.
+    /// Events dropped from all their windows.
     late: u64,
+    /// (window start, hashtag) groups that late data fell in, for `late_groups`. Late data
+    /// is rare, so this stays small.
+    late_groups: HashSet<(i64, Box<str>)>,
     /// Rejections by reason.
     rejected: RejectionCounts,
     /// Processing time reported by the caller.
     busy: Duration,
+    /// Panes that got events in this batch (to find the windows that changed).
+    panes: BTreeSet<i64>,
+    /// The last pane added to `panes`: consecutive events mostly share a pane, so this
+    /// spares a set insert per event.
+    last_pane: Option<i64>,
+    /// Per-trigger processing time: events waiting for the trigger's time, per hashtag.
+    pending: HashMap<Box<str>, u64, foldhash::fast::RandomState>,
 }
 
 /// Counts hashtags per window, with a watermark. See the module docs.
@@ -196,14 +278,19 @@ pub struct WindowEngine {
     width: i64,
     /// Window slide (= pane size), µs.
     slide: i64,
+    /// Windows each event is in: `width / slide`.
+    overlap: i64,
     /// Watermark delay, µs.
     delay: i64,
     /// Counts per pane start, then per hashtag. Only panes that an open window needs.
     panes: BTreeMap<i64, Counts>,
     /// Newest event time seen.
     max_event_time: Option<i64>,
-    /// Current watermark; moves only forward, at ticks.
+    /// Newest watermark; moves only forward, at the end of each trigger.
     watermark: Option<i64>,
+    /// The watermark data of the current batch is judged against: the newest one
+    /// (per-event rule) or the previous trigger's (Spark rule).
+    late_watermark: Option<i64>,
     /// Every window ending at or before this has been closed and reported.
     closed_through: Option<i64>,
     /// Recently closed windows, oldest first, at most `config.history`.
@@ -222,14 +309,18 @@ impl WindowEngine {
     /// A new engine; fails if the settings make no sense (see [`WindowConfig::validate`]).
     pub fn new(config: WindowConfig) -> Result<WindowEngine, Error> {
         config.validate()?;
+        let width = duration_micros(config.width);
+        let slide = duration_micros(config.slide);
         Ok(WindowEngine {
-            width: duration_micros(config.width),
-            slide: duration_micros(config.slide),
+            width,
+            slide,
+            overlap: width / slide,
             delay: duration_micros(config.watermark_delay),
             config,
             panes: BTreeMap::new(),
             max_event_time: None,
             watermark: None,
+            late_watermark: None,
             closed_through: None,
             history: VecDeque::new(),
             next_trigger: 0,
@@ -244,9 +335,15 @@ impl WindowEngine {
         &self.config
     }
 
-    /// The current watermark (`None` until the first trigger after the first event).
+    /// The newest watermark (`None` until the first trigger after the first event).
     pub fn watermark(&self) -> Option<Timestamp> {
         self.watermark.map(Timestamp)
+    }
+
+    /// The watermark that data arriving now is judged against: the newest one under
+    /// [`LateRule::PerEvent`], the previous trigger's under [`LateRule::SparkWindowEnd`].
+    pub fn late_watermark(&self) -> Option<Timestamp> {
+        self.late_watermark.map(Timestamp)
     }
 
     /// Totals since the start.
@@ -276,35 +373,107 @@ impl WindowEngine {
         Outcome::Rejected(reason)
     }
 
-    /// Counts one decoded event; `now` is the processing time.
+    /// Counts one decoded event; `now` is the processing time (its arrival). With
+    /// [`ProcessingClock::PerTrigger`] a processing-time event waits for the next
+    /// [`WindowEngine::tick`], whose time it takes.
     pub fn ingest(&mut self, event: &Event<'_>, now: Timestamp) -> Outcome {
-        let t = match self.config.time_domain {
-            TimeDomain::ProcessingTime => now.micros(),
-            TimeDomain::EventTime => Timestamp::from_secs_f64(event.timestamp).micros(),
-        };
-        self.count(&event.hashtag_principal, t)
-    }
-
-    /// Counts `hashtag` at time `t` (µs): the core of [`WindowEngine::ingest`].
-    fn count(&mut self, hashtag: &str, t: i64) -> Outcome {
         self.batch.input += 1;
         self.totals.input += 1;
-        if self.watermark.is_some_and(|w| t < w) {
+        let t = match (self.config.time_domain, self.config.processing_clock) {
+            (TimeDomain::ProcessingTime, ProcessingClock::PerTrigger) => {
+                // Counted at the tick. Never late unless the clock goes backwards, which
+                // the tick corrects in the totals.
+                let tag: &str = &event.hashtag_principal;
+                match self.batch.pending.get_mut(tag) {
+                    Some(c) => *c += 1,
+                    None => {
+                        self.batch.pending.insert(tag.into(), 1);
+                    }
+                }
+                self.totals.accepted += 1;
+                return Outcome::Counted(self.overlap as u32);
+            }
+            (TimeDomain::ProcessingTime, ProcessingClock::PerMessage) => now.micros(),
+            (TimeDomain::EventTime, _) => Timestamp::from_secs_f64(event.timestamp).micros(),
+        };
+        let counted = self.count(&event.hashtag_principal, t, 1);
+        if counted == 0 {
             self.batch.late += 1;
             self.totals.late += 1;
-            return Outcome::Late;
+            Outcome::Late
+        } else {
+            self.totals.accepted += 1;
+            Outcome::Counted(counted as u32)
         }
-        self.max_event_time = Some(self.max_event_time.map_or(t, |m| m.max(t)));
-        let pane = t.div_euclid(self.slide) * self.slide;
-        let counts = self.panes.entry(pane).or_default();
-        match counts.get_mut(hashtag) {
-            Some(c) => *c += 1,
-            None => {
-                counts.insert(hashtag.into(), 1);
+    }
+
+    /// How many of the windows of an event at `t` (µs) in pane `pane` are too late for it.
+    fn late_windows(&self, t: i64, pane: i64) -> i64 {
+        match (self.late_watermark, self.config.late_rule) {
+            (None, _) => 0,
+            (Some(w), LateRule::PerEvent) => {
+                if t < w {
+                    self.overlap
+                } else {
+                    0
+                }
+            }
+            // The pane's windows end at pane + slide, pane + 2·slide, …, pane + width;
+            // those ending at or before the watermark are late.
+            (Some(w), LateRule::SparkWindowEnd) => {
+                (w - pane).div_euclid(self.slide).clamp(0, self.overlap)
             }
         }
-        self.totals.accepted += 1;
-        Outcome::Counted((self.width / self.slide) as u32)
+    }
+
+    /// Counts `times` events of `hashtag` at time `t` (µs) in every window not too late
+    /// for them; returns in how many windows (0: late for all). The core of
+    /// [`WindowEngine::ingest`].
+    fn count(&mut self, hashtag: &str, t: i64, times: u64) -> i64 {
+        let pane = t.div_euclid(self.slide) * self.slide;
+        let late = self.late_windows(t, pane);
+        if late > 0 {
+            self.note_late(hashtag, pane, late, times);
+            if late == self.overlap {
+                return 0;
+            }
+        }
+        self.max_event_time = Some(self.max_event_time.map_or(t, |m| m.max(t)));
+        let trigger = self.next_trigger;
+        let counts = self.panes.entry(pane).or_default();
+        match counts.get_mut(hashtag) {
+            Some(c) => {
+                c.count += times;
+                c.trigger = trigger;
+            }
+            None => {
+                counts.insert(
+                    hashtag.into(),
+                    Cell {
+                        count: times,
+                        trigger,
+                    },
+                );
+            }
+        }
+        if self.batch.last_pane != Some(pane) {
+            self.batch.panes.insert(pane);
+            self.batch.last_pane = Some(pane);
+        }
+        self.overlap - late
+    }
+
+    /// Records `times` events of `hashtag` in `pane` as too late for its `late` oldest
+    /// windows.
+    fn note_late(&mut self, hashtag: &str, pane: i64, late: i64, times: u64) {
+        self.totals.late_windows += late as u64 * times;
+        // The oldest window holding the pane starts at pane + slide − width.
+        let oldest = pane + self.slide - self.width;
+        for k in 0..late {
+            self.batch
+                .late_groups
+                .insert((oldest + k * self.slide, hashtag.into()));
+        }
     }
 
     /// Adds processing time spent on the current batch (for `processed_rows_per_second`).
@@ -312,53 +481,122 @@ impl WindowEngine {
         self.batch.busy += d;
     }
 
-    /// Fires a trigger at `now`: moves the watermark, closes and frees finished windows,
-    /// and returns the snapshot. Call it on every trigger, with or without new input.
+    /// Fires a trigger at `now`: ends the batch, closes and frees finished windows, moves
+    /// the watermark, and returns the snapshot. Call it on every trigger, with or without
+    /// new input.
     pub fn tick(&mut self, now: Timestamp) -> Snapshot {
-        // 1. The watermark: max event time - delay, never backwards.
+        let trigger = self.next_trigger;
+        // 1. Per-trigger processing time: the batch's events take the trigger's time.
+        self.stamp_pending(now);
+        // 2. The new watermark, and the one that closes windows now.
+        let close = self.advance_watermark();
+        // 3. Close windows that end at or before `close`; list the open ones and those
+        //    that changed in this batch.
+        let (closed, windows, updated) = self.emit_windows(close, trigger);
+        self.remember(&closed);
+        // 4. Metrics.
+        let metrics = self.end_batch(now, trigger, windows.len());
+        Snapshot {
+            metrics,
+            windows,
+            closed,
+            updated,
+            history: self.history.iter().cloned().collect(),
+            totals: self.totals,
+        }
+    }
+
+    /// Counts the events that wait for their trigger's time (per-trigger processing time).
+    fn stamp_pending(&mut self, now: Timestamp) {
+        for (tag, n) in std::mem::take(&mut self.batch.pending) {
+            if self.count(&tag, now.micros(), n) == 0 {
+                self.totals.accepted -= n;
+                self.totals.late += n;
+                self.batch.late += n;
+            }
+        }
+    }
+
+    /// Moves the watermark to max event time - delay (never backwards), sets the one the
+    /// next batch is judged against, and returns the one that closes windows now. Spark
+    /// closes with the watermark that was in force during the batch (the previous one)
+    /// and judges the next batch against it too.
+    fn advance_watermark(&mut self) -> Option<i64> {
+        let previous = self.watermark;
         if let Some(max) = self.max_event_time {
             let candidate = max.saturating_sub(self.delay);
-            self.watermark = Some(self.watermark.map_or(candidate, |w| w.max(candidate)));
+            self.watermark = Some(previous.map_or(candidate, |w| w.max(candidate)));
         }
-        // 2. Close windows that end at or before the watermark, oldest first.
-        let mut closed = Vec::new();
-        if let Some(w) = self.watermark {
-            let after = self.closed_through.unwrap_or(i64::MIN);
-            let starts: BTreeSet<i64> = self
-                .window_starts()
-                .filter(|s| {
-                    let end = s + self.width;
-                    end > after && end <= w
-                })
-                .collect();
-            for s in starts {
-                closed.push(self.window(s));
-            }
-            self.closed_through = Some(after.max(w));
-            // 3. Free panes that no open window needs: the last window holding pane p
-            //    ends at p + width.
-            let width = self.width;
-            self.panes.retain(|p, _| p + width > w);
-        }
-        for c in &closed {
-            if self.config.history > 0 {
-                if self.history.len() == self.config.history {
-                    self.history.pop_front();
-                }
-                // Charts need only the leaders: keep each closed window's top hashtags, so
-                // the history stays small even with 100k distinct hashtags.
-                let mut kept = c.clone();
-                kept.counts.truncate(HISTORY_TOP);
-                self.history.push_back(kept);
-            }
-        }
-        // 4. The open windows, oldest first.
-        let open_starts: BTreeSet<i64> = self
+        let close = match self.config.late_rule {
+            LateRule::SparkWindowEnd => previous,
+            LateRule::PerEvent => self.watermark,
+        };
+        self.late_watermark = close;
+        close
+    }
+
+    /// The windows not yet reported as closed: `(closed now, still open, changed in this
+    /// batch)`, oldest first. Frees the panes no open window needs.
+    fn emit_windows(
+        &mut self,
+        close: Option<i64>,
+        trigger: u64,
+    ) -> (Vec<WindowCounts>, Vec<WindowCounts>, Vec<WindowCounts>) {
+        let after = self.closed_through.unwrap_or(i64::MIN);
+        let close_at = close.unwrap_or(i64::MIN);
+        let starts: BTreeSet<i64> = self
             .window_starts()
-            .filter(|s| self.watermark.is_none_or(|w| s + self.width > w))
+            .filter(|s| s + self.width > after)
             .collect();
-        let windows: Vec<WindowCounts> = open_starts.into_iter().map(|s| self.window(s)).collect();
-        // 5. Metrics.
+        let (overlap, slide) = (self.overlap, self.slide);
+        let changed: BTreeSet<i64> = self
+            .batch
+            .panes
+            .iter()
+            .flat_map(|p| (0..overlap).map(move |k| p - k * slide))
+            .collect();
+        let (mut closed, mut windows, mut updated) = (Vec::new(), Vec::new(), Vec::new());
+        for s in starts {
+            let (full, fresh) = self.window(s, changed.contains(&s).then_some(trigger));
+            if let Some(fresh) = fresh {
+                updated.push(fresh);
+            }
+            if s + self.width <= close_at {
+                closed.push(full);
+            } else {
+                windows.push(full);
+            }
+        }
+        if close.is_some() {
+            self.closed_through = Some(after.max(close_at));
+            // Free panes that no open window needs: the last window holding pane p ends
+            // at p + width.
+            let width = self.width;
+            self.panes.retain(|p, _| p + width > close_at);
+        }
+        (closed, windows, updated)
+    }
+
+    /// Keeps the newly closed windows in the history (bounded), each with its leaders.
+    fn remember(&mut self, closed: &[WindowCounts]) {
+        if self.config.history == 0 {
+            return;
+        }
+        for c in closed {
+            if self.history.len() == self.config.history {
+                self.history.pop_front();
+            }
+            // Charts need only the leaders: keep each closed window's top hashtags, so
+            // the history stays small even with 100k distinct hashtags.
+            let mut kept = c.clone();
+            kept.counts.truncate(HISTORY_TOP);
+            self.history.push_back(kept);
+        }
+    }
+
+    /// Ends the batch: its progress figures (Spark's query progress), and the next
+    /// trigger's number.
+    fn end_batch(&mut self, now: Timestamp, trigger: u64, open_windows: usize) -> TriggerMetrics {
         let batch = std::mem::take(&mut self.batch);
         let elapsed = self.last_tick.map(|prev| now.since(prev));
         let input_rows_per_second = match elapsed {
@@ -367,8 +605,10 @@ impl WindowEngine {
         };
         let processed_rows_per_second =
             (batch.busy > Duration::ZERO).then(|| batch.input as f64 / batch.busy.as_secs_f64());
-        let metrics = TriggerMetrics {
-            trigger_id: self.next_trigger,
+        self.next_trigger += 1;
+        self.last_tick = Some(now);
+        TriggerMetrics {
+            trigger_id: trigger,
             at: now,
             input_rows: batch.input,
             input_rows_per_second,
@@ -377,41 +617,51 @@ impl WindowEngine {
             watermark: self.watermark.map(Timestamp),
             max_event_time: self.max_event_time.map(Timestamp),
             rows_in_state: self.rows_in_state(),
-            open_windows: windows.len(),
+            open_windows,
             late_rows: batch.late,
+            late_groups: batch.late_groups.len() as u64,
             rejected: batch.rejected,
             lag: None,
-        };
-        self.next_trigger += 1;
-        self.last_tick = Some(now);
-        Snapshot {
-            metrics,
-            windows,
-            closed,
-            history: self.history.iter().cloned().collect(),
-            totals: self.totals,
         }
     }
 
     /// Starts of every window that covers at least one pane in memory (may repeat).
     fn window_starts(&self) -> impl Iterator<Item = i64> + '_ {
-        let n = self.width / self.slide;
+        let n = self.overlap;
         let slide = self.slide;
         self.panes
             .keys()
             .flat_map(move |p| (0..n).map(move |k| p - k * slide))
     }
 
-    /// The counts of the window starting at `start`, summed from its panes.
-    fn window(&self, start: i64) -> WindowCounts {
-        let mut sums: HashMap<&str, u64, foldhash::fast::RandomState> = HashMap::default();
+    /// The counts of the window starting at `start`, summed from its panes; with
+    /// `changed_in: Some(trigger)`, also the counts of the hashtags that trigger added to
+    /// (`None` if it added to none).
+    fn window(&self, start: i64, changed_in: Option<u64>) -> (WindowCounts, Option<WindowCounts>) {
+        let mut sums: HashMap<&str, (u64, bool), foldhash::fast::RandomState> = HashMap::default();
         for (_, pane) in self.panes.range(start..start + self.width) {
-            for (tag, c) in pane {
-                *sums.entry(tag).or_default() += c;
+            for (tag, cell) in pane {
+                let e = sums.entry(tag).or_default();
+                e.0 += cell.count;
+                e.1 |= changed_in == Some(cell.trigger);
             }
         }
-        let mut counts: Vec<(String, u64)> =
-            sums.into_iter().map(|(t, c)| (t.to_string(), c)).collect();
+        let fresh: Vec<(String, u64)> = sums
+            .iter()
+            .filter(|(_, (_, changed))| *changed)
+            .map(|(t, (c, _))| (t.to_string(), *c))
+            .collect();
+        let counts: Vec<(String, u64)> = sums
+            .into_iter()
+            .map(|(t, (c, _))| (t.to_string(), c))
+            .collect();
+        let full = self.window_counts(start, counts);
+        let fresh = (!fresh.is_empty()).then(|| self.window_counts(start, fresh));
+        (full, fresh)
+    }
+
+    /// A [`WindowCounts`] from unsorted `(hashtag, count)` pairs.
+    fn window_counts(&self, start: i64, mut counts: Vec<(String, u64)>) -> WindowCounts {
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         WindowCounts {
             start: Timestamp(start),
@@ -439,13 +689,37 @@ mod tests {
         }
     }
 
+    /// An event-time engine with the default (Spark) late rule.
     fn event_time(width: u64, slide: u64, delay: u64) -> WindowEngine {
+        event_time_with(width, slide, delay, LateRule::SparkWindowEnd)
+    }
+
+    fn event_time_with(width: u64, slide: u64, delay: u64, rule: LateRule) -> WindowEngine {
         WindowEngine::new(
             WindowConfig::sliding(Duration::from_secs(width), Duration::from_secs(slide))
                 .with_watermark(Duration::from_secs(delay))
-                .with_time_domain(TimeDomain::EventTime),
+                .with_time_domain(TimeDomain::EventTime)
+                .with_late_rule(rule),
         )
         .unwrap()
+    }
+
+    /// `(window start s, hashtag, count)` rows, sorted: how Spark prints an output.
+    fn rows(ws: &[WindowCounts]) -> Vec<(f64, String, u64)> {
+        let mut out: Vec<(f64, String, u64)> = ws
+            .iter()
+            .flat_map(|w| {
+                w.counts
+                    .iter()
+                    .map(|(h, c)| (w.start.as_secs_f64(), h.clone(), *c))
+            })
+            .collect();
+        out.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        out
+    }
+
+    fn row(start: f64, tag: &str, count: u64) -> (f64, String, u64) {
+        (start, tag.to_string(), count)
     }
 
     fn starts(ws: &[WindowCounts]) -> Vec<f64> {
@@ -551,8 +825,8 @@ mod tests {
     }
 
     #[test]
-    fn late_events_are_dropped_and_counted() {
-        let mut e = event_time(60, 60, 10);
+    fn per_event_rule_drops_events_behind_the_current_watermark() {
+        let mut e = event_time_with(60, 60, 10, LateRule::PerEvent);
         e.ingest(&ev("#a", 100.0), secs(0.0));
         e.tick(secs(0.0)); // watermark 90
                            // (event time, outcome)
@@ -573,8 +847,8 @@ mod tests {
     }
 
     #[test]
-    fn windows_close_behind_the_watermark_and_state_is_freed() {
-        let mut e = event_time(60, 60, 10);
+    fn per_event_rule_closes_windows_at_the_trigger_that_passes_their_end() {
+        let mut e = event_time_with(60, 60, 10, LateRule::PerEvent);
         e.ingest(&ev("#a", 30.0), secs(0.0));
         e.ingest(&ev("#a", 50.0), secs(0.0));
         e.ingest(&ev("#b", 65.0), secs(0.0));
@@ -596,6 +870,324 @@ mod tests {
     }
 
     #[test]
+    fn spark_rule_judges_a_window_end_against_the_previous_watermark() {
+        // The worked example of the module docs: 60 s windows, 60 s delay.
+        let t0 = 1_733_940_000.0; // 18:00:00
+        for rule in [LateRule::SparkWindowEnd, LateRule::PerEvent] {
+            let mut e = event_time_with(60, 60, 60, rule);
+            assert_eq!(
+                e.ingest(&ev("#Spark", t0 + 130.0), secs(0.0)),
+                Outcome::Counted(1)
+            );
+            let s1 = e.tick(secs(1.0));
+            assert_eq!(s1.metrics.watermark, Some(secs(t0 + 70.0)));
+            // 18:00:50: behind the watermark 18:01:10, but its window ends at 18:01:00,
+            // after the watermark of the previous trigger (none).
+            let second = e.ingest(&ev("#IA", t0 + 50.0), secs(0.0));
+            let s2 = e.tick(secs(2.0));
+            // 18:00:40: its window ends at 18:01:00 <= 18:01:10, the previous watermark.
+            let third = e.ingest(&ev("#IA", t0 + 40.0), secs(0.0));
+            let s3 = e.tick(secs(3.0));
+            assert_eq!(third, Outcome::Late, "{rule:?}");
+            assert_eq!(s3.metrics.late_rows, 1);
+            match rule {
+                LateRule::SparkWindowEnd => {
+                    assert_eq!(second, Outcome::Counted(1));
+                    assert_eq!(s2.metrics.late_rows, 0);
+                    // Counted, shown in update mode, then closed at the same trigger.
+                    assert_eq!(rows(&s2.updated), vec![row(t0, "#IA", 1)]);
+                    assert_eq!(rows(&s2.closed), vec![row(t0, "#IA", 1)]);
+                    assert_eq!(s3.totals.late, 1);
+                }
+                LateRule::PerEvent => {
+                    assert_eq!(second, Outcome::Late);
+                    assert_eq!(s2.metrics.late_rows, 1);
+                    assert!(s2.updated.is_empty() && s2.closed.is_empty());
+                    assert_eq!(s3.totals.late, 2);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn spark_rule_drops_only_rows_whose_window_ended_before_the_previous_watermark() {
+        let mut e = event_time(60, 60, 10);
+        e.ingest(&ev("#a", 100.0), secs(0.0));
+        e.tick(secs(0.0)); // watermark 90, previous: none
+        e.ingest(&ev("#a", 30.0), secs(0.0)); // window [0,60): nothing to judge against yet
+        e.tick(secs(0.0)); // late rows are now judged against 90
+                           // (event time, outcome): late iff the window's end <= 90.
+        let cases = [
+            (59.999, Outcome::Late),
+            (0.0, Outcome::Late),
+            (60.0, Outcome::Counted(1)),
+            (89.999, Outcome::Counted(1)),
+            (119.0, Outcome::Counted(1)),
+        ];
+        for (t, want) in cases {
+            assert_eq!(e.ingest(&ev("#a", t), secs(0.0)), want, "event at {t}");
+        }
+        let snap = e.tick(secs(0.0));
+        assert_eq!(snap.metrics.late_rows, 2);
+        assert_eq!(snap.metrics.late_groups, 1); // both in ([0,60), #a)
+        assert_eq!(snap.totals.late, 2);
+        assert_eq!(snap.totals.late_windows, 2);
+        assert_eq!(snap.totals.accepted, 5);
+        assert_eq!(snap.latest().unwrap().count("#a"), 4);
+    }
+
+    #[test]
+    fn spark_rule_closes_windows_one_trigger_after_the_watermark_passes() {
+        let mut e = event_time(60, 60, 10);
+        e.ingest(&ev("#a", 30.0), secs(0.0));
+        e.ingest(&ev("#a", 50.0), secs(0.0));
+        e.ingest(&ev("#b", 65.0), secs(0.0));
+        let snap = e.tick(secs(0.0)); // watermark 55
+        assert!(snap.closed.is_empty());
+        e.ingest(&ev("#b", 70.0), secs(0.0));
+        let snap = e.tick(secs(0.0)); // watermark 60; closing uses 55: [0,60) stays open
+        assert!(snap.closed.is_empty());
+        assert_eq!(starts(&snap.windows), vec![0.0, 60.0]);
+        // Still counted: judged against 55.
+        assert_eq!(e.ingest(&ev("#a", 59.0), secs(0.0)), Outcome::Counted(1));
+        let snap = e.tick(secs(0.0)); // closing uses 60: [0,60) closes with 3
+        assert_eq!(rows(&snap.closed), vec![row(0.0, "#a", 3)]);
+        assert_eq!(rows(&snap.updated), vec![row(0.0, "#a", 3)]);
+        assert_eq!(starts(&snap.windows), vec![60.0]);
+        assert_eq!(snap.metrics.rows_in_state, 1);
+        assert_eq!(e.ingest(&ev("#a", 59.0), secs(0.0)), Outcome::Late);
+        // Closed windows are reported once.
+        let snap = e.tick(secs(0.0));
+        assert!(snap.closed.is_empty() && snap.updated.is_empty());
+        assert_eq!(starts(&snap.history), vec![0.0]);
+    }
+
+    #[test]
+    fn spark_rule_judges_each_sliding_window_on_its_own() {
+        // 60 s windows every 10 s, no delay: an event at 75 s is in the windows starting
+        // at 20..70. With the previous watermark at 100, those ending at or before 100
+        // (starting at 20, 30, 40) are late; those starting at 50, 60, 70 count it.
+        let mut e = event_time(60, 10, 0);
+        e.ingest(&ev("#a", 100.0), secs(0.0));
+        e.tick(secs(0.0)); // watermark 100
+        e.tick(secs(0.0)); // now the previous watermark is 100
+        assert_eq!(e.ingest(&ev("#b", 75.0), secs(0.0)), Outcome::Counted(3));
+        assert_eq!(e.ingest(&ev("#b", 79.0), secs(0.0)), Outcome::Counted(3));
+        assert_eq!(e.ingest(&ev("#c", 35.0), secs(0.0)), Outcome::Late);
+        let snap = e.tick(secs(0.0));
+        assert_eq!(
+            rows(&snap.updated),
+            vec![row(50.0, "#b", 2), row(60.0, "#b", 2), row(70.0, "#b", 2)]
+        );
+        // Late (window, hashtag) groups: #b in 3 windows, #c in all 6 of its windows.
+        assert_eq!(snap.metrics.late_groups, 3 + 6);
+        assert_eq!(snap.metrics.late_rows, 1);
+        assert_eq!(snap.totals.late_windows, 2 * 3 + 6);
+        assert_eq!(snap.totals.accepted, 3);
+        // The per-event rule drops both #b rows outright (75 < 100).
+        let mut e = event_time_with(60, 10, 0, LateRule::PerEvent);
+        e.ingest(&ev("#a", 100.0), secs(0.0));
+        e.tick(secs(0.0));
+        assert_eq!(e.ingest(&ev("#b", 75.0), secs(0.0)), Outcome::Late);
+    }
+
+    #[test]
+    fn spark_rule_frees_sliding_panes_only_when_their_last_window_closes() {
+        let mut e = event_time(60, 10, 0);
+        e.ingest(&ev("#a", 5.0), secs(0.0));
+        e.ingest(&ev("#a", 59.0), secs(0.0));
+        let snap = e.tick(secs(0.0)); // watermark 59, nothing closes yet
+        assert!(snap.closed.is_empty());
+        e.ingest(&ev("#a", 60.0), secs(0.0));
+        let snap = e.tick(secs(0.0)); // closing with 59: windows -50..-10 end by 50
+        assert_eq!(
+            starts(&snap.closed),
+            vec![-50.0, -40.0, -30.0, -20.0, -10.0]
+        );
+        assert_eq!(snap.metrics.rows_in_state, 3);
+        let snap = e.tick(secs(0.0)); // closing with 60: [0,60) closes, pane [0,10) freed
+        assert_eq!(starts(&snap.closed), vec![0.0]);
+        assert_eq!(snap.closed[0].count("#a"), 2);
+        assert_eq!(snap.metrics.rows_in_state, 2); // panes [50,60) and [60,70)
+    }
+
+    #[test]
+    fn output_modes_update_complete_append() {
+        let mut e = event_time(60, 60, 0);
+        e.ingest(&ev("#a", 10.0), secs(0.0));
+        e.ingest(&ev("#b", 20.0), secs(0.0));
+        let s0 = e.tick(secs(0.0));
+        assert_eq!(
+            rows(&s0.updated),
+            vec![row(0.0, "#a", 1), row(0.0, "#b", 1)]
+        );
+        // Only #a changes in the next batch: update mode shows #a alone, with its running
+        // count; complete mode shows everything.
+        e.ingest(&ev("#a", 30.0), secs(0.0));
+        e.ingest(&ev("#c", 70.0), secs(0.0));
+        let s1 = e.tick(secs(0.0));
+        assert_eq!(
+            rows(&s1.updated),
+            vec![row(0.0, "#a", 2), row(60.0, "#c", 1)]
+        );
+        assert_eq!(s1.updated[0].total, 2);
+        assert_eq!(
+            rows(&s1.windows),
+            vec![row(0.0, "#a", 2), row(0.0, "#b", 1), row(60.0, "#c", 1)]
+        );
+        assert!(s1.closed.is_empty());
+        // An idle trigger: nothing updated; [0,60) is final (watermark 70): append mode.
+        let s2 = e.tick(secs(0.0));
+        assert!(s2.updated.is_empty());
+        assert_eq!(rows(&s2.closed), vec![row(0.0, "#a", 2), row(0.0, "#b", 1)]);
+        assert_eq!(rows(&s2.windows), vec![row(60.0, "#c", 1)]);
+    }
+
+    #[test]
+    fn processing_time_per_trigger_stamps_the_batch_with_the_trigger_time() {
+        // Spark's current_timestamp(): one value per micro-batch.
+        let mut e = WindowEngine::new(WindowConfig::default()).unwrap();
+        assert_eq!(e.ingest(&ev("#a", 1.0), secs(100.0)), Outcome::Counted(1));
+        e.ingest(&ev("#b", 1.0), secs(119.0));
+        e.ingest(&ev("#a", 1.0), secs(119.999));
+        // The trigger at 125 s publishes all three: they count in [120, 180), not [60, 120).
+        let snap = e.tick(secs(125.0));
+        assert_eq!(starts(&snap.windows), vec![120.0]);
+        assert_eq!(
+            rows(&snap.updated),
+            vec![row(120.0, "#a", 2), row(120.0, "#b", 1)]
+        );
+        assert_eq!(snap.metrics.max_event_time, Some(secs(125.0)));
+        assert_eq!(snap.metrics.watermark, Some(secs(65.0)));
+        // An idle trigger does not move the clock of the data.
+        let snap = e.tick(secs(200.0));
+        assert_eq!(snap.metrics.max_event_time, Some(secs(125.0)));
+        e.ingest(&ev("#c", 1.0), secs(201.0));
+        let snap = e.tick(secs(240.0));
+        assert_eq!(rows(&snap.updated), vec![row(240.0, "#c", 1)]);
+        assert_eq!(snap.totals.accepted, 4);
+        // A clock that goes backwards makes the batch late; the totals say so.
+        let mut e = WindowEngine::new(
+            WindowConfig::tumbling(Duration::from_secs(60)).with_watermark(Duration::ZERO),
+        )
+        .unwrap();
+        e.ingest(&ev("#a", 1.0), secs(500.0));
+        e.tick(secs(500.0));
+        e.tick(secs(500.0));
+        e.ingest(&ev("#a", 1.0), secs(10.0));
+        let snap = e.tick(secs(10.0));
+        assert_eq!((snap.totals.accepted, snap.totals.late), (1, 1));
+        assert_eq!(snap.metrics.late_rows, 1);
+    }
+
+    /// The late-data example of Spark's Structured Streaming programming guide ("Handling
+    /// Late Data and Watermarking", figure "Watermarking in Windowed Grouped Aggregation
+    /// with Update Mode"): word counts in 10 minute windows sliding every 5 minutes, a
+    /// 10 minute watermark, triggers every 5 minutes.
+    #[test]
+    fn spark_guide_late_data_example() {
+        // A clock time, in seconds.
+        let m = |hh: u64, mm: u64| (hh * 3600 + mm * 60) as f64;
+        // The words of each trigger, as the figure draws them (event time, word).
+        let batches: [&[(f64, &str)]; 4] = [
+            &[(m(12, 7), "dog"), (m(12, 8), "owl")],
+            &[(m(12, 14), "dog"), (m(12, 9), "cat")],
+            &[
+                (m(12, 15), "cat"),
+                (m(12, 8), "dog"),
+                (m(12, 13), "owl"),
+                (m(12, 21), "owl"),
+            ],
+            &[(m(12, 4), "donkey"), (m(12, 17), "owl")],
+        ];
+        for rule in [LateRule::PerEvent, LateRule::SparkWindowEnd] {
+            let mut e = event_time_with(600, 300, 600, rule);
+            let mut snaps = Vec::new();
+            for batch in batches {
+                for (t, word) in batch {
+                    e.ingest(&ev(word, *t), secs(0.0));
+                }
+                snaps.push(e.tick(secs(0.0)));
+            }
+            // The purple (updated) rows of the figure's result tables; rows the figure hides
+            // behind "..." are marked.
+            assert_eq!(
+                rows(&snaps[0].updated),
+                vec![
+                    row(m(12, 0), "dog", 1),
+                    row(m(12, 0), "owl", 1),
+                    row(m(12, 5), "dog", 1),
+                    row(m(12, 5), "owl", 1)
+                ]
+            );
+            assert_eq!(
+                rows(&snaps[1].updated),
+                vec![
+                    row(m(12, 0), "cat", 1),
+                    row(m(12, 5), "cat", 1),
+                    row(m(12, 5), "dog", 2),
+                    row(m(12, 10), "dog", 1)
+                ]
+            );
+            // "wm = 12:14 - 10m = 12:04"
+            assert_eq!(snaps[1].metrics.watermark, Some(secs(m(12, 4))));
+            // The figure also marks "12:05 - 12:15 cat 2", but the cat at 12:15 is not in
+            // that window: windows exclude their end (PySpark agrees, scenario "guide").
+            assert_eq!(
+                rows(&snaps[2].updated),
+                vec![
+                    row(m(12, 0), "dog", 2),
+                    row(m(12, 5), "dog", 3),
+                    row(m(12, 5), "owl", 2),
+                    row(m(12, 10), "cat", 1),
+                    row(m(12, 10), "owl", 1),
+                    row(m(12, 15), "cat", 1), // "..."
+                    row(m(12, 15), "owl", 1), // "..."
+                    row(m(12, 20), "owl", 1), // "..."
+                ]
+            );
+            let w1205 = snaps[2]
+                .windows
+                .iter()
+                .find(|w| w.start == secs(m(12, 5)))
+                .unwrap();
+            assert_eq!(w1205.count("cat"), 1);
+            // "wm = 12:21 - 10m = 12:11"
+            assert_eq!(snaps[2].metrics.watermark, Some(secs(m(12, 11))));
+            let last = &snaps[3];
+            let owl = [row(m(12, 10), "owl", 2), row(m(12, 15), "owl", 2)];
+            match rule {
+                // The figure: "(12:04, donkey)" is "data too late, ignored in counts".
+                // That is the per-event rule, and Spark before 3.4.
+                LateRule::PerEvent => {
+                    assert_eq!(rows(&last.updated), owl.to_vec());
+                    assert_eq!(last.metrics.late_rows, 1);
+                }
+                // Spark 3.4 and later judge late rows against the watermark of the previous
+                // trigger, 12:04: donkey's windows [11:55, 12:05) and [12:00, 12:10) end
+                // after it, so donkey counts in both (then both close). PySpark 4.3 agrees:
+                // scenario "guide" of scripts/spark_conformance.py.
+                LateRule::SparkWindowEnd => {
+                    let mut want = vec![row(m(11, 55), "donkey", 1), row(m(12, 0), "donkey", 1)];
+                    want.extend(owl);
+                    assert_eq!(rows(&last.updated), want);
+                    assert_eq!(last.metrics.late_rows, 0);
+                    assert!(rows(&last.closed).contains(&row(m(12, 0), "donkey", 1)));
+                }
+            }
+            // "intermediate state for 12:00 - 12:10 dropped as watermark > 12:10": by the
+            // last trigger, under both rules, that window is final.
+            let closed: Vec<_> = snaps.iter().flat_map(|s| rows(&s.closed)).collect();
+            assert!(
+                closed.contains(&row(m(12, 0), "dog", 2)),
+                "{rule:?}: {closed:?}"
+            );
+            assert!(closed.contains(&row(m(12, 0), "cat", 1)));
+            assert!(closed.contains(&row(m(12, 0), "owl", 1)));
+        }
+    }
+
+    #[test]
     fn trending_is_the_window_covering_the_last_width() {
         let mut e = event_time(60, 10, 3600);
         e.ingest(&ev("#a", 5.0), secs(0.0));
@@ -608,12 +1200,13 @@ mod tests {
     }
 
     #[test]
-    fn sliding_panes_are_freed_only_when_their_last_window_closes() {
-        let mut e = event_time(60, 10, 0);
+    fn per_event_rule_frees_sliding_panes_only_when_their_last_window_closes() {
+        let mut e = event_time_with(60, 10, 0, LateRule::PerEvent);
         e.ingest(&ev("#a", 5.0), secs(0.0)); // pane [0,10): windows -50..0 → last ends at 60
         e.ingest(&ev("#a", 59.0), secs(0.0));
-        let snap = e.tick(secs(0.0)); // watermark 59
-                                      // Windows starting at -50..0 hold the event at 5; -50..-10 end by 50 ≤ 59: closed.
+        // Watermark 59. Windows starting at -50..0 hold the event at 5; -50..-10 end by
+        // 50 ≤ 59: closed.
+        let snap = e.tick(secs(0.0));
         assert_eq!(
             starts(&snap.closed),
             vec![-50.0, -40.0, -30.0, -20.0, -10.0]
@@ -647,8 +1240,11 @@ mod tests {
     }
 
     #[test]
-    fn processing_time_uses_the_arrival_clock() {
-        let mut e = WindowEngine::new(WindowConfig::default()).unwrap();
+    fn processing_time_per_message_uses_the_arrival_clock() {
+        let mut e = WindowEngine::new(
+            WindowConfig::default().with_processing_clock(ProcessingClock::PerMessage),
+        )
+        .unwrap();
         // The event says 1970, but it arrived at 125 s: it counts in [120, 180).
         e.ingest(&ev("#a", 1.0), secs(125.0));
         e.ingest(&ev("#b", 1733940000.0), secs(179.999));

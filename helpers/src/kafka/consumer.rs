@@ -589,35 +589,7 @@ impl<'s> ConsumerLoop<'s> {
         let topic = &self.config.topic;
         match partitions_of(&self.consumer, topic, patience) {
             Ok(Some(parts)) => {
-                let new: Vec<i32> = parts
-                    .iter()
-                    .filter(|p| !self.assigned.contains(p))
-                    .copied()
-                    .collect();
-                if new.is_empty() {
-                    // The broker answered: whatever said it was unreachable is over.
-                    self.shared.status(|s| {
-                        if matches!(s.broker, BrokerState::Unreachable(_)) {
-                            s.broker = BrokerState::Connected;
-                        }
-                    });
-                } else {
-                    // The first partitions seen, if the topic was there when we first
-                    // looked, start where `start_from` says; any seen later are new.
-                    let from = if self.looked {
-                        StartFrom::Earliest
-                    } else {
-                        self.start_from
-                    };
-                    self.assign(&new, from)?;
-                    self.assigned.extend(&new);
-                    self.assigned.sort_unstable();
-                    let all = self.assigned.clone();
-                    self.shared.status(|s| {
-                        s.partitions = all;
-                        s.broker = BrokerState::Connected;
-                    });
-                }
+                self.add_new_partitions(&parts)?;
                 self.looked = true;
             }
             Ok(None) => {
@@ -632,6 +604,40 @@ impl<'s> ConsumerLoop<'s> {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Reads the partitions of `parts` we do not read yet. The first ones seen, if the
+    /// topic was there when we first looked, start where `start_from` says; any seen
+    /// later are new, and read from their start.
+    fn add_new_partitions(&mut self, parts: &[i32]) -> Result<()> {
+        let new: Vec<i32> = parts
+            .iter()
+            .filter(|p| !self.assigned.contains(p))
+            .copied()
+            .collect();
+        if new.is_empty() {
+            // The broker answered: whatever said it was unreachable is over.
+            self.shared.status(|s| {
+                if matches!(s.broker, BrokerState::Unreachable(_)) {
+                    s.broker = BrokerState::Connected;
+                }
+            });
+            return Ok(());
+        }
+        let from = if self.looked {
+            StartFrom::Earliest
+        } else {
+            self.start_from
+        };
+        self.assign(&new, from)?;
+        self.assigned.extend(&new);
+        self.assigned.sort_unstable();
+        let all = self.assigned.clone();
+        self.shared.status(|s| {
+            s.partitions = all;
+            s.broker = BrokerState::Connected;
+        });
         Ok(())
     }
 

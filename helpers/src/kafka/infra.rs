@@ -4,8 +4,8 @@
 //! Apache Kafka on 127.0.0.1:9092) when a Docker engine answers, and otherwise starts the
 //! embedded broker ([`crate::kafka::broker`]); it says which it chose and why. Readiness is a
 //! metadata request with a bounded wait, never a fixed sleep. The embedded broker lives
-//! until [`Infra::stop`], [`Infra::down`], or the end of the process that started it (it watches our
-//! pid), so a failing cell that drops a handle does not take Kafka down with it.
+//! until [`Infra::stop`], [`Infra::down`], or the end of the process that started it (it
+//! watches our pid), so a failing cell that drops a handle does not take Kafka down with it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

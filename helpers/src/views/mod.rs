@@ -4,6 +4,7 @@
 //! * [`table`]: Polars DataFrames of windows, metrics and status, shown as HTML tables.
 //! * [`chart`]: plotters charts (top hashtags, counts per window), drawn as SVG.
 //! * [`dashboard`]: the table and the charts together, for the live page.
+//! * [`lesson`]: the lesson on late data and output modes, event by event.
 //! * [`live`]: the live page, a loopback web server the notebook shows in an iframe.
 //!
 //! May use: [`crate::core`], the snapshots of [`crate::kafka::consumer`], Polars and
@@ -12,5 +13,6 @@
 pub mod chart;
 pub mod dashboard;
 pub mod html;
+pub mod lesson;
 pub mod live;
 pub mod table;

@@ -1,0 +1,122 @@
+//! Runs micro-batch files through the window engine, one trigger per file, under both
+//! late-data rules, and prints what happened as JSON: the other half of the Spark
+//! conformance test (`scripts/spark_conformance.py` runs PySpark on the same files).
+//!
+//! ```sh
+//! cargo run --example replay --locked -q -- manifest.json
+//! ```
+//!
+//! `manifest.json` lists the scenarios: `[{"name": .., "dir": .., "width_s": 60,
+//! "slide_s": 60, "delay_s": 60, "extra_ticks": 0}]`. Each `dir` holds one JSON-lines file
+//! per batch; files are taken in name order. `extra_ticks` idle triggers follow the last
+//! batch (Spark's trailing no-data batches). Times in the output are µs since the epoch.
+
+use std::time::Duration;
+
+use helpers::core::config::{LateRule, TimeDomain, WindowConfig};
+use helpers::core::replay::{count_rows, replay, Replay};
+use helpers::core::time::Timestamp;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// One scenario of the manifest.
+#[derive(Deserialize)]
+struct Scenario {
+    /// Its name, echoed in the output.
+    name: String,
+    /// Folder of batch files.
+    dir: String,
+    /// Window width, s.
+    width_s: u64,
+    /// Window slide, s.
+    slide_s: u64,
+    /// Watermark delay, s.
+    delay_s: u64,
+    /// Idle triggers after the last batch.
+    extra_ticks: usize,
+}
+
+/// The batches of a scenario: one per file, each a list of lines.
+fn batches(dir: &str) -> std::io::Result<Vec<Vec<Vec<u8>>>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|p| p.extension().is_some_and(|x| x == "json"));
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read(f)?;
+            Ok(text
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(<[u8]>::to_vec)
+                .collect())
+        })
+        .collect()
+}
+
+/// The JSON of one run.
+fn describe(r: &Replay) -> Value {
+    let rows = |rows: Vec<helpers::core::replay::CountRow>| -> Value {
+        rows.iter()
+            .map(|r| json!([r.start.micros(), r.end.micros(), r.hashtag, r.count]))
+            .collect()
+    };
+    let batches: Vec<Value> = r
+        .snapshots
+        .iter()
+        .map(|s| {
+            json!({
+                "input_rows": s.metrics.input_rows,
+                "updated": rows(count_rows(&s.updated)),
+                "closed": rows(count_rows(&s.closed)),
+                "late_rows": s.metrics.late_rows,
+                "late_groups": s.metrics.late_groups,
+                "watermark": s.metrics.watermark.map(|w| w.micros()),
+            })
+        })
+        .collect();
+    json!({
+        "batches": batches,
+        "finals": rows(r.finals.clone()),
+        "late_rows": r.totals.late,
+        "late_windows": r.totals.late_windows,
+        "accepted": r.totals.accepted,
+    })
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let manifest = std::env::args()
+        .nth(1)
+        .ok_or("usage: replay <manifest.json>")?;
+    let scenarios: Vec<Scenario> = serde_json::from_slice(&std::fs::read(&manifest)?)?;
+    let mut out = serde_json::Map::new();
+    for s in scenarios {
+        let batches = batches(&s.dir).map_err(|e| format!("reading {}: {e}", s.dir))?;
+        let mut runs = serde_json::Map::new();
+        for (name, rule) in [
+            ("spark", LateRule::SparkWindowEnd),
+            ("per_event", LateRule::PerEvent),
+        ] {
+            let config = WindowConfig::sliding(
+                Duration::from_secs(s.width_s),
+                Duration::from_secs(s.slide_s),
+            )
+            .with_watermark(Duration::from_secs(s.delay_s))
+            .with_time_domain(TimeDomain::EventTime)
+            .with_late_rule(rule);
+            let r = replay(
+                config,
+                &batches,
+                s.extra_ticks,
+                Timestamp(0),
+                Duration::from_secs(1),
+            )?;
+            runs.insert(name.into(), describe(&r));
+        }
+        out.insert(s.name, Value::Object(runs));
+    }
+    println!("{}", Value::Object(out));
+    Ok(())
+}
