@@ -425,44 +425,10 @@ pub fn window_timeline() -> Result<Html> {
             WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30)),
         ),
     ] {
-        let mut e = WindowEngine::new(
-            cfg.with_watermark(Duration::from_secs(60))
-                .with_time_domain(TimeDomain::EventTime),
-        )?;
-        let mut log = Vec::new();
-        let mut finals = Vec::new();
-        for (i, (tag, dt)) in events.iter().enumerate() {
-            let ev = Event {
-                usuario: "@DataFan".into(),
-                texto: "".into(),
-                hashtag_principal: (*tag).into(),
-                timestamp: t0 + dt,
-            };
-            let outcome = e.ingest(&ev, Timestamp::from_secs_f64(t0 + dt));
-            // A trigger after every event, so the watermark moves as in a live stream.
-            let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
-            finals.extend(snap.closed.clone());
-            log.push(format!(
-                "event {} {tag} at {} → {:?}; watermark now {}",
-                i + 1,
-                Timestamp::from_secs_f64(t0 + dt).clock(),
-                outcome,
-                snap.metrics.watermark.map_or("-".into(), |w| w.clock())
-            ));
-        }
-        let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
-        let mut rows: Vec<(String, String)> = Vec::new();
-        for (w, state) in finals
-            .iter()
-            .map(|w| (w, "closed"))
-            .chain(snap.windows.iter().map(|w| (w, "open")))
-        {
-            let counts: Vec<String> = w.counts.iter().map(|(h, c)| format!("{h} {c}")).collect();
-            rows.push((
-                format!("[{}, {}) {state}", w.start.clock(), w.end.clock()),
-                counts.join(", "),
-            ));
-        }
+        let cfg = cfg
+            .with_watermark(Duration::from_secs(60))
+            .with_time_domain(TimeDomain::EventTime);
+        let (log, rows) = timeline(cfg, t0, &events)?;
         out.push(Html::new(
             format!(
                 "<pre style=\"font-family:monospace\">{}</pre>",
@@ -476,4 +442,48 @@ pub fn window_timeline() -> Result<Html> {
         ));
     }
     Ok(Html::concat(out))
+}
+
+/// `(window, counts)` rows of a two-column table.
+type Rows = Vec<(String, String)>;
+
+/// Runs `events` (hashtag, seconds after `t0`) through an engine, a trigger after each:
+/// a log line per event, and a `(window, counts)` row per window, closed or open.
+fn timeline(cfg: WindowConfig, t0: f64, events: &[(&str, f64)]) -> Result<(Vec<String>, Rows)> {
+    let mut e = WindowEngine::new(cfg)?;
+    let mut log = Vec::new();
+    let mut finals = Vec::new();
+    for (i, (tag, dt)) in events.iter().enumerate() {
+        let ev = Event {
+            usuario: "@DataFan".into(),
+            texto: "".into(),
+            hashtag_principal: (*tag).into(),
+            timestamp: t0 + dt,
+        };
+        let outcome = e.ingest(&ev, Timestamp::from_secs_f64(t0 + dt));
+        // A trigger after every event, so the watermark moves as in a live stream.
+        let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
+        finals.extend(snap.closed.clone());
+        log.push(format!(
+            "event {} {tag} at {} → {:?}; watermark now {}",
+            i + 1,
+            Timestamp::from_secs_f64(t0 + dt).clock(),
+            outcome,
+            snap.metrics.watermark.map_or("-".into(), |w| w.clock())
+        ));
+    }
+    let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
+    let rows = finals
+        .iter()
+        .map(|w| (w, "closed"))
+        .chain(snap.windows.iter().map(|w| (w, "open")))
+        .map(|(w, state)| {
+            let counts: Vec<String> = w.counts.iter().map(|(h, c)| format!("{h} {c}")).collect();
+            (
+                format!("[{}, {}) {state}", w.start.clock(), w.end.clock()),
+                counts.join(", "),
+            )
+        })
+        .collect();
+    Ok((log, rows))
 }

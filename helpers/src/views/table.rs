@@ -104,6 +104,7 @@ pub fn metrics(rows: &[TriggerMetrics]) -> Result<DataFrame> {
         column("rows_in_state", rows, |m| m.rows_in_state as u64),
         column("open_windows", rows, |m| m.open_windows as u64),
         column("late_rows", rows, |m| m.late_rows),
+        column("late_groups", rows, |m| m.late_groups),
         column("rejected", rows, |m| m.rejected.total()),
         column("lag", rows, |m| m.lag),
     ])
