@@ -51,6 +51,15 @@ def main(path, twice=False):
             failures.append(f"code cell {i} failed: {error}\n--- source:\n{src}")
         if cell.get("execution_count") is None:
             failures.append(f"code cell {i} did not run:\n{src}")
+        # Every value a cell shows is a view (table, chart, report): it must reach the
+        # page as HTML, never as Rust's Debug text of the view.
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            plain = "".join(data.get("text/plain", ""))
+            if out.get("output_type") == "execute_result" and "text/html" not in data:
+                failures.append(f"code cell {i} shows no HTML, only: {plain[:120]!r}\n{src}")
+            if "Html {" in plain or "markup:" in plain:
+                failures.append(f"code cell {i} shows Debug text of a view: {plain[:120]!r}")
 
     def output(snippet):
         for src, text in by_source.items():
