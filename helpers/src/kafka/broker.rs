@@ -19,6 +19,7 @@ use crate::core::config::TWEETS_TOPIC;
 use crate::core::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::kafka::client::validate_name;
+use crate::kafka::controller::{ClusterControl, Controller, PartitionState, CONTROL_FILE};
 use crate::kafka::tansu::Tansu;
 use crate::sys::signal::Shutdown;
 use crate::sys::state::ensure_dir;
@@ -46,6 +47,9 @@ pub struct BrokerConfig {
     pub engine: Engine,
     /// Number of brokers in the mock cluster (Tansu runs one).
     pub brokers: i32,
+    /// Copies of each partition (at most `brokers`; the mock only).
+    #[serde(default = "one")]
+    pub replication: i32,
     /// Topics to create at start, with their partition counts.
     pub topics: Vec<(String, i32)>,
     /// Where to publish [`BrokerInfo`]; `None` publishes nothing (tests that only print).
@@ -57,6 +61,7 @@ impl Default for BrokerConfig {
         BrokerConfig {
             engine: Engine::Mock,
             brokers: 1,
+            replication: 1,
             topics: vec![(TWEETS_TOPIC.to_string(), 3)],
             state_dir: Some(crate::sys::state::default_state_dir()),
         }
@@ -83,6 +88,18 @@ pub struct BrokerInfo {
     /// the data is kept.
     #[serde(default = "yes")]
     pub available: bool,
+    /// Each partition's leader, replicas and in-sync replicas, as the controller sees
+    /// them (the mock only; see [`crate::kafka::controller`]).
+    #[serde(default)]
+    pub cluster: Vec<PartitionState>,
+    /// Brokers taken down by [`crate::kafka::infra::Infra::broker_down`].
+    #[serde(default)]
+    pub down: Vec<i32>,
+}
+
+/// The default of one broker and one copy.
+fn one() -> i32 {
+    1
 }
 
 fn yes() -> bool {
@@ -113,18 +130,32 @@ pub fn run(
         topics: config.topics.clone(),
         started: Timestamp::now(),
         available: true,
+        cluster: cluster.partitions(),
+        down: Vec::new(),
     };
     let file = match &config.state_dir {
         Some(dir) => {
             ensure_dir(dir)?;
+            // A request left by an earlier cluster is not for this one.
+            let _ = std::fs::remove_file(dir.join(CONTROL_FILE));
             Some(dir.join(BROKER_FILE))
         }
         None => None,
     };
     publish(file.as_deref(), &info)?;
     ready(&info);
+    let mut cluster = cluster;
     while !shutdown.is_triggered() {
         std::thread::sleep(Duration::from_millis(50));
+        // The controller: brokers asked to be down, and the leaders that move.
+        if let Some(want) = config.state_dir.as_deref().and_then(ClusterControl::read) {
+            if cluster.apply(&want)? {
+                info.cluster = cluster.partitions();
+                info.down = cluster.down();
+                publish(file.as_deref(), &info)?;
+                println!("brokers down: {:?}", info.down);
+            }
+        }
         if let Some(request) = crate::sys::signal::take_outage_request() {
             let down = request == crate::sys::signal::OutageRequest::Down;
             cluster.set_available(config.brokers, !down)?;
@@ -150,8 +181,8 @@ pub fn run(
 
 /// The broker the program hosts.
 enum Cluster {
-    /// librdkafka's mock cluster, in this process.
-    Mock(MockCluster<'static, DefaultProducerContext>),
+    /// librdkafka's mock cluster, in this process, and its controller.
+    Mock(MockCluster<'static, DefaultProducerContext>, Controller),
     /// Tansu, a child process (stopped when dropped).
     Tansu(Tansu),
 }
@@ -160,7 +191,16 @@ impl Cluster {
     /// Starts the configured engine with the configured topics.
     fn start(config: &BrokerConfig) -> Result<Cluster> {
         match config.engine {
-            Engine::Mock => start_cluster(config).map(Cluster::Mock),
+            Engine::Mock => {
+                let cluster = start_cluster(config)?;
+                let controller = Controller::start(
+                    &cluster,
+                    config.brokers,
+                    config.replication,
+                    &config.topics,
+                )?;
+                Ok(Cluster::Mock(cluster, controller))
+            }
             Engine::Tansu => {
                 for (topic, _) in &config.topics {
                     validate_name("topic", topic)?;
@@ -174,7 +214,7 @@ impl Cluster {
     /// The address clients connect to.
     fn bootstrap(&self) -> String {
         match self {
-            Cluster::Mock(c) => c.bootstrap_servers(),
+            Cluster::Mock(c, _) => c.bootstrap_servers(),
             Cluster::Tansu(t) => t.bootstrap().to_string(),
         }
     }
@@ -182,8 +222,32 @@ impl Cluster {
     /// An outage (`up = false`, data kept) or its end.
     fn set_available(&self, brokers: i32, up: bool) -> Result<()> {
         match self {
-            Cluster::Mock(c) => set_available(c, brokers, up),
+            Cluster::Mock(c, _) => set_available(c, brokers, up),
             Cluster::Tansu(t) => t.set_available(up),
+        }
+    }
+
+    /// Takes brokers down or up as `want` says, moving leaders (the mock only).
+    fn apply(&mut self, want: &ClusterControl) -> Result<bool> {
+        match self {
+            Cluster::Mock(c, controller) => controller.apply(c, want),
+            Cluster::Tansu(_) => Ok(false),
+        }
+    }
+
+    /// Each partition's leader and replicas (the mock only).
+    fn partitions(&self) -> Vec<PartitionState> {
+        match self {
+            Cluster::Mock(_, controller) => controller.partitions().to_vec(),
+            Cluster::Tansu(_) => Vec::new(),
+        }
+    }
+
+    /// The brokers down now.
+    fn down(&self) -> Vec<i32> {
+        match self {
+            Cluster::Mock(_, controller) => controller.down().iter().copied().collect(),
+            Cluster::Tansu(_) => Vec::new(),
         }
     }
 }
@@ -199,14 +263,7 @@ fn start_cluster(config: &BrokerConfig) -> Result<MockCluster<'static, DefaultPr
             return Err(Error::config("partitions", parts, "use at least 1"));
         }
     }
-    let cluster = MockCluster::new(config.brokers)
-        .map_err(|e| Error::kafka("starting the mock cluster", e))?;
-    for (topic, parts) in &config.topics {
-        cluster
-            .create_topic(topic, *parts, 1)
-            .map_err(|e| Error::kafka(&format!("creating topic {topic:?}"), e))?;
-    }
-    Ok(cluster)
+    MockCluster::new(config.brokers).map_err(|e| Error::kafka("starting the mock cluster", e))
 }
 
 /// Takes every broker of the cluster down (connections refused, data kept) or up.

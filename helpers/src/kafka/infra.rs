@@ -19,6 +19,7 @@ use crate::core::config::{DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
 use crate::error::{Error, Result};
 use crate::kafka::broker::{BrokerInfo, Engine, BROKER_FILE};
 use crate::kafka::client::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
+use crate::kafka::controller::{ClusterControl, PartitionState, CONTROL_FILE};
 use crate::settings::{BackendChoice, Environment};
 use crate::sys::binary::binary;
 use crate::sys::binary::crate_dir;
@@ -27,7 +28,7 @@ use crate::sys::process::pid_alive;
 use crate::sys::process::spawn_child;
 use crate::sys::process::terminate_pid;
 use crate::sys::state::default_state_dir;
-use crate::sys::state::ensure_dir;
+use crate::sys::state::{ensure_dir, write_atomic};
 use crate::sys::wait::until;
 
 /// Which Kafka runs.
@@ -76,6 +77,10 @@ pub struct InfraConfig {
     pub compose_file: PathBuf,
     /// Partitions of `tweets_topic`.
     pub partitions: i32,
+    /// Brokers of the embedded cluster (a real cluster's size comes from Docker's file).
+    pub brokers: i32,
+    /// Copies of each partition in the embedded cluster (at most `brokers`).
+    pub replication: i32,
     /// How long to wait for the broker to answer.
     pub wait: Duration,
     /// Where the embedded broker publishes its address.
@@ -96,6 +101,8 @@ impl Default for InfraConfig {
                 .join("docker")
                 .join("docker-compose.yml"),
             partitions: 3,
+            brokers: 1,
+            replication: 1,
             wait: Duration::from_secs(90),
             state_dir: default_state_dir(),
         }
@@ -383,6 +390,10 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
         config.partitions.to_string(),
         "--engine".to_string(),
         format!("{:?}", backend.engine()).to_lowercase(),
+        "--brokers".to_string(),
+        config.brokers.to_string(),
+        "--replication".to_string(),
+        config.replication.to_string(),
     ];
     let mut child = spawn_child(&program, &args, &config.state_dir.join("broker.log"))?;
     let pid = child.id();
@@ -490,6 +501,64 @@ impl Infra {
                 })
             }
         }
+    }
+
+    /// Takes broker `id` (from 1) of the embedded cluster down, as a crash would: its
+    /// partitions get a new leader among their in-sync replicas (the `broker` program plays
+    /// Kafka's controller, see [`crate::kafka::controller`]). Waits until it is done.
+    pub fn broker_down(&self, id: i32) -> Result<()> {
+        self.set_broker(id, false)
+    }
+
+    /// Brings broker `id` back; partitions without a leader get it.
+    pub fn broker_up(&self, id: i32) -> Result<()> {
+        self.set_broker(id, true)
+    }
+
+    /// Asks the embedded cluster's controller to take `id` down or up, and waits for it.
+    fn set_broker(&self, id: i32, up: bool) -> Result<()> {
+        if self.backend != Backend::Embedded || !(1..=self.config.brokers).contains(&id) {
+            return Err(Error::config(
+                "broker",
+                id,
+                &format!(
+                    "use 1 to {} on the embedded backend (this one is {})",
+                    self.config.brokers, self.backend
+                ),
+            ));
+        }
+        let dir = &self.config.state_dir;
+        let mut want = ClusterControl::read(dir).unwrap_or_default();
+        if up {
+            want.down.remove(&id);
+        } else {
+            want.down.insert(id);
+        }
+        let json = serde_json::to_vec(&want).expect("control serialises");
+        write_atomic(&dir.join(CONTROL_FILE), &json)?;
+        let done = until(Duration::from_secs(10), Duration::from_millis(20), || {
+            BrokerInfo::read(dir).is_some_and(|i| i.down.contains(&id) != up)
+        });
+        if done {
+            Ok(())
+        } else {
+            Err(Error::Timeout {
+                what: format!(
+                    "the embedded cluster to take broker {id} {}",
+                    if up { "up" } else { "down" }
+                ),
+                secs: 10,
+            })
+        }
+    }
+
+    /// Each partition's leader, replicas and in-sync replicas, as the embedded cluster's
+    /// controller published them (empty for Docker and Tansu).
+    pub fn partitions(&self) -> Vec<PartitionState> {
+        BrokerInfo::read(&self.config.state_dir)
+            .filter(|i| Some(i.pid) == self.broker_pid)
+            .map(|i| i.cluster)
+            .unwrap_or_default()
     }
 
     /// Whether the broker still answers (a quick metadata request).

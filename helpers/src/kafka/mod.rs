@@ -6,6 +6,7 @@
 //!   non-obvious setting, and the questions we ask a broker (metadata, offsets).
 //! * [`broker`]: the embedded Kafka-protocol broker for machines without Docker.
 //! * [`tansu`]: a second, independent broker (Tansu) the `broker` program can host.
+//! * [`controller`]: the embedded cluster's controller: leaders, replicas, failover.
 //! * [`infra`]: start, check, stop and tear down Kafka (Docker or embedded).
 //! * [`health`]: the health check (produce N messages, read them back).
 //! * [`producer`]: the producer loop and its background-process handle.
@@ -17,6 +18,7 @@
 pub mod broker;
 pub mod client;
 pub mod consumer;
+pub mod controller;
 pub mod health;
 pub mod infra;
 pub mod producer;
