@@ -1,0 +1,96 @@
+"""Checks that a translated notebook still matches the original: what CI asserts about
+Notebook.es.ipynb against Notebook.ipynb.
+
+Usage: python scripts/check_translation.py Notebook.ipynb Notebook.es.ipynb
+
+The two notebooks have the same code cells (same source text), in the same order, and the
+same kernel; the translation has at least as many Markdown cells as the original (it may
+add some, like the glossary); no Markdown cell of the translation is an untranslated copy
+of one of the original's longer than 80 characters; no code cell of either notebook has
+saved outputs or an execution count; cell ids are unique. Exits 1 with the first problem.
+"""
+import json
+import re
+import sys
+
+LONG = 80  # an identical Markdown cell longer than this was not translated
+
+
+def source(cell):
+    src = cell.get("source", "")
+    return src if isinstance(src, str) else "".join(src)
+
+
+def squeeze(text):
+    """The text with runs of whitespace made one space: a re-wrapped copy is still a copy."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def excerpt(text, n=200):
+    return text if len(text) <= n else text[:n] + " ..."
+
+
+def problems(original_path, translated_path):
+    original = json.load(open(original_path, encoding="utf-8"))
+    translated = json.load(open(translated_path, encoding="utf-8"))
+
+    for path, nb in ((original_path, original), (translated_path, translated)):
+        ids = [c.get("id") for c in nb["cells"]]
+        dup = sorted({i for i in ids if ids.count(i) > 1}, key=str)
+        if dup:
+            yield f"{path}: cell ids are not unique: {dup}"
+        for n, cell in enumerate(nb["cells"]):
+            if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+                yield (f"{path}: cell {n} (id {cell.get('id')}) has saved outputs or an execution "
+                       f"count; clear them before committing:\n{excerpt(source(cell))}")
+
+    k1 = original.get("metadata", {}).get("kernelspec")
+    k2 = translated.get("metadata", {}).get("kernelspec")
+    if k1 != k2:
+        yield f"the kernels differ: {original_path} has {k1}, {translated_path} has {k2}"
+
+    code1 = [c for c in original["cells"] if c["cell_type"] == "code"]
+    code2 = [c for c in translated["cells"] if c["cell_type"] == "code"]
+    for n, (a, b) in enumerate(zip(code1, code2)):
+        if source(a) != source(b):
+            yield (f"code cell {n} differs (id {a.get('id')} in {original_path}, id {b.get('id')} "
+                   f"in {translated_path}); code cells must be identical, comments included.\n"
+                   f"--- {original_path}:\n{excerpt(source(a))}\n"
+                   f"--- {translated_path}:\n{excerpt(source(b))}")
+            break
+    if len(code1) != len(code2):
+        longer, path = (code1, original_path) if len(code1) > len(code2) else (code2, translated_path)
+        extra = longer[min(len(code1), len(code2))]
+        yield (f"{original_path} has {len(code1)} code cells, {translated_path} has {len(code2)}; "
+               f"the first one without a counterpart is in {path} (id {extra.get('id')}):\n"
+               f"{excerpt(source(extra))}")
+
+    md1 = [c for c in original["cells"] if c["cell_type"] == "markdown"]
+    md2 = [c for c in translated["cells"] if c["cell_type"] == "markdown"]
+    if len(md2) < len(md1):
+        yield (f"{translated_path} has {len(md2)} Markdown cells, fewer than the "
+               f"{len(md1)} of {original_path}: a cell was left out")
+    english = {squeeze(source(c)): c.get("id") for c in md1 if len(squeeze(source(c))) > LONG}
+    for cell in md2:
+        text = squeeze(source(cell))
+        if text in english:
+            yield (f"Markdown cell id {cell.get('id')} of {translated_path} is identical to cell id "
+                   f"{english[text]} of {original_path}: not translated:\n{excerpt(text)}")
+            break
+
+
+def main(args):
+    if len(args) != 2:
+        print(__doc__)
+        return 2
+    found = list(problems(*args))
+    if found:
+        print("TRANSLATION CHECK FAILED:\n" + "\n\n".join(found))
+        return 1
+    print(f"translation check passed: {args[1]} has the code cells of {args[0]}, "
+          "translated Markdown, no outputs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
