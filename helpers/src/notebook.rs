@@ -163,7 +163,7 @@ pub fn watch(p: &Pipeline, duration: Duration, every: Duration) -> Result<Html> 
 }
 
 /// [`watch`], writing its lines to `out`. Each line goes through
-/// [`crate::views::console::line`]: data never writes evcxr's rich-output markers.
+/// [`crate::views::console::line()`]: data never writes evcxr's rich-output markers.
 pub fn watch_to(
     out: &mut impl std::io::Write,
     p: &Pipeline,

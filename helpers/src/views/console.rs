@@ -1,11 +1,11 @@
-//! Text for standard output: every line we print from stream data goes through [`line`].
+//! Text for standard output: every line we print from stream data goes through [`line()`].
 //!
 //! A notebook cell's standard output is not only text. evcxr reads it line by line and
 //! treats any line that contains `EVCXR_BEGIN_CONTENT <mime>` as the start of rich output
 //! (HTML, JavaScript...) that lasts until a line `EVCXR_END_CONTENT`; other lines that
 //! start with `EVCXR_` steer the kernel too (panics, input requests). So a hashtag printed
 //! raw could put the sender's HTML and script into the Jupyter page, and in a terminal an
-//! escape character could rewrite the screen. [`line`] makes any text one harmless line:
+//! escape character could rewrite the screen. [`line()`] makes any text one harmless line:
 //!
 //! * control characters (C0, DEL, C1) and Unicode direction controls become visible
 //!   escapes (`\n`, `\u{1b}`, `\u{202e}`): the text stays on one line and shows what it
@@ -49,7 +49,7 @@ pub fn line(text: &str) -> String {
     out
 }
 
-/// Writes `text` to `out` as one safe line (see [`line`]), followed by a newline.
+/// Writes `text` to `out` as one safe line (see [`line()`]), followed by a newline.
 pub fn write_line(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
     writeln!(out, "{}", line(text))
 }
