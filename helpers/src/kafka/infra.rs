@@ -23,9 +23,8 @@ use crate::settings::{BackendChoice, Environment};
 use crate::sys::binary::binary;
 use crate::sys::binary::crate_dir;
 use crate::sys::lock;
-use crate::sys::process::pid_alive;
 use crate::sys::process::spawn_child;
-use crate::sys::process::terminate_pid;
+use crate::sys::process::{signal_recorded, terminate_recorded, ProcessRecord};
 use crate::sys::state::default_state_dir;
 use crate::sys::state::ensure_dir;
 use crate::sys::wait::until;
@@ -95,6 +94,9 @@ pub struct Infra {
     pub broker_pid: Option<u32>,
     /// The settings used.
     pub config: InfraConfig,
+    /// The embedded broker's process (pid, start time, program): signals go to it only
+    /// while it is still that process.
+    broker: Option<ProcessRecord>,
     /// The embedded broker we started (reaped on stop; not killed on drop).
     child: Arc<Mutex<Option<std::process::Child>>>,
 }
@@ -122,7 +124,7 @@ pub fn bootstrap(state_dir: &Path) -> String {
         }
     }
     match BrokerInfo::read(state_dir) {
-        Some(info) if pid_alive(info.pid) => info.bootstrap,
+        Some(info) if info.process().is_some() => info.bootstrap,
         _ => DEFAULT_BOOTSTRAP.to_string(),
     }
 }
@@ -326,6 +328,7 @@ fn start_docker(config: InfraConfig, reason: String) -> Result<Infra> {
         bootstrap: DEFAULT_BOOTSTRAP.to_string(),
         reason,
         broker_pid: None,
+        broker: None,
         config,
         child: Arc::new(Mutex::new(None)),
     })
@@ -335,12 +338,14 @@ fn start_embedded(config: InfraConfig, reason: String) -> Result<Infra> {
     ensure_dir(&config.state_dir)?;
     // Already running (a re-run cell)? Reuse it if it answers.
     if let Some(info) = BrokerInfo::read(&config.state_dir) {
-        if pid_alive(info.pid) && wait_for_broker(&info.bootstrap, Duration::from_secs(5)).is_ok() {
+        let process = info.process();
+        if process.is_some() && wait_for_broker(&info.bootstrap, Duration::from_secs(5)).is_ok() {
             return Ok(Infra {
                 backend: Backend::Embedded,
                 bootstrap: info.bootstrap,
                 reason: format!("{reason} It was already running; reusing it."),
                 broker_pid: Some(info.pid),
+                broker: process,
                 config,
                 child: Arc::new(Mutex::new(None)),
             });
@@ -362,8 +367,9 @@ fn start_embedded(config: InfraConfig, reason: String) -> Result<Infra> {
             break info;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            let log =
-                std::fs::read_to_string(config.state_dir.join("broker.log")).unwrap_or_default();
+            let log = crate::sys::state::read(&config.state_dir.join("broker.log"))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             return Err(Error::Process {
                 what: "the embedded broker".into(),
                 detail: format!("exited with {status}: {}", log.lines().last().unwrap_or("")),
@@ -379,11 +385,13 @@ fn start_embedded(config: InfraConfig, reason: String) -> Result<Infra> {
         std::thread::sleep(Duration::from_millis(20));
     };
     wait_for_broker(&info.bootstrap, config.wait)?;
+    let broker = info.process();
     Ok(Infra {
         backend: Backend::Embedded,
         bootstrap: info.bootstrap,
         reason,
         broker_pid: Some(pid),
+        broker,
         config,
         child: Arc::new(Mutex::new(Some(child))),
     })
@@ -403,8 +411,8 @@ impl Infra {
                 compose(&self.config, &["stop"], Duration::from_secs(120)).map(|_| ())
             }
             Backend::Embedded => {
-                if let Some(pid) = self.broker_pid {
-                    terminate_pid(pid, Duration::from_secs(5));
+                if let Some(broker) = &self.broker {
+                    terminate_recorded(broker, Duration::from_secs(5));
                 }
                 if let Some(mut child) = lock(&self.child).take() {
                     crate::sys::process::terminate_child(&mut child, Duration::from_secs(5));
@@ -436,12 +444,13 @@ impl Infra {
                 compose(&self.config, &[verb], Duration::from_secs(60)).map(|_| ())
             }
             Backend::Embedded => {
-                let pid = self.broker_pid.ok_or_else(|| Error::Process {
+                let broker = self.broker.as_ref().ok_or_else(|| Error::Process {
                     what: "the embedded broker".into(),
-                    detail: "its pid is unknown".into(),
+                    detail: "its process is unknown: start it with `infra::start()`".into(),
                 })?;
+                let pid = broker.pid;
                 let sig = if down { libc::SIGUSR1 } else { libc::SIGUSR2 };
-                if !crate::sys::process::signal(pid, sig) {
+                if !signal_recorded(broker, sig) {
                     return Err(Error::Process {
                         what: "the embedded broker".into(),
                         detail: format!("pid {pid} is not running: start it with `infra::start()`"),

@@ -287,6 +287,75 @@ fn issue_10_a_panicking_consumer_says_so_at_once() {
     pipe.stop();
 }
 
+/// Issue 10 (item 3): the state directory is not trusted as found. A stale pid file that
+/// names an unrelated process leaves that process alive; a log file planted as a symbolic
+/// link is refused and its target left untouched; a directory anyone can write is refused.
+#[test]
+fn issue_10_the_state_dir_is_not_trusted_as_found() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let state = temp_dir("stale-pid");
+    let config = || ProducerConfig {
+        // Nothing is sent (count 0): the program starts, finds nothing to do, and ends.
+        bootstrap: "127.0.0.1:1".into(),
+        count: Some(0),
+        state_dir: state.clone(),
+        ..Default::default()
+    };
+    let mut unrelated = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = unrelated.id();
+    let started = helpers::sys::process::ProcessRecord::of(pid, "sleep")
+        .unwrap()
+        .start_time;
+    let stale = [
+        pid.to_string(),
+        serde_json::json!({"pid": pid, "start_time": started + 1, "program": "producer"})
+            .to_string(),
+        serde_json::json!({"pid": pid, "start_time": started, "program": "producer"}).to_string(),
+    ];
+    for content in stale {
+        std::fs::write(state.join("producer.pid"), &content).unwrap();
+        let p = Producer::spawn(config()).unwrap();
+        assert!(
+            pid_alive(pid),
+            "pid file {content} made us signal an unrelated process"
+        );
+        assert_ne!(p.pid(), pid);
+        p.stop();
+    }
+    assert!(pid_alive(pid));
+    let _ = unrelated.kill();
+    let _ = unrelated.wait();
+
+    let precious = state.join("precious.txt");
+    std::fs::write(&precious, "precious").unwrap();
+    let log = state.join("producer.log");
+    let _ = std::fs::remove_file(&log);
+    std::os::unix::fs::symlink(&precious, &log).unwrap();
+    let err = Producer::spawn(config()).unwrap_err().to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "precious");
+
+    let open = temp_dir("open-state");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let err = Producer::spawn(ProducerConfig {
+        state_dir: open.clone(),
+        ..config()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("other users can write to it (mode 777)"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(&open).unwrap().next().is_none(),
+        "nothing written there"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+    let _ = std::fs::remove_dir_all(&open);
+}
+
 #[test]
 fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
     let state = temp_dir("outage");
