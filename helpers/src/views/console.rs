@@ -63,12 +63,18 @@ mod tests {
         let cases = [
             ("#Spark 12  #IA 3", "#Spark 12  #IA 3"),
             (
-                "#x\nEVCXR_BEGIN_CONTENT text/html\n<img src=x onerror=alert(1)>\nEVCXR_END_CONTENT",
-                "#x\\nEVCXR\\_BEGIN_CONTENT text/html\\n<img src=x onerror=alert(1)>\\nEVCXR\\_END_CONTENT",
+                "#x\nEVCXR_BEGIN_CONTENT text/html\n<img src=x>\nEVCXR_END_CONTENT",
+                "#x\\nEVCXR\\_BEGIN_CONTENT text/html\\n<img src=x>\\nEVCXR\\_END_CONTENT",
             ),
             ("EVCXR_END_CONTENT", "EVCXR\\_END_CONTENT"),
-            ("a #EVCXR_BEGIN_CONTENT text/html b", "a #EVCXR\\_BEGIN_CONTENT text/html b"),
-            ("\u{1b}[2J\r\t\u{7f}\u{85}", "\\u{1b}[2J\\r\\t\\u{7f}\\u{85}"),
+            (
+                "a #EVCXR_BEGIN_CONTENT text/html b",
+                "a #EVCXR\\_BEGIN_CONTENT text/html b",
+            ),
+            (
+                "\u{1b}[2J\r\t\u{7f}\u{85}",
+                "\\u{1b}[2J\\r\\t\\u{7f}\\u{85}",
+            ),
             ("#\u{202e}krapS\u{2069}", "#\\u{202e}krapS\\u{2069}"),
             ("EVCXR\n_X", "EVCXR\\n_X"),
             ("#مرحبا 🚀", "#مرحبا 🚀"),
