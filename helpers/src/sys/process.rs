@@ -66,6 +66,12 @@ impl ProcessRecord {
         record.is_running().then_some(record)
     }
 
+    /// The record of this process (what a pid file written by us names).
+    pub fn current() -> Option<ProcessRecord> {
+        let pid = std::process::id();
+        ProcessRecord::of(pid, &program_name(pid)?)
+    }
+
     /// Whether the recorded process still runs: the pid is alive, started at the recorded
     /// time, and runs the recorded program.
     pub fn is_running(&self) -> bool {
