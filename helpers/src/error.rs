@@ -66,6 +66,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The state directory (or a file in it) cannot be trusted: another user could have
+    /// planted what we would read, or redirect what we write.
+    #[error(
+        "the state directory {} cannot be trusted: {problem}. Remove it, or set \
+        STREAM_DEMO_DIR to a directory only you can write",
+        path.display()
+    )]
+    UnsafeStateDir {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Something took longer than its bound.
     #[error("timed out after {secs} s: {what}")]
     Timeout {

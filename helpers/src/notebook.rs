@@ -16,6 +16,7 @@ use crate::settings::Settings;
 use crate::sys::process::pid_alive;
 use crate::sys::wait::until;
 use crate::views::chart::{top_svg, trend_svg};
+use crate::views::console::write_line;
 use crate::views::dashboard::{dashboard, leaderboard, trend_windows, TOP, TREND_TOP};
 use crate::views::html::{escape, Html};
 pub use crate::views::lesson::{at, late_data, output_modes};
@@ -159,12 +160,27 @@ fn snapshot_with_data(p: &Pipeline, wait: Duration) -> Result<Snapshot> {
 /// Prints a leaderboard line every `every` for `duration` (these lines appear while the
 /// cell runs), then returns the dashboard of the last snapshot: the cell's lasting record.
 pub fn watch(p: &Pipeline, duration: Duration, every: Duration) -> Result<Html> {
+    watch_to(&mut std::io::stdout(), p, duration, every)
+}
+
+/// [`watch`], writing its lines to `out`. Each line goes through
+/// [`crate::views::console::line()`]: data never writes evcxr's rich-output markers.
+pub fn watch_to(
+    out: &mut impl std::io::Write,
+    p: &Pipeline,
+    duration: Duration,
+    every: Duration,
+) -> Result<Html> {
     let every = every.max(Duration::from_millis(100));
     p.follow(
         duration,
         every,
         || false,
-        |s| println!("{}", leaderboard(s)),
+        |s| {
+            // A closed stdout (the cell was interrupted) must not stop the watch.
+            let _ = write_line(out, &leaderboard(s));
+            let _ = out.flush();
+        },
     );
     let snap = snapshot_with_data(p, Duration::from_secs(30))?;
     dashboard(&snap, p.config().window.slide)

@@ -14,6 +14,7 @@ use helpers::error::Result;
 use helpers::kafka::consumer::{Pipeline, StartFrom};
 use helpers::settings::{Environment, WatchSettings, WindowSettings};
 use helpers::sys::signal::Shutdown;
+use helpers::views::console::line;
 use helpers::views::dashboard::leaderboard;
 
 /// Live hashtag counts from Kafka.
@@ -63,7 +64,7 @@ fn run(args: Args) -> Result<()> {
         args.watch.length,
         poll,
         || shutdown.is_triggered(),
-        |s| println!("{}", leaderboard(s)),
+        |s| println!("{}", line(&leaderboard(s))),
     );
     pipeline.stop();
     Ok(())

@@ -15,6 +15,7 @@ use helpers::kafka::consumer::Pipeline;
 use helpers::kafka::producer::Producer;
 use helpers::settings::Settings;
 use helpers::sys::signal::Shutdown;
+use helpers::views::console::line;
 use helpers::views::dashboard::leaderboard;
 use helpers::views::live::LivePage;
 
@@ -58,7 +59,7 @@ fn run(args: &Args) -> Result<()> {
         settings.watch.length,
         poll,
         || shutdown.is_triggered(),
-        |s| println!("{}", leaderboard(s)),
+        |s| println!("{}", line(&leaderboard(s))),
     );
     if let Some(page) = live {
         page.stop();

@@ -73,6 +73,16 @@ pub enum Rejection {
     EmptyHashtag,
     /// `hashtag_principal` was longer than [`MAX_HASHTAG_BYTES`].
     HashtagTooLong,
+    /// `hashtag_principal` held a control character (a newline, a tab, an escape, DEL, or
+    /// one of the C1 controls U+0080..U+009F). A hashtag is one word on one line: a
+    /// newline in one would start a new line in every console and notebook output that
+    /// prints it, and that is how a message could smuggle commands into the notebook page.
+    HashtagControlChar,
+    /// `hashtag_principal` held a Unicode direction control (U+202A..U+202E, U+2066..U+2069).
+    /// These invisible characters reorder the text shown around them, so a hashtag could
+    /// display as another one (`#kraPS` shown as `#Spark`, the "Trojan Source" trick):
+    /// what a table shows must be what was counted.
+    HashtagBidiControl,
     /// `timestamp` was absent or null.
     MissingTimestamp,
     /// `timestamp` was not finite, or outside 1970..2100.
@@ -81,7 +91,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every reason, in a fixed order (the order of the metrics table).
-    pub(crate) const ALL: [Rejection; 12] = [
+    pub(crate) const ALL: [Rejection; 14] = [
         Rejection::EmptyPayload,
         Rejection::Oversized,
         Rejection::NotUtf8,
@@ -92,6 +102,8 @@ impl Rejection {
         Rejection::MissingHashtag,
         Rejection::EmptyHashtag,
         Rejection::HashtagTooLong,
+        Rejection::HashtagControlChar,
+        Rejection::HashtagBidiControl,
         Rejection::MissingTimestamp,
         Rejection::TimestampOutOfRange,
     ];
@@ -109,6 +121,8 @@ impl Rejection {
             Rejection::MissingHashtag => "missing_hashtag",
             Rejection::EmptyHashtag => "empty_hashtag",
             Rejection::HashtagTooLong => "hashtag_too_long",
+            Rejection::HashtagControlChar => "hashtag_control_char",
+            Rejection::HashtagBidiControl => "hashtag_bidi_control",
             Rejection::MissingTimestamp => "missing_timestamp",
             Rejection::TimestampOutOfRange => "timestamp_out_of_range",
         }
@@ -202,6 +216,12 @@ pub fn decode(payload: &[u8]) -> Result<Event<'_>, Rejection> {
     if hashtag.len() > MAX_HASHTAG_BYTES {
         return Err(Rejection::HashtagTooLong);
     }
+    if hashtag.chars().any(char::is_control) {
+        return Err(Rejection::HashtagControlChar);
+    }
+    if hashtag.chars().any(is_bidi_control) {
+        return Err(Rejection::HashtagBidiControl);
+    }
     let timestamp = wire.timestamp.ok_or(Rejection::MissingTimestamp)?;
     if !timestamp.is_finite() || !(MIN_TIMESTAMP_SECS..=MAX_TIMESTAMP_SECS).contains(&timestamp) {
         return Err(Rejection::TimestampOutOfRange);
@@ -212,6 +232,12 @@ pub fn decode(payload: &[u8]) -> Result<Event<'_>, Rejection> {
         hashtag_principal: hashtag,
         timestamp,
     })
+}
+
+/// Whether `c` is a Unicode direction embedding, override or isolate (U+202A..U+202E,
+/// U+2066..U+2069): invisible characters that reorder the text displayed around them.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Turns a serde_json error into the reason a student can act on.
@@ -343,6 +369,34 @@ mod tests {
             ),
             (long_tag.as_bytes(), Rejection::HashtagTooLong),
             (
+                br##"{"hashtag_principal": "#x\nEVCXR_BEGIN_CONTENT text/html", "timestamp": 1}"##,
+                Rejection::HashtagControlChar,
+            ),
+            (
+                br##"{"hashtag_principal": "#a\u001b[31m", "timestamp": 1}"##,
+                Rejection::HashtagControlChar,
+            ),
+            (
+                "{\"hashtag_principal\": \"#a\u{7f}\", \"timestamp\": 1}".as_bytes(),
+                Rejection::HashtagControlChar,
+            ),
+            (
+                br##"{"hashtag_principal": "#a\u0085b", "timestamp": 1}"##,
+                Rejection::HashtagControlChar,
+            ),
+            (
+                br##"{"hashtag_principal": "#a\tb", "timestamp": 1}"##,
+                Rejection::HashtagControlChar,
+            ),
+            (
+                br##"{"hashtag_principal": "#\u202ekrapS", "timestamp": 1}"##,
+                Rejection::HashtagBidiControl,
+            ),
+            (
+                "{\"hashtag_principal\": \"#a\u{2066}b\u{2069}\", \"timestamp\": 1}".as_bytes(),
+                Rejection::HashtagBidiControl,
+            ),
+            (
                 br##"{"hashtag_principal": "#a"}"##,
                 Rejection::MissingTimestamp,
             ),
@@ -374,6 +428,28 @@ mod tests {
                 "payload {:?}",
                 String::from_utf8_lossy(&payload[..payload.len().min(80)])
             );
+        }
+    }
+
+    #[test]
+    fn control_characters_only_matter_in_the_hashtag() {
+        // A post's text may span lines; only the counted, displayed hashtag is checked.
+        let ev = decode(
+            br##"{"texto": "line 1\nline 2\u202e", "hashtag_principal": "#IA", "timestamp": 1}"##,
+        )
+        .unwrap();
+        assert_eq!(ev.texto, "line 1\nline 2\u{202e}");
+        // Right-to-left scripts, emoji and marks that are not controls are welcome.
+        for tag in ["#مرحبا", "#🚀Rust", "#Café", "#a\u{200f}b", "#日本"] {
+            let json = serde_json::json!({"hashtag_principal": tag, "timestamp": 1});
+            let bytes = serde_json::to_vec(&json).unwrap();
+            assert_eq!(decode(&bytes).unwrap().hashtag_principal, tag);
+        }
+        for c in ['\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}'] {
+            assert!(is_bidi_control(c));
+        }
+        for c in ['\u{2029}', '\u{202f}', '\u{2065}', '\u{206a}', 'a'] {
+            assert!(!is_bidi_control(c));
         }
     }
 

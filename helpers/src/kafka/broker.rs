@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::kafka::client::validate_name;
 use crate::kafka::controller::{ClusterControl, Controller, PartitionState, CONTROL_FILE};
 use crate::kafka::tansu::Tansu;
+use crate::sys::process::ProcessRecord;
 use crate::sys::signal::Shutdown;
 use crate::sys::state::ensure_dir;
 use crate::sys::state::write_atomic;
@@ -88,6 +89,10 @@ pub struct BrokerInfo {
     /// the data is kept.
     #[serde(default = "yes")]
     pub available: bool,
+    /// When the broker process started (clock ticks since boot, `/proc/<pid>/stat`): with
+    /// the pid, it tells the broker apart from a process that later got the same pid.
+    #[serde(default)]
+    pub start_time: Option<u64>,
     /// Each partition's leader, replicas and in-sync replicas, as the controller sees
     /// them (the mock only; see [`crate::kafka::controller`]).
     #[serde(default)]
@@ -107,10 +112,22 @@ fn yes() -> bool {
 }
 
 impl BrokerInfo {
-    /// Reads the info a broker published in `state_dir`, if any.
+    /// Reads the info a broker published in `state_dir`, if any (and if the directory can
+    /// be trusted: see [`crate::sys::state::check_dir`]).
     pub fn read(state_dir: &Path) -> Option<BrokerInfo> {
-        let text = std::fs::read_to_string(state_dir.join(BROKER_FILE)).ok()?;
-        serde_json::from_str(&text).ok()
+        let bytes = crate::sys::state::read_trusted(state_dir, BROKER_FILE)?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The broker process, if it still runs: the recorded pid, started at the recorded
+    /// time, running the `broker` program. Never a process that merely got its pid later.
+    pub fn process(&self) -> Option<ProcessRecord> {
+        let record = ProcessRecord {
+            pid: self.pid,
+            start_time: self.start_time?,
+            program: "broker".into(),
+        };
+        record.is_running().then_some(record)
     }
 }
 
@@ -132,6 +149,7 @@ pub fn run(
         available: true,
         cluster: cluster.partitions(),
         down: Vec::new(),
+        start_time: ProcessRecord::of(std::process::id(), "broker").map(|r| r.start_time),
     };
     let file = match &config.state_dir {
         Some(dir) => {

@@ -65,6 +65,11 @@ pub struct PipelineConfig {
     /// (the default): this consumer reads all partitions itself, with no group to wait for.
     #[serde(default)]
     pub group: Option<String>,
+    /// Test hook: the loop panics at its first trigger (how a test shows that a panic in
+    /// the consumer thread is reported, not hidden). Not a setting; always false otherwise.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub panic_on_trigger: bool,
 }
 
 impl Default for PipelineConfig {
@@ -78,6 +83,7 @@ impl Default for PipelineConfig {
             metrics_history: 360,
             state_dir: default_state_dir(),
             group: None,
+            panic_on_trigger: false,
         }
     }
 }
@@ -213,11 +219,23 @@ impl Pipeline {
         let thread = std::thread::Builder::new()
             .name("pipeline".into())
             .spawn(move || {
-                let result = run(&thread_config, auto_bootstrap, engine, &thread_shared);
+                // A panic must not leave a handle that looks alive: catch it, and say so.
+                // (`AssertUnwindSafe`: after a panic we only read the status, which every
+                // lock keeps valid between statements; see `sys::lock`.)
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(&thread_config, auto_bootstrap, engine, &thread_shared)
+                }));
                 let mut st = lock(&thread_shared.state);
                 st.status.running = false;
-                if let Err(e) = result {
-                    st.status.last_error = Some(e.to_string());
+                match result {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => st.status.last_error = Some(e.to_string()),
+                    Err(panic) => {
+                        st.status.last_error = Some(format!(
+                            "the consumer thread panicked: {}",
+                            panic_message(panic.as_ref())
+                        ))
+                    }
                 }
             })
             .map_err(|e| Error::os("cannot start the consumer thread", e))?;
@@ -295,7 +313,8 @@ impl Pipeline {
     }
 
     /// Waits (at most `wait`) until the consumer has its partitions and reads from them;
-    /// events produced after this returns are all counted.
+    /// events produced after this returns are all counted. Fails at once, with the
+    /// consumer's last error, if the consumer thread has ended.
     pub fn wait_ready(&self, wait: Duration) -> Result<()> {
         // Ready (partitions found) or ended (with its error): either way, stop waiting.
         let settled = poll(wait, Duration::from_millis(20), || {
@@ -303,7 +322,7 @@ impl Pipeline {
             (!st.partitions.is_empty() || !st.running).then_some(st)
         });
         match settled {
-            Some(st) if !st.partitions.is_empty() => Ok(()),
+            Some(st) if st.running => Ok(()),
             Some(st) => Err(Error::Process {
                 what: "the consumer".into(),
                 detail: st.last_error.unwrap_or_else(|| "stopped".into()),
@@ -320,15 +339,28 @@ impl Pipeline {
         }
     }
 
-    /// Waits (at most `wait`) for a snapshot for which `pred` holds; returns it.
+    /// Waits (at most `wait`) for a snapshot for which `pred` holds; returns it. Fails at
+    /// once, with the consumer's last error, if the consumer thread has ended.
     pub fn wait_for(&self, wait: Duration, pred: impl Fn(&Snapshot) -> bool) -> Result<Snapshot> {
-        poll(wait, Duration::from_millis(20), || {
-            self.snapshot().filter(|s| pred(s))
-        })
-        .ok_or(Error::Timeout {
-            what: "the consumer's snapshot to reach the expected state".into(),
-            secs: wait.as_secs(),
-        })
+        let settled = poll(wait, Duration::from_millis(20), || {
+            let st = self.state();
+            match &st.snapshot {
+                Some(s) if pred(s) => Some(Ok(s.clone())),
+                _ if !st.status.running => Some(Err(st.status.last_error.clone())),
+                _ => None,
+            }
+        });
+        match settled {
+            Some(Ok(snap)) => Ok(snap),
+            Some(Err(last_error)) => Err(Error::Process {
+                what: "the consumer".into(),
+                detail: last_error.unwrap_or_else(|| "stopped".into()),
+            }),
+            None => Err(Error::Timeout {
+                what: "the consumer's snapshot to reach the expected state".into(),
+                secs: wait.as_secs(),
+            }),
+        }
     }
 
     /// Stops the consumer thread and waits for it.
@@ -723,6 +755,9 @@ impl<'s> ConsumerLoop<'s> {
     /// Step 2b: fire the engine's trigger and publish the snapshot, its metrics (with the
     /// lag behind the newest offsets), the status and the all-time totals.
     fn tick_and_publish(&mut self) {
+        if self.config.panic_on_trigger {
+            panic!("test hook: panic_on_trigger");
+        }
         let t0 = Instant::now();
         let mut snap = self.counter.engine.tick(Timestamp::now());
         snap.metrics.trigger_duration += t0.elapsed();
@@ -793,6 +828,15 @@ impl Counter {
             }
         }
     }
+}
+
+/// The message a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// A fetch error, said for the status (a lost broker is reported by the client context,

@@ -6,6 +6,10 @@
 //! metadata request with a bounded wait, never a fixed sleep. The embedded broker lives
 //! until [`Infra::stop`], [`Infra::down`], or the end of the process that started it (it
 //! watches our pid), so a failing cell that drops a handle does not take Kafka down with it.
+//!
+//! Docker's outage ([`Infra::outage`]) pauses the container, and a pause outlives the
+//! kernel that asked for it; so the pausing process is recorded in the state directory and
+//! [`start`] unpauses a paused container unless that process still runs elsewhere.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -24,9 +28,8 @@ use crate::settings::{BackendChoice, Environment};
 use crate::sys::binary::binary;
 use crate::sys::binary::crate_dir;
 use crate::sys::lock;
-use crate::sys::process::pid_alive;
 use crate::sys::process::spawn_child;
-use crate::sys::process::terminate_pid;
+use crate::sys::process::{signal_recorded, terminate_recorded, ProcessRecord};
 use crate::sys::state::default_state_dir;
 use crate::sys::state::{ensure_dir, write_atomic};
 use crate::sys::wait::until;
@@ -122,6 +125,9 @@ pub struct Infra {
     pub broker_pid: Option<u32>,
     /// The settings used.
     pub config: InfraConfig,
+    /// The embedded broker's process (pid, start time, program): signals go to it only
+    /// while it is still that process.
+    broker: Option<ProcessRecord>,
     /// The embedded broker we started (reaped on stop; not killed on drop).
     child: Arc<Mutex<Option<std::process::Child>>>,
 }
@@ -149,7 +155,7 @@ pub fn bootstrap(state_dir: &Path) -> String {
         }
     }
     match BrokerInfo::read(state_dir) {
-        Some(info) if pid_alive(info.pid) => info.bootstrap,
+        Some(info) if info.process().is_some() => info.bootstrap,
         _ => DEFAULT_BOOTSTRAP.to_string(),
     }
 }
@@ -251,8 +257,22 @@ pub fn docker_engine() -> std::result::Result<String, String> {
     }
 }
 
+/// How a command is run: [`run_bounded`], or a fake in tests (no Docker engine runs on
+/// our machines and CI, so Docker decisions are tested against recorded answers).
+type Runner<'a> = &'a dyn Fn(&str, &[&str], Duration) -> std::result::Result<String, CommandError>;
+
 /// The compose command: `docker compose` (v2) or `docker-compose` (v1).
 fn compose(config: &InfraConfig, args: &[&str], bound: Duration) -> Result<String> {
+    compose_with(&run_bounded, config, args, bound)
+}
+
+/// [`compose`], run by `run`.
+fn compose_with(
+    run_bounded: Runner<'_>,
+    config: &InfraConfig,
+    args: &[&str],
+    bound: Duration,
+) -> Result<String> {
     let file = config.compose_file.display().to_string();
     let v2: Vec<&str> = ["compose", "-f", file.as_str()]
         .into_iter()
@@ -327,14 +347,87 @@ pub fn check_kafka_port(addr: &str) -> Result<bool> {
         what: format!("starting Kafka on {addr}"),
         detail: format!(
             "port {} is taken by another program that is not Kafka: stop it (`ss -ltnp` shows \
-                which), \
-             or use the embedded broker with STREAM_DEMO_BACKEND=embedded",
+             which; a paused Kafka container holds it too: `docker compose -f \
+             docker/docker-compose.yml unpause`), or use the embedded broker with \
+             STREAM_DEMO_BACKEND=embedded",
             addr.rsplit(':').next().unwrap_or(addr)
         ),
     })
 }
 
+/// File in the state directory naming the process (a [`ProcessRecord`]) that paused
+/// Kafka's container for an outage ([`Infra::outage`]).
+const PAUSED_BY_FILE: &str = "docker-paused-by.json";
+
+/// Unpauses Kafka's container if an outage left it paused: `docker compose pause` outlives
+/// the kernel that asked for it (a killed kernel never ends its outage). Left paused only
+/// while the process that paused it still runs and is not us (another notebook's outage
+/// demo): then an error says so. Returns a sentence for the class if it unpaused.
+fn resume_if_paused(run: Runner<'_>, config: &InfraConfig) -> Result<Option<String>> {
+    let record = config.state_dir.join(PAUSED_BY_FILE);
+    let ps = compose_with(
+        run,
+        config,
+        &["ps", "--status", "paused", "--quiet"],
+        Duration::from_secs(30),
+    );
+    let paused = match ps {
+        Ok(ids) => !ids.trim().is_empty(),
+        Err(e) => {
+            // An old compose without `ps --status`: carry on as before.
+            tracing::debug!("cannot tell whether Kafka's container is paused: {e}");
+            return Ok(None);
+        }
+    };
+    if !paused {
+        let _ = std::fs::remove_file(&record);
+        return Ok(None);
+    }
+    let pauser: Option<ProcessRecord> =
+        crate::sys::state::read_trusted(&config.state_dir, PAUSED_BY_FILE)
+            .and_then(|b| serde_json::from_slice(&b).ok());
+    if let Some(p) = pauser.filter(|p| p.pid != std::process::id() && p.is_running()) {
+        return Err(Error::Process {
+            what: "starting Kafka".into(),
+            detail: format!(
+                "Kafka's container is paused for an outage by another notebook (pid {}): end \
+                 it there with `infra.outage(false)`, or stop that kernel and start again",
+                p.pid
+            ),
+        });
+    }
+    compose_with(run, config, &["unpause"], Duration::from_secs(60))?;
+    let _ = std::fs::remove_file(&record);
+    Ok(Some(
+        "Kafka's container was paused by an outage nobody ended (a stopped kernel); it was \
+         unpaused."
+            .into(),
+    ))
+}
+
+/// Docker's outage: `docker compose pause` (and a record of who paused, so the next
+/// [`start`] can tell an abandoned pause from another notebook's demo), or `unpause`.
+fn docker_outage(run: Runner<'_>, config: &InfraConfig, down: bool) -> Result<()> {
+    let record = config.state_dir.join(PAUSED_BY_FILE);
+    if down {
+        ensure_dir(&config.state_dir)?;
+        if let Some(me) = ProcessRecord::current() {
+            let json = serde_json::to_vec(&me).expect("record serialises");
+            crate::sys::state::write_atomic(&record, &json)?;
+        }
+        compose_with(run, config, &["pause"], Duration::from_secs(60)).map(|_| ())
+    } else {
+        compose_with(run, config, &["unpause"], Duration::from_secs(60))?;
+        let _ = std::fs::remove_file(&record);
+        Ok(())
+    }
+}
+
 fn start_docker(config: InfraConfig, reason: String) -> Result<Infra> {
+    let reason = match resume_if_paused(&run_bounded, &config)? {
+        Some(note) => format!("{reason} {note}"),
+        None => reason,
+    };
     check_kafka_port(DEFAULT_BOOTSTRAP)?;
     compose(
         &config,
@@ -353,6 +446,7 @@ fn start_docker(config: InfraConfig, reason: String) -> Result<Infra> {
         bootstrap: DEFAULT_BOOTSTRAP.to_string(),
         reason,
         broker_pid: None,
+        broker: None,
         config,
         child: Arc::new(Mutex::new(None)),
     })
@@ -362,8 +456,8 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
     ensure_dir(&config.state_dir)?;
     // Already running (a re-run cell)? Reuse it if it answers and is the same engine.
     if let Some(info) = BrokerInfo::read(&config.state_dir) {
-        let alive = pid_alive(info.pid);
-        if alive
+        let process = info.process();
+        if process.is_some()
             && info.engine == backend.engine()
             && wait_for_broker(&info.bootstrap, Duration::from_secs(5)).is_ok()
         {
@@ -372,13 +466,14 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
                 bootstrap: info.bootstrap,
                 reason: format!("{reason} It was already running; reusing it."),
                 broker_pid: Some(info.pid),
+                broker: process,
                 config,
                 child: Arc::new(Mutex::new(None)),
             });
         }
-        if alive {
+        if let Some(other) = &process {
             // Another engine runs there: stop it, so one broker serves the notebook.
-            terminate_pid(info.pid, Duration::from_secs(5));
+            terminate_recorded(other, Duration::from_secs(5));
         }
         let _ = std::fs::remove_file(config.state_dir.join(BROKER_FILE));
     }
@@ -403,8 +498,9 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
             break info;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            let log =
-                std::fs::read_to_string(config.state_dir.join("broker.log")).unwrap_or_default();
+            let log = crate::sys::state::read(&config.state_dir.join("broker.log"))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             return Err(Error::Process {
                 what: "the embedded broker".into(),
                 detail: format!("exited with {status}: {}", log.lines().last().unwrap_or("")),
@@ -420,11 +516,13 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
         std::thread::sleep(Duration::from_millis(20));
     };
     wait_for_broker(&info.bootstrap, config.wait)?;
+    let broker = info.process();
     Ok(Infra {
         backend,
         bootstrap: info.bootstrap,
         reason,
         broker_pid: Some(pid),
+        broker,
         config,
         child: Arc::new(Mutex::new(Some(child))),
     })
@@ -444,8 +542,8 @@ impl Infra {
                 compose(&self.config, &["stop"], Duration::from_secs(120)).map(|_| ())
             }
             Backend::Embedded | Backend::Tansu => {
-                if let Some(pid) = self.broker_pid {
-                    terminate_pid(pid, Duration::from_secs(5));
+                if let Some(broker) = &self.broker {
+                    terminate_recorded(broker, Duration::from_secs(5));
                 }
                 if let Some(mut child) = lock(&self.child).take() {
                     crate::sys::process::terminate_child(&mut child, Duration::from_secs(5));
@@ -472,17 +570,15 @@ impl Infra {
     /// container is paused (`docker compose pause`). Clients retry; nothing is lost.
     pub fn outage(&self, down: bool) -> Result<()> {
         match self.backend {
-            Backend::Docker => {
-                let verb = if down { "pause" } else { "unpause" };
-                compose(&self.config, &[verb], Duration::from_secs(60)).map(|_| ())
-            }
+            Backend::Docker => docker_outage(&run_bounded, &self.config, down),
             Backend::Embedded | Backend::Tansu => {
-                let pid = self.broker_pid.ok_or_else(|| Error::Process {
+                let broker = self.broker.as_ref().ok_or_else(|| Error::Process {
                     what: "the embedded broker".into(),
-                    detail: "its pid is unknown".into(),
+                    detail: "its process is unknown: start it with `infra::start()`".into(),
                 })?;
+                let pid = broker.pid;
                 let sig = if down { libc::SIGUSR1 } else { libc::SIGUSR2 };
-                if !crate::sys::process::signal(pid, sig) {
+                if !signal_recorded(broker, sig) {
                     return Err(Error::Process {
                         what: "the embedded broker".into(),
                         detail: format!("pid {pid} is not running: start it with `infra::start()`"),
@@ -641,6 +737,118 @@ mod tests {
             "{:?}",
             start.elapsed()
         );
+    }
+
+    /// The commands a fake Docker was given (`docker <verb>`).
+    type Calls = Arc<Mutex<Vec<String>>>;
+
+    /// A command runner that is not [`run_bounded`].
+    type Fake = Box<dyn Fn(&str, &[&str], Duration) -> std::result::Result<String, CommandError>>;
+
+    /// A fake Docker: answers `compose ps` with `ps`, records every command it is given.
+    fn fake_docker(ps: std::result::Result<&'static str, &'static str>) -> (Fake, Calls) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let run: Fake = Box::new(move |program: &str, args: &[&str], _: Duration| {
+            let verb = args.iter().skip_while(|a| **a != "-f").nth(2).copied();
+            lock(&seen).push(format!("{program} {}", verb.unwrap_or("")));
+            match verb {
+                Some("ps") => ps
+                    .map(str::to_string)
+                    .map_err(|e| CommandError::Failed(e.into())),
+                _ => Ok(String::new()),
+            }
+        });
+        (run, calls)
+    }
+
+    fn docker_config(name: &str) -> InfraConfig {
+        let state_dir = std::env::temp_dir().join(format!(
+            "helpers-docker-{name}-{}-{}",
+            std::process::id(),
+            crate::core::time::Timestamp::now().micros()
+        ));
+        ensure_dir(&state_dir).unwrap();
+        InfraConfig {
+            backend: Some(Backend::Docker),
+            compose_file: PathBuf::from("docker-compose.yml"),
+            state_dir,
+            ..Default::default()
+        }
+    }
+
+    fn record_pauser(config: &InfraConfig, who: &ProcessRecord) {
+        let path = config.state_dir.join(PAUSED_BY_FILE);
+        crate::sys::state::write_atomic(&path, &serde_json::to_vec(who).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_paused_kafka_container_is_unpaused_when_its_pauser_is_gone() {
+        // No Docker engine here: the decisions run against a fake `docker`.
+        let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+        let gone = ProcessRecord::of(sleeper.id(), "sleep").unwrap();
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        for pauser in [None, Some(gone), ProcessRecord::current()] {
+            let config = docker_config("paused");
+            if let Some(p) = &pauser {
+                record_pauser(&config, p);
+            }
+            let (run, calls) = fake_docker(Ok("3f2a9c0d1e"));
+            let note = resume_if_paused(&run, &config).unwrap();
+            assert!(note.unwrap().contains("unpaused"), "{pauser:?}");
+            assert_eq!(*lock(&calls), ["docker ps", "docker unpause"], "{pauser:?}");
+            assert!(!config.state_dir.join(PAUSED_BY_FILE).exists());
+            std::fs::remove_dir_all(&config.state_dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn another_live_notebooks_outage_is_left_alone_and_named() {
+        let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+        let config = docker_config("other");
+        record_pauser(&config, &ProcessRecord::of(other.id(), "sleep").unwrap());
+        let (run, calls) = fake_docker(Ok("3f2a9c0d1e"));
+        let err = resume_if_paused(&run, &config).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("another notebook (pid {})", other.id())),
+            "{err}"
+        );
+        assert!(err.contains("infra.outage(false)"), "{err}");
+        assert_eq!(*lock(&calls), ["docker ps"], "no unpause");
+        let _ = other.kill();
+        let _ = other.wait();
+        std::fs::remove_dir_all(&config.state_dir).unwrap();
+    }
+
+    #[test]
+    fn a_running_or_unknown_container_is_left_as_it_is() {
+        for ps in [Ok(""), Err("unknown flag: --status")] {
+            let config = docker_config("running");
+            record_pauser(&config, &ProcessRecord::current().unwrap());
+            let (run, calls) = fake_docker(ps);
+            assert_eq!(resume_if_paused(&run, &config).unwrap(), None);
+            assert!(
+                !lock(&calls).iter().any(|c| c.ends_with("unpause")),
+                "{ps:?}"
+            );
+            std::fs::remove_dir_all(&config.state_dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_outage_records_who_paused_and_ending_it_forgets() {
+        let config = docker_config("outage");
+        let (run, calls) = fake_docker(Ok(""));
+        docker_outage(&run, &config, true).unwrap();
+        let path = config.state_dir.join(PAUSED_BY_FILE);
+        let who: ProcessRecord = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(who.pid, std::process::id());
+        assert!(who.is_running());
+        docker_outage(&run, &config, false).unwrap();
+        assert!(!path.exists());
+        assert_eq!(*lock(&calls), ["docker pause", "docker unpause"]);
+        std::fs::remove_dir_all(&config.state_dir).unwrap();
     }
 
     #[test]

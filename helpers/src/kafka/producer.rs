@@ -32,11 +32,12 @@ use crate::sys::binary::binary;
 use crate::sys::lock;
 use crate::sys::process::spawn_child;
 use crate::sys::process::terminate_child;
-use crate::sys::process::terminate_pid;
+use crate::sys::process::terminate_recorded;
+use crate::sys::process::ProcessRecord;
 use crate::sys::signal::Shutdown;
 use crate::sys::state::default_state_dir;
 use crate::sys::state::ensure_dir;
-use crate::sys::state::read_live_pid;
+use crate::sys::state::read_live_record;
 use crate::sys::state::write_atomic;
 use crate::sys::wait::until;
 
@@ -361,7 +362,7 @@ impl<'a> ProducerLoop<'a> {
     fn apply_control(&mut self) -> Result<()> {
         let Some(control) = self
             .control_file
-            .and_then(|p| fs::read(p).ok())
+            .and_then(|p| crate::sys::state::read(p).ok())
             .and_then(|b| serde_json::from_slice::<ProducerControl>(&b).ok())
         else {
             return Ok(());
@@ -445,7 +446,7 @@ impl Drop for ProducerProcess {
     fn drop(&mut self) {
         let mut child = lock(&self.child);
         terminate_child(&mut child, Duration::from_secs(40));
-        if read_live_pid(&self.pid_path).is_none() {
+        if read_live_record(&self.pid_path).is_none() {
             let _ = fs::remove_file(&self.pid_path);
         }
     }
@@ -465,8 +466,10 @@ impl Producer {
         ensure_dir(&dir)?;
         let pid_path = dir.join(PID_FILE);
         if !config.allow_multiple {
-            if let Some(old) = read_live_pid(&pid_path) {
-                terminate_pid(old, Duration::from_secs(40));
+            // Only the producer the pid file names, if it still runs: never a process
+            // that was given its pid since.
+            if let Some(old) = read_live_record(&pid_path) {
+                terminate_recorded(&old, Duration::from_secs(40));
             }
         }
         let program = binary("producer")?;
@@ -488,7 +491,15 @@ impl Producer {
             control_path.display().to_string(),
         ];
         let child = spawn_child(&program, &args, &dir.join(LOG_FILE))?;
-        write_atomic(&pid_path, child.id().to_string().as_bytes())?;
+        // The child is ours and not reaped yet: its pid cannot have been reused.
+        let record = ProcessRecord::of(child.id(), "producer").ok_or_else(|| Error::Process {
+            what: "the producer".into(),
+            detail: format!("pid {} ended at once: see {}", child.id(), LOG_FILE),
+        })?;
+        write_atomic(
+            &pid_path,
+            &serde_json::to_vec(&record).expect("record serialises"),
+        )?;
         Ok(Producer {
             inner: Arc::new(ProducerProcess {
                 child: Mutex::new(child),
@@ -518,7 +529,7 @@ impl Producer {
 
     /// The latest counters (all zero until the producer wrote its first stats).
     pub fn stats(&self) -> ProducerStats {
-        fs::read(&self.inner.stats_path)
+        crate::sys::state::read(&self.inner.stats_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()

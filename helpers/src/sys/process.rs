@@ -17,6 +17,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 use crate::sys::wait::until;
 
@@ -37,6 +39,89 @@ pub fn pid_alive(pid: u32) -> bool {
     unsafe { libc::kill(pid as i32, 0) == 0 }
 }
 
+/// A process we started, as recorded in a pid file or in `broker.json`: its pid, when it
+/// started and its program name. A pid alone is not enough: once the process ends, the
+/// system can give its number to any other process, and a stale pid file would make us
+/// signal that one. The start time (field 22 of `/proc/<pid>/stat`, in clock ticks since
+/// boot) tells a reused pid apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    /// The process id.
+    pub pid: u32,
+    /// When it started, in clock ticks since boot.
+    pub start_time: u64,
+    /// Its program name (`/proc/<pid>/comm`, e.g. `producer`).
+    pub program: String,
+}
+
+impl ProcessRecord {
+    /// The record of the running process `pid` (`None` if it is gone), if its program name
+    /// is `program`.
+    pub fn of(pid: u32, program: &str) -> Option<ProcessRecord> {
+        let record = ProcessRecord {
+            pid,
+            start_time: start_time(pid)?,
+            program: program.to_string(),
+        };
+        record.is_running().then_some(record)
+    }
+
+    /// The record of this process (what a pid file written by us names).
+    pub fn current() -> Option<ProcessRecord> {
+        let pid = std::process::id();
+        ProcessRecord::of(pid, &program_name(pid)?)
+    }
+
+    /// Whether the recorded process still runs: the pid is alive, started at the recorded
+    /// time, and runs the recorded program.
+    pub fn is_running(&self) -> bool {
+        pid_alive(self.pid)
+            && start_time(self.pid) == Some(self.start_time)
+            && program_name(self.pid).is_some_and(|p| same_program(&p, &self.program))
+    }
+}
+
+/// The start time of `pid` (field 22 of `/proc/<pid>/stat`, clock ticks since boot).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let (_, rest) = stat.rsplit_once(')')?;
+    // `rest` starts with field 3 (the state), so field 22 is its 20th word.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The program name of `pid` (`/proc/<pid>/comm`).
+fn program_name(pid: u32) -> Option<String> {
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(comm.trim_end_matches('\n').to_string())
+}
+
+/// Whether a `comm` name is `program`'s (the kernel keeps 15 bytes of it).
+fn same_program(comm: &str, program: &str) -> bool {
+    comm.as_bytes() == &program.as_bytes()[..program.len().min(15)]
+}
+
+/// Signals the recorded process if, and only if, it is still the one recorded; true if the
+/// signal was delivered.
+pub(crate) fn signal_recorded(record: &ProcessRecord, sig: i32) -> bool {
+    record.is_running() && signal(record.pid, sig)
+}
+
+/// Stops the recorded process (SIGTERM, wait up to `grace`, then SIGKILL), only while it is
+/// the one recorded: a pid reused by another process is left alone. True once it is gone
+/// (or was never ours).
+pub(crate) fn terminate_recorded(record: &ProcessRecord, grace: Duration) -> bool {
+    if !signal_recorded(record, libc::SIGTERM) {
+        return true;
+    }
+    let gone = || !record.is_running();
+    if until(grace, Duration::from_millis(20), gone) {
+        return true;
+    }
+    signal_recorded(record, libc::SIGKILL);
+    until(Duration::from_secs(2), Duration::from_millis(10), gone)
+}
+
 /// Sends `signal` to `pid`; true if it was delivered.
 pub fn signal(pid: u32, signal: i32) -> bool {
     if pid == 0 || pid > i32::MAX as u32 {
@@ -44,21 +129,6 @@ pub fn signal(pid: u32, signal: i32) -> bool {
     }
     // SAFETY: plain kill(2) on a positive pid.
     unsafe { libc::kill(pid as i32, signal) == 0 }
-}
-
-/// Asks `pid` to stop (SIGTERM), waits up to `grace`, then kills it (SIGKILL).
-/// Returns true if the process is gone.
-pub(crate) fn terminate_pid(pid: u32, grace: Duration) -> bool {
-    if !pid_alive(pid) {
-        return true;
-    }
-    signal(pid, libc::SIGTERM);
-    let gone = || !pid_alive(pid);
-    if until(grace, Duration::from_millis(20), gone) {
-        return true;
-    }
-    signal(pid, libc::SIGKILL);
-    until(Duration::from_secs(2), Duration::from_millis(10), gone)
 }
 
 /// Stops a child we own: SIGTERM, wait up to `grace`, then SIGKILL; always reaps it.
@@ -79,11 +149,7 @@ pub(crate) fn terminate_child(child: &mut Child, grace: Duration) {
 /// Starts `program` with `args`, stdin closed, stdout and stderr to `log` (never to the
 /// notebook's pipe), and `--parent-pid` so it dies with us.
 pub(crate) fn spawn_child(program: &Path, args: &[String], log: &Path) -> Result<Child> {
-    let out = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| Error::io("cannot open the log file", log, e))?;
+    let out = crate::sys::state::open_log(log)?;
     let err = out
         .try_clone()
         .map_err(|e| Error::io("cannot open the log file", log, e))?;
@@ -164,5 +230,37 @@ mod tests {
         assert!(pid_alive(pid));
         terminate_child(&mut child, Duration::from_secs(1));
         assert!(!pid_alive(pid));
+    }
+
+    #[test]
+    fn a_record_names_one_process_and_no_other() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        let rec = ProcessRecord::of(pid, "sleep").expect("a running sleep");
+        assert!(rec.is_running());
+        assert!(
+            ProcessRecord::of(pid, "producer").is_none(),
+            "another program"
+        );
+        // The same pid with another start time (a reused pid) or program is not ours.
+        for other in [
+            ProcessRecord {
+                start_time: rec.start_time + 1,
+                ..rec.clone()
+            },
+            ProcessRecord {
+                program: "producer".into(),
+                ..rec.clone()
+            },
+        ] {
+            assert!(!other.is_running());
+            assert!(!signal_recorded(&other, libc::SIGKILL));
+            assert!(terminate_recorded(&other, Duration::from_millis(100)));
+            assert!(pid_alive(pid), "a process that is not ours was signalled");
+        }
+        assert!(terminate_recorded(&rec, Duration::from_secs(2)));
+        let _ = child.wait();
+        assert!(!rec.is_running());
+        assert!(same_program("a-very-long-pro", "a-very-long-program-name"));
     }
 }

@@ -59,10 +59,20 @@ impl Html {
 
     /// Called by evcxr to show the value as rich output.
     pub fn evcxr_display(&self) {
-        println!(
+        let _ = self.write_evcxr(&mut std::io::stdout());
+    }
+
+    /// Writes the value to `out` the way evcxr reads rich output: a begin line, the markup,
+    /// an end line. The markup cannot end the block early nor open another one: every
+    /// `EVCXR_` in it is written `EVCXR&#95;`, which a browser shows as `EVCXR_` and
+    /// evcxr does not recognise.
+    pub fn write_evcxr(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        writeln!(
+            out,
             "EVCXR_BEGIN_CONTENT text/html\n<div class=\"stream-demo\">{}</div>\nEVCXR_END_CONTENT",
-            self.markup
-        );
+            self.markup.replace("EVCXR_", "EVCXR&#95;")
+        )?;
+        out.flush()
     }
 }
 
@@ -90,5 +100,22 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(escape(raw), want);
         }
+    }
+
+    #[test]
+    fn markup_cannot_end_or_open_an_evcxr_block() {
+        let html = Html::new(
+            "<pre>a\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/html\n</pre>",
+            "",
+        );
+        let mut out = Vec::new();
+        html.write_evcxr(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.first(), Some(&"EVCXR_BEGIN_CONTENT text/html"));
+        assert_eq!(lines.last(), Some(&"EVCXR_END_CONTENT"));
+        let inner = &lines[1..lines.len() - 1];
+        assert!(inner.iter().all(|l| !l.contains("EVCXR_")), "{text}");
+        assert!(text.contains("EVCXR&#95;END_CONTENT"));
     }
 }

@@ -1,18 +1,46 @@
-//! The live page: a tiny web server on 127.0.0.1 that shows the dashboard and refreshes
+//! The live page: a small web server on 127.0.0.1 that shows the dashboard and refreshes
 //! itself every few seconds.
 //!
 //! evcxr cannot update a cell's output once the cell has finished, so the notebook shows
-//! this page in an `<iframe>` ([`LivePage::iframe`]). The page fetches `/fragment` (the
-//! dashboard's HTML) every `refresh` and swaps it in; `/snapshot.json` serves the raw
-//! snapshot. It binds to loopback only, on a port the OS picks, and stops when the handle
-//! is dropped or [`LivePage::stop`] is called.
+//! this page in an `<iframe>` ([`LivePage::iframe`]). The page's script (`/live.js`)
+//! fetches `/fragment` (the dashboard's HTML) every `refresh` and swaps it in;
+//! `/snapshot.json` serves the raw snapshot. It binds to loopback only, on a port the OS
+//! picks, and stops when the handle is dropped or [`LivePage::stop`] is called.
+//!
+//! # A server that any local program can talk to
+//! Every program on the machine, and every web page a browser on it opens, can send
+//! requests to a loopback port. So the server (hyper, HTTP/1 only, on a tokio runtime that
+//! lives on the page's own thread, as evcxr requires) keeps to limits:
+//!
+//! * a request head (request line and headers) of at most [`MAX_HEAD_BYTES`], sent
+//!   within [`HEADER_TIMEOUT`]; no request body; one request per connection, and no
+//!   connection lives longer than [`CONNECTION_LIFETIME`], whatever the client does;
+//! * at most [`MAX_CONNECTIONS`] connections at once: a new one closes the oldest, so
+//!   idle or slow clients cannot keep the page from answering;
+//! * only `Host: 127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>` is answered
+//!   (421 otherwise): a web page that renames itself to 127.0.0.1 through its own DNS
+//!   ("DNS rebinding") cannot read the page;
+//! * every answer forbids scripts other than our own `/live.js` (`Content-Security-Policy`)
+//!   and content-type guessing (`X-Content-Type-Options: nosniff`): even markup that
+//!   escaped escaping would not run.
+//!
+//! [`LivePage::stop`] returns within about half a second, whatever the clients do.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::kafka::consumer::Pipeline;
@@ -20,22 +48,39 @@ use crate::sys::lock;
 use crate::views::dashboard::dashboard;
 use crate::views::html::{escape, Html};
 
+/// Largest request head (request line and headers) accepted, in bytes (hyper's smallest
+/// buffer); a longer one is answered 431 and the connection closed.
+pub const MAX_HEAD_BYTES: usize = 8192;
+
+/// Longest a client may take to send its request head.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Longest a connection lives, whatever the client does (it serves one request).
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(5);
+
+/// Most connections served at once; a new connection beyond closes the oldest.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// What every answer allows the browser to do: run our script only, fetch from us only,
+/// show our inline styles (the tables and charts use `style` attributes) and nothing else.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+    base-uri 'none'; form-action 'none'";
+
 /// Stops the server thread when the last handle goes.
 #[derive(Debug)]
 struct Server {
-    /// Set to stop the accept loop.
-    stop: Arc<AtomicBool>,
+    /// Tells the accept loop to stop (taken on stop).
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
     /// The server thread.
     thread: Mutex<Option<JoinHandle<()>>>,
-    /// Where it listens (to wake it up on stop).
-    addr: SocketAddr,
 }
 
 impl Server {
     fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // The server waits in a blocking accept: a connection wakes it to see the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(500));
+        if let Some(tx) = lock(&self.shutdown).take() {
+            let _ = tx.send(());
+        }
         if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
         }
@@ -61,24 +106,38 @@ impl LivePage {
     /// Serves the dashboard of `pipeline` on 127.0.0.1 (a free port), refreshing every
     /// `refresh`.
     pub fn start(pipeline: &Pipeline, refresh: Duration) -> Result<LivePage> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| Error::io("cannot open the live page's port", "127.0.0.1:0", e))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::os("cannot start the live page's runtime", e))?;
+        let listener = {
+            // The socket registers with this runtime's reactor.
+            let _entered = rt.enter();
+            bind_loopback()
+                .map_err(|e| Error::io("cannot open the live page's port", "127.0.0.1:0", e))?
+        };
         let addr = listener
             .local_addr()
             .map_err(|e| Error::os("cannot read the live page's address", e))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = stop.clone();
-        let pipeline = pipeline.clone();
+        let (tx, rx) = oneshot::channel();
+        let site = Arc::new(Site {
+            pipeline: pipeline.clone(),
+            refresh,
+            hosts: allowed_hosts(addr.port()),
+        });
         let thread = std::thread::Builder::new()
             .name("live-page".into())
-            .spawn(move || serve(listener, &pipeline, refresh, &thread_stop))
+            .spawn(move || {
+                rt.block_on(accept_loop(listener, site, rx));
+                // Open connections are dropped (closed) with their tasks; nothing blocks.
+                rt.shutdown_timeout(Duration::from_millis(500));
+            })
             .map_err(|e| Error::os("cannot start the live page thread", e))?;
         Ok(LivePage {
             addr,
             server: Arc::new(Server {
-                stop,
+                shutdown: Mutex::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
-                addr,
             }),
         })
     }
@@ -112,56 +171,201 @@ impl LivePage {
         self.iframe().evcxr_display();
     }
 
-    /// Stops the server.
+    /// Stops the server: it returns within about half a second, whatever clients do.
     pub fn stop(&self) {
         self.server.stop();
     }
 }
 
-fn serve(listener: TcpListener, pipeline: &Pipeline, refresh: Duration, stop: &AtomicBool) {
-    loop {
-        let accepted = listener.accept();
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        match accepted {
-            Ok((stream, _)) => {
-                let _ = handle(stream, pipeline, refresh);
+/// A listening socket on 127.0.0.1 (a free port) with a long accept queue, so a burst of
+/// connections waits in the kernel instead of being refused.
+fn bind_loopback() -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    socket.listen(1024)
+}
+
+/// The `Host` values answered: loopback names with our port.
+fn allowed_hosts(port: u16) -> [String; 3] {
+    [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ]
+}
+
+/// What the server serves, shared by the connections.
+struct Site {
+    /// The consumer whose snapshots are shown.
+    pipeline: Pipeline,
+    /// How often the page fetches a new fragment.
+    refresh: Duration,
+    /// The `Host` values answered (see [`allowed_hosts`]).
+    hosts: [String; 3],
+}
+
+/// The open connections, oldest first, each with the switch that closes it.
+type Connections = Mutex<VecDeque<(u64, oneshot::Sender<()>)>>;
+
+/// Accepts connections until `shutdown`; each is served on a task of its own, within the
+/// limits in the module docs.
+async fn accept_loop(listener: TcpListener, site: Arc<Site>, mut shutdown: oneshot::Receiver<()>) {
+    let open: Arc<Connections> = Arc::default();
+    for id in 0u64.. {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Out of file descriptors, most likely: let connections close, then go on.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let (close, closed) = oneshot::channel();
+        {
+            let mut open = lock(&open);
+            while open.len() >= MAX_CONNECTIONS {
+                // Closing the oldest: a slow or idle client cannot hold a place for long.
+                if let Some((_, oldest)) = open.pop_front() {
+                    let _ = oldest.send(());
+                }
             }
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            open.push_back((id, close));
         }
+        tokio::spawn(serve_connection(
+            stream,
+            site.clone(),
+            closed,
+            open.clone(),
+            id,
+        ));
     }
 }
 
-fn handle(mut stream: TcpStream, pipeline: &Pipeline, refresh: Duration) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request = String::new();
-    reader.read_line(&mut request)?;
-    // Skip the headers.
-    let mut line = String::new();
-    while reader.read_line(&mut line)? > 2 {
-        line.clear();
+/// Serves one connection (one request) until it is done, closed to make room, or has
+/// lived [`CONNECTION_LIFETIME`].
+async fn serve_connection(
+    stream: TcpStream,
+    site: Arc<Site>,
+    closed: oneshot::Receiver<()>,
+    open: Arc<Connections>,
+    id: u64,
+) {
+    let service = service_fn(move |req| {
+        let site = site.clone();
+        async move { Ok::<_, Infallible>(site.answer(&req)) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        _ = closed => {}
+        _ = tokio::time::sleep(CONNECTION_LIFETIME) => {}
     }
-    let path = request.split_whitespace().nth(1).unwrap_or("/");
-    let (status, kind, body) = match path {
-        "/" | "/index.html" => ("200 OK", "text/html; charset=utf-8", page(refresh)),
-        "/fragment" => ("200 OK", "text/html; charset=utf-8", fragment(pipeline)),
-        "/snapshot.json" => (
-            "200 OK",
-            "application/json",
-            serde_json::to_string(&pipeline.snapshot()).unwrap_or_else(|_| "null".into()),
-        ),
-        _ => ("404 Not Found", "text/plain", "not found".to_string()),
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: \
-            no-store\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    stream.flush()
+    lock(&open).retain(|(i, _)| *i != id);
+}
+
+impl Site {
+    /// The answer to one request (the connection is closed after it).
+    fn answer(&self, req: &Request<Incoming>) -> Response<String> {
+        if let Some(refused) = self.refusal(req) {
+            return refused;
+        }
+        match req.uri().path() {
+            "/" | "/index.html" => respond(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                page(self.refresh),
+            ),
+            "/live.js" => respond(
+                StatusCode::OK,
+                "text/javascript; charset=utf-8",
+                LIVE_JS.to_string(),
+            ),
+            "/fragment" => respond(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                fragment(&self.pipeline),
+            ),
+            "/snapshot.json" => respond(
+                StatusCode::OK,
+                "application/json",
+                serde_json::to_string(&self.pipeline.snapshot()).unwrap_or_else(|_| "null".into()),
+            ),
+            _ => plain(StatusCode::NOT_FOUND, "not found"),
+        }
+    }
+
+    /// Why a request is not answered, if it is not: a `Host` that is not ours, a method
+    /// other than GET/HEAD, or a body.
+    fn refusal(&self, req: &Request<Incoming>) -> Option<Response<String>> {
+        let Some(host) = req.headers().get(header::HOST) else {
+            return Some(plain(StatusCode::BAD_REQUEST, "a Host header is required"));
+        };
+        let host = host.to_str().unwrap_or("").to_ascii_lowercase();
+        let authority_ok = req
+            .uri()
+            .authority()
+            .is_none_or(|a| self.hosts.iter().any(|h| h == a.as_str()));
+        if !self.hosts.contains(&host) || !authority_ok {
+            return Some(plain(
+                StatusCode::MISDIRECTED_REQUEST,
+                &format!(
+                    "this page answers only to {} (or localhost, [::1] with that port)",
+                    self.hosts[0]
+                ),
+            ));
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD");
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return Some(r);
+        }
+        let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+            || req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0");
+        if has_body {
+            return Some(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "requests with a body are not accepted",
+            ));
+        }
+        None
+    }
+}
+
+/// A plain-text answer.
+fn plain(status: StatusCode, text: &str) -> Response<String> {
+    respond(status, "text/plain; charset=utf-8", format!("{text}\n"))
+}
+
+/// An answer with the headers every answer carries (see the module docs).
+fn respond(status: StatusCode, kind: &'static str, body: String) -> Response<String> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
 }
 
 fn fragment(pipeline: &Pipeline) -> String {
@@ -180,6 +384,22 @@ fn fragment(pipeline: &Pipeline) -> String {
     }
 }
 
+/// The page's only script: fetches the dashboard every `data-refresh-ms` and swaps it in.
+/// (A file of its own, not inline, so the policy can forbid every inline script.)
+const LIVE_JS: &str = r#"const every = Number(document.body.dataset.refreshMs) || 2000;
+async function refresh() {
+  try {
+    const r = await fetch('/fragment', {cache: 'no-store'});
+    document.getElementById('dashboard').innerHTML = await r.text();
+    document.getElementById('clock').textContent = 'updated ' + new Date().toLocaleTimeString();
+  } catch (e) {
+    document.getElementById('clock').textContent = 'the notebook stopped serving this page';
+  }
+}
+refresh();
+setInterval(refresh, every);
+"#;
+
 fn page(refresh: Duration) -> String {
     let ms = refresh.as_millis().max(500);
     format!(
@@ -187,22 +407,10 @@ fn page(refresh: Duration) -> String {
 <html><head><meta charset="utf-8"><title>Trending hashtags (live)</title>
 <style>body{{font-family:sans-serif;margin:8px}} td,th{{font-family:monospace}}</style>
 <noscript><meta http-equiv="refresh" content="{secs}"></noscript>
-</head><body>
+</head><body data-refresh-ms="{ms}">
 <h3>Trending hashtags <small id="clock" style="color:#888"></small></h3>
 <div id="dashboard">Loading…</div>
-<script>
-async function refresh() {{
-  try {{
-    const r = await fetch('/fragment', {{cache: 'no-store'}});
-    document.getElementById('dashboard').innerHTML = await r.text();
-    document.getElementById('clock').textContent = 'updated ' + new Date().toLocaleTimeString();
-  }} catch (e) {{
-    document.getElementById('clock').textContent = 'the notebook stopped serving this page';
-  }}
-}}
-refresh();
-setInterval(refresh, {ms});
-</script>
+<script src="/live.js"></script>
 </body></html>"#,
         secs = (ms / 1000).max(1),
         ms = ms

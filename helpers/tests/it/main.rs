@@ -4,12 +4,15 @@
 //! * `kafka`: producer process, live consumer, health check, infra and interop with
 //!   kcat and kafka-python, over TCP against the embedded broker.
 //! * `browser`: the live page in headless Chromium (DOM and a screenshot).
+//! * `live_page`: the live page against hostile clients (raw TCP): foreign `Host`
+//!   headers, bodies, endless headers, slow and idle connections, memory, stop time.
 //! * `robustness`: bad input via kafka-python, broker outage, killed kernel, loopback
 //!   only, clear errors.
 //! * `settings`: the programs' `--help` defaults against the notebook's settings table.
 //! * `support`: fixtures (a real broker per test, temp dirs, Python).
 mod browser;
 mod kafka;
+mod live_page;
 mod robustness;
 mod settings;
 mod support;

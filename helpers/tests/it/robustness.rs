@@ -64,6 +64,18 @@ bad = [
      "duplicate_field"),
     (b'{"a":' * 5000 + b'1' + b'}' * 5000, "missing_hashtag"),  # deeply nested, valid
     (b'{"hashtag_principal": "#a"}', "missing_timestamp"),
+    # Issue 10: a newline in a hashtag would write evcxr's rich-output markers.
+    (json.dumps({"hashtag_principal": "#x\nEVCXR_BEGIN_CONTENT text/html\n"
+                 "<img src=x onerror=alert(1)>\nEVCXR_END_CONTENT", "timestamp": now}).encode(),
+     "hashtag_control_char"),
+    (json.dumps({"hashtag_principal": "#a\x1b[2J", "timestamp": now}).encode(),
+     "hashtag_control_char"),
+    ('{"hashtag_principal": "#a\u0085\u007f", "timestamp": 1733940000}'.encode(),
+     "hashtag_control_char"),
+    (json.dumps({"hashtag_principal": "#\u202ekrapS", "timestamp": now}).encode(),
+     "hashtag_bidi_control"),
+    ('{"hashtag_principal": "#\u2067a\u2069", "timestamp": 1733940000}'.encode(),
+     "hashtag_bidi_control"),
 ]
 i = 0
 expected = {}
@@ -106,6 +118,242 @@ print(json.dumps({"good": i, "bad": expected}))
     let html = helpers::notebook::metrics(&pipe, 5).unwrap();
     assert!(html.text.contains("rejected: oversized"), "{}", html.text);
     assert!(html.text.contains("rejected: hashtag_too_long"));
+    assert!(html.text.contains("rejected: hashtag_control_char"));
+    assert!(html.text.contains("rejected: hashtag_bidi_control"));
+}
+
+/// What evcxr makes of a cell's standard output (evcxr 0.22, `eval_context.rs`): lines are
+/// split at `\n`; a line *containing* `EVCXR_BEGIN_CONTENT <mime>` opens a rich-output
+/// block that lasts until a line equal to `EVCXR_END_CONTENT`; other `EVCXR_` lines are
+/// commands. Returns (plain lines, blocks as (mime, content), command lines).
+fn evcxr_parse(out: &str) -> (Vec<String>, Vec<(String, String)>, Vec<String>) {
+    const COMMANDS: [&str; 5] = [
+        "EVCXR_EXECUTION_COMPLETE",
+        "EVCXR_PANIC_NOTIFICATION",
+        "EVCXR_INPUT_REQUEST",
+        "EVCXR_ERROR_OCCURRED",
+        "EVCXR_VARIABLE_CHANGED_TYPE:",
+    ];
+    let begin = |l: &str| {
+        l.match_indices("EVCXR_BEGIN_CONTENT ").find_map(|(i, m)| {
+            let mime: String = l[i + m.len()..].chars().take_while(|c| *c != ' ').collect();
+            (!mime.is_empty()).then_some(mime)
+        })
+    };
+    let (mut plain, mut blocks, mut commands) = (Vec::new(), Vec::new(), Vec::new());
+    let mut lines = out.lines();
+    while let Some(l) = lines.next() {
+        if COMMANDS.iter().any(|c| l.starts_with(c)) {
+            commands.push(l.to_string());
+        } else if let Some(mime) = begin(l) {
+            let content: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| *l != "EVCXR_END_CONTENT" && *l != "EVCXR_PANIC_NOTIFICATION")
+                .collect();
+            blocks.push((mime, content.join("\n")));
+        } else {
+            plain.push(l.to_string());
+        }
+    }
+    (plain, blocks, commands)
+}
+
+/// Issue 10 (item 1): hashtags that try to write evcxr's markers, sent through Kafka to a
+/// running pipeline, and the `watch` cell's whole output read the way evcxr reads it.
+#[test]
+fn issue_10_stream_data_never_opens_a_rich_output_block() {
+    let broker = TestBroker::start(1);
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        start_from: StartFrom::Earliest,
+        window: WindowConfig::tumbling(Duration::from_secs(3600)),
+        trigger: Duration::from_millis(100),
+        state_dir: broker.state_dir.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    let out = run_python(
+        r##"
+import json, sys, time
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers=sys.argv[1])
+counted = {"#EVCXR_BEGIN_CONTENT text/html": 5, "<img src=x onerror=alert(1)>": 4,
+           "#EVCXR_END_CONTENT": 3, "#EVCXR_PANIC_NOTIFICATION": 2}
+rejected = ["#x\nEVCXR_BEGIN_CONTENT text/html\n<img src=x onerror=alert(1)>\nEVCXR_END_CONTENT",
+            "#\nEVCXR_END_CONTENT\n", "#\u202eEVCXR_BEGIN_CONTENT text/html"]
+n = 0
+for tag, k in counted.items():
+    for _ in range(k):
+        p.send("tweets_topic", json.dumps({"hashtag_principal": tag,
+                                           "timestamp": time.time()}).encode()); n += 1
+for tag in rejected:
+    p.send("tweets_topic", json.dumps({"hashtag_principal": tag,
+                                       "timestamp": time.time()}).encode()); n += 1
+p.flush()
+print(n)
+"##,
+        &[&broker.bootstrap],
+    );
+    let sent: u64 = out.trim().parse().unwrap();
+    pipe.wait_for(Duration::from_secs(30), |s| s.totals.input >= sent)
+        .unwrap();
+    let mut cell = Vec::new();
+    let html = helpers::notebook::watch_to(
+        &mut cell,
+        &pipe,
+        Duration::from_millis(1000),
+        Duration::from_millis(100),
+    )
+    .unwrap();
+    html.write_evcxr(&mut cell).unwrap();
+    let cell = String::from_utf8(cell).unwrap();
+
+    let (plain, blocks, commands) = evcxr_parse(&cell);
+    assert!(
+        commands.is_empty(),
+        "data wrote evcxr commands: {commands:?}\n{cell}"
+    );
+    assert_eq!(
+        blocks.len(),
+        1,
+        "only our own dashboard is rich output:\n{cell}"
+    );
+    let (mime, content) = &blocks[0];
+    assert_eq!(mime, "text/html");
+    assert!(
+        content.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{content}"
+    );
+    assert!(
+        !content.contains("<img"),
+        "a hashtag became markup: {content}"
+    );
+    // The watch printed leaderboard lines that show the hostile hashtags, neutralised.
+    assert!(!plain.is_empty(), "watch printed no line:\n{cell}");
+    assert!(
+        plain
+            .iter()
+            .any(|l| l.contains("#EVCXR\\_BEGIN_CONTENT text/html 5")),
+        "the hashtag is shown, neutralised:\n{cell}"
+    );
+    assert!(plain.iter().all(|l| !l.contains("EVCXR_")), "{cell}");
+    let snap = pipe.snapshot().unwrap();
+    let reasons: BTreeMap<&str, u64> = snap
+        .totals
+        .rejected
+        .nonzero()
+        .map(|(r, n)| (r.name(), n))
+        .collect();
+    assert_eq!(
+        reasons,
+        BTreeMap::from([("hashtag_bidi_control", 1), ("hashtag_control_char", 2)])
+    );
+    assert_eq!(snap.totals.accepted, 14);
+}
+
+/// Issue 10 (item 4): a consumer thread that panics is reported as stopped, with the
+/// panic's message, and the calls that wait for it fail at once instead of timing out.
+#[test]
+fn issue_10_a_panicking_consumer_says_so_at_once() {
+    let pipe = Pipeline::start(PipelineConfig {
+        // No broker needed: the trigger fires whether or not one answers.
+        bootstrap: "127.0.0.1:1".into(),
+        trigger: Duration::from_millis(50),
+        state_dir: temp_dir("panic"),
+        panic_on_trigger: true,
+        ..Default::default()
+    })
+    .unwrap();
+    wait_until(
+        "the consumer thread to end",
+        Duration::from_secs(20),
+        || !pipe.status().running,
+    );
+    let said = "the consumer thread panicked: test hook: panic_on_trigger";
+    assert_eq!(pipe.status().last_error.as_deref(), Some(said));
+    let start = std::time::Instant::now();
+    let ready = pipe.wait_ready(Duration::from_secs(30)).unwrap_err();
+    let snap = pipe
+        .wait_for(Duration::from_secs(30), |_| true)
+        .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    for err in [ready, snap] {
+        assert_eq!(err.to_string(), format!("the consumer failed: {said}"));
+    }
+    pipe.stop();
+}
+
+/// Issue 10 (item 3): the state directory is not trusted as found. A stale pid file that
+/// names an unrelated process leaves that process alive; a log file planted as a symbolic
+/// link is refused and its target left untouched; a directory anyone can write is refused.
+#[test]
+fn issue_10_the_state_dir_is_not_trusted_as_found() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let state = temp_dir("stale-pid");
+    let config = || ProducerConfig {
+        // Nothing is sent (count 0): the program starts, finds nothing to do, and ends.
+        bootstrap: "127.0.0.1:1".into(),
+        count: Some(0),
+        state_dir: state.clone(),
+        ..Default::default()
+    };
+    let mut unrelated = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = unrelated.id();
+    let started = helpers::sys::process::ProcessRecord::of(pid, "sleep")
+        .unwrap()
+        .start_time;
+    let stale = [
+        pid.to_string(),
+        serde_json::json!({"pid": pid, "start_time": started + 1, "program": "producer"})
+            .to_string(),
+        serde_json::json!({"pid": pid, "start_time": started, "program": "producer"}).to_string(),
+    ];
+    for content in stale {
+        std::fs::write(state.join("producer.pid"), &content).unwrap();
+        let p = Producer::spawn(config()).unwrap();
+        assert!(
+            pid_alive(pid),
+            "pid file {content} made us signal an unrelated process"
+        );
+        assert_ne!(p.pid(), pid);
+        p.stop();
+    }
+    assert!(pid_alive(pid));
+    let _ = unrelated.kill();
+    let _ = unrelated.wait();
+
+    let precious = state.join("precious.txt");
+    std::fs::write(&precious, "precious").unwrap();
+    let log = state.join("producer.log");
+    let _ = std::fs::remove_file(&log);
+    std::os::unix::fs::symlink(&precious, &log).unwrap();
+    let err = Producer::spawn(config()).unwrap_err().to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "precious");
+
+    let open = temp_dir("open-state");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let err = Producer::spawn(ProducerConfig {
+        state_dir: open.clone(),
+        ..config()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("other users can write to it (mode 777)"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(&open).unwrap().next().is_none(),
+        "nothing written there"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+    let _ = std::fs::remove_dir_all(&open);
 }
 
 #[test]

@@ -32,7 +32,11 @@ pub fn temp_dir(name: &str) -> PathBuf {
         std::process::id(),
         helpers::core::time::Timestamp::now().micros()
     ));
-    std::fs::create_dir_all(&dir).unwrap();
+    // Private, as the library wants its state directories (whatever the umask).
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .recursive(true)
+        .create(&dir)
+        .unwrap();
     dir
 }
 

@@ -1,0 +1,271 @@
+//! The live page against clients that do not play by the rules (issue 10, item 2): real
+//! TCP on 127.0.0.1, raw requests, bounded in count and time.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use helpers::kafka::consumer::{Pipeline, PipelineConfig};
+use helpers::views::live::{LivePage, HEADER_TIMEOUT, MAX_HEAD_BYTES};
+
+use crate::support::temp_dir;
+
+/// A live page over a consumer that has no broker (the page answers all the same).
+fn page() -> (Pipeline, LivePage) {
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: "127.0.0.1:1".into(),
+        trigger: Duration::from_millis(200),
+        state_dir: temp_dir("live-page"),
+        ..Default::default()
+    })
+    .unwrap();
+    let page = LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
+    (pipe, page)
+}
+
+/// Sends `request` as is; returns the whole answer and how long it took.
+fn exchange(addr: SocketAddr, request: &str) -> (String, Duration) {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        start.elapsed(),
+    )
+}
+
+/// A GET of `path` with `Host: host`.
+fn get(addr: SocketAddr, path: &str, host: &str) -> (String, Duration) {
+    exchange(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// The status code of an answer.
+fn status(answer: &str) -> u16 {
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The resident memory of this process, in kB (`VmRSS` in `/proc/self/status`).
+fn rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A client that sends a header line that never ends, 4 KiB at a time (at most 8 MiB or
+/// 10 s); returns how much it sent and how long until the server cut it off.
+fn endless_header(addr: SocketAddr) -> (usize, Duration) {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    let host = addr.to_string();
+    let mut sent = 0;
+    let head = format!("GET /fragment HTTP/1.1\r\nHost: {host}\r\nX-Endless: ");
+    if s.write_all(head.as_bytes()).is_ok() {
+        let chunk = [b'a'; 4096];
+        while sent < 8 << 20 && start.elapsed() < Duration::from_secs(10) {
+            if s.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+    }
+    (sent, start.elapsed())
+}
+
+/// A client that sends its request one byte a second (at most 20 bytes); returns how long
+/// until the server closed the connection (`None`: it never did).
+fn one_byte_a_second(addr: SocketAddr) -> Option<Duration> {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    // Waiting for the server to close is the pause between bytes: no sleep.
+    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let request = format!("GET /fragment HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    for b in request.bytes().take(20) {
+        if s.write_all(&[b]).is_err() {
+            return Some(start.elapsed());
+        }
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(_) => return Some(start.elapsed()), // an answer (408) or the end
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn the_page_answers_only_loopback_names_and_bare_gets() {
+    let (_pipe, page) = page();
+    let addr = page.addr();
+    let port = addr.port();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LOCALHOST:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let (answer, _) = get(addr, "/fragment", &host);
+        assert_eq!(status(&answer), 200, "Host {host}: {answer}");
+        let lower = answer.to_ascii_lowercase();
+        assert!(
+            lower.contains("x-content-type-options: nosniff"),
+            "{answer}"
+        );
+        assert!(
+            lower.contains("content-security-policy: default-src 'none'; script-src 'self';"),
+            "{answer}"
+        );
+    }
+    // DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own name.
+    for host in [
+        "evil.example".to_string(),
+        format!("evil.example:{port}"),
+        format!("127.0.0.1:{}", port.wrapping_add(1)),
+        format!("127.0.0.2:{port}"),
+        "127.0.0.1".to_string(),
+    ] {
+        let (answer, _) = get(addr, "/snapshot.json", &host);
+        assert_eq!(status(&answer), 421, "Host {host}: {answer}");
+        assert!(
+            !answer.contains("null") && !answer.contains("{\""),
+            "{answer}"
+        );
+    }
+    let (answer, _) = exchange(addr, "GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(status(&answer), 400, "no Host: {answer}");
+    let (answer, _) = exchange(
+        addr,
+        &format!("GET http://evil.example/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
+    );
+    assert_eq!(status(&answer), 421, "absolute form: {answer}");
+    let (answer, _) = exchange(
+        addr,
+        &format!(
+            "POST /fragment HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 5\r\n\r\nhello"
+        ),
+    );
+    assert_eq!(status(&answer), 405, "{answer}");
+    let (answer, _) = exchange(
+        addr,
+        &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 100000\r\n\r\n"),
+    );
+    assert_eq!(status(&answer), 413, "{answer}");
+    let long = "a".repeat(MAX_HEAD_BYTES);
+    let (answer, _) = exchange(
+        addr,
+        &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX: {long}\r\n\r\n"),
+    );
+    assert_eq!(status(&answer), 431, "{answer}");
+    // The page runs no inline script: its one script is a file of ours.
+    let (answer, _) = get(addr, "/", &format!("127.0.0.1:{port}"));
+    assert!(
+        answer.contains("<script src=\"/live.js\"></script>"),
+        "{answer}"
+    );
+    assert!(!answer.contains("<script>"), "{answer}");
+    let (answer, _) = get(addr, "/live.js", &format!("127.0.0.1:{port}"));
+    assert_eq!(status(&answer), 200);
+    assert!(answer.contains("fetch('/fragment'"), "{answer}");
+    // A client that sends a byte a second is cut off after the header timeout.
+    let closed = one_byte_a_second(addr).expect("the slow client was never cut off");
+    assert!(
+        closed < HEADER_TIMEOUT + Duration::from_secs(2),
+        "{closed:?}"
+    );
+    page.stop();
+}
+
+/// Runs [`hostile_clients_in_this_process`] in a process of its own, so the memory and
+/// file descriptors measured are the page's and its clients' only.
+#[test]
+fn the_page_answers_and_stops_whatever_hostile_clients_do() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "live_page::hostile_clients_in_this_process",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+    for line in text.lines().filter_map(|l| l.split_once("hostile:")) {
+        println!("hostile:{}", line.1);
+    }
+}
+
+#[test]
+#[ignore = "run in its own process by the_page_answers_and_stops_whatever_hostile_clients_do"]
+fn hostile_clients_in_this_process() {
+    let rss_start = rss_kb();
+    let (_pipe, page) = page();
+    let addr = page.addr();
+    let host = addr.to_string();
+    let endless = std::thread::spawn(move || endless_header(addr));
+    let slow = std::thread::spawn(move || one_byte_a_second(addr));
+    let mut idle = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut rss_max = rss_kb();
+    for i in 0..1000 {
+        idle.push(TcpStream::connect(addr).unwrap());
+        if i % 200 == 199 {
+            // A normal request, in the middle of it all.
+            let (answer, took) = get(addr, "/fragment", &host);
+            assert_eq!(status(&answer), 200, "{answer}");
+            assert!(answer.contains("Waiting for the first trigger"), "{answer}");
+            slowest = slowest.max(took);
+            rss_max = rss_max.max(rss_kb());
+        }
+    }
+    let (sent, cut_after) = endless.join().unwrap();
+    let slow_cut = slow.join().unwrap();
+    for _ in 0..5 {
+        let (answer, took) = get(addr, "/fragment", &host);
+        assert_eq!(status(&answer), 200, "{answer}");
+        slowest = slowest.max(took);
+    }
+    rss_max = rss_max.max(rss_kb());
+    let start = Instant::now();
+    page.stop(); // 1,000 connections still open on our side.
+    let stop_took = start.elapsed();
+    let growth_mb = rss_max.saturating_sub(rss_start) as f64 / 1024.0;
+    println!(
+        "hostile: slowest GET /fragment {slowest:?}; RSS growth {growth_mb:.1} MB; stop() \
+         {stop_took:?}; endless header cut off after {sent} bytes in {cut_after:?}; \
+         one-byte-a-second client cut off after {slow_cut:?}"
+    );
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
+    assert!(growth_mb < 50.0, "{growth_mb} MB");
+    assert!(stop_took < Duration::from_secs(2), "{stop_took:?}");
+    assert!(sent < 8 << 20, "the endless header was never cut off");
+    assert!(cut_after < Duration::from_secs(5), "{cut_after:?}");
+    assert!(
+        slow_cut.is_some_and(|d| d < Duration::from_secs(8)),
+        "{slow_cut:?}"
+    );
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err(),
+        "a stopped page no longer accepts connections"
+    );
+    drop(idle);
+}
