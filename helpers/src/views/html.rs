@@ -10,7 +10,7 @@ use std::fmt;
 
 /// Escapes text for HTML element content and attribute values. Every hashtag, user name
 /// or error message goes through here: a hashtag like `<script>` is shown, never run.
-pub(crate) fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -76,9 +76,17 @@ impl Html {
     }
 }
 
+/// The plain-text twin, each line made safe to print ([`crate::views::console::line()`]):
+/// a cell that prints an [`Html`] never writes evcxr's markers from data.
 impl fmt::Display for Html {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        for (i, l) in self.text.split('\n').enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(&crate::views::console::line(l))?;
+        }
+        Ok(())
     }
 }
 
@@ -117,5 +125,10 @@ mod tests {
         let inner = &lines[1..lines.len() - 1];
         assert!(inner.iter().all(|l| !l.contains("EVCXR_")), "{text}");
         assert!(text.contains("EVCXR&#95;END_CONTENT"));
+        let printed = Html::new("", "#Spark 3\n#EVCXR_BEGIN_CONTENT text/html 2\u{1b}").to_string();
+        assert_eq!(
+            printed,
+            "#Spark 3\n#EVCXR\\_BEGIN_CONTENT text/html 2\\u{1b}"
+        );
     }
 }
