@@ -139,6 +139,26 @@ struct Shared {
 }
 
 impl Shared {
+    /// Nothing published yet: a consumer connecting to `bootstrap`.
+    fn new(bootstrap: &str) -> Shared {
+        Shared {
+            state: Mutex::new(State {
+                snapshot: None,
+                metrics: VecDeque::new(),
+                all_time: Vec::new(),
+                status: PipelineStatus {
+                    running: true,
+                    bootstrap: bootstrap.to_string(),
+                    broker: BrokerState::Connecting,
+                    partitions: Vec::new(),
+                    consumed: 0,
+                    last_error: None,
+                },
+            }),
+            stop: Notify::new(),
+        }
+    }
+
     /// Changes the published status.
     fn status(&self, change: impl FnOnce(&mut PipelineStatus)) {
         change(&mut lock(&self.state).status);
@@ -198,22 +218,7 @@ impl Pipeline {
         if auto_bootstrap {
             config.bootstrap = crate::kafka::infra::bootstrap(&config.state_dir);
         }
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                snapshot: None,
-                metrics: VecDeque::new(),
-                all_time: Vec::new(),
-                status: PipelineStatus {
-                    running: true,
-                    bootstrap: config.bootstrap.clone(),
-                    broker: BrokerState::Connecting,
-                    partitions: Vec::new(),
-                    consumed: 0,
-                    last_error: None,
-                },
-            }),
-            stop: Notify::new(),
-        });
+        let shared = Arc::new(Shared::new(&config.bootstrap));
         let thread_shared = shared.clone();
         let thread_config = config.clone();
         let thread = std::thread::Builder::new()

@@ -491,11 +491,28 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
         config.replication.to_string(),
     ];
     let mut child = spawn_child(&program, &args, &config.state_dir.join("broker.log"))?;
+    let info = wait_published(&config, &mut child)?;
+    wait_for_broker(&info.bootstrap, config.wait)?;
+    let broker = info.process();
+    Ok(Infra {
+        backend,
+        bootstrap: info.bootstrap,
+        reason,
+        broker_pid: Some(child.id()),
+        broker,
+        config,
+        child: Arc::new(Mutex::new(Some(child))),
+    })
+}
+
+/// Waits until the broker program we just started publishes its address; fails with its
+/// last log line if it exits first, or after `config.wait` (then it is stopped).
+fn wait_published(config: &InfraConfig, child: &mut std::process::Child) -> Result<BrokerInfo> {
     let pid = child.id();
     let deadline = Instant::now() + config.wait;
-    let info = loop {
+    loop {
         if let Some(info) = BrokerInfo::read(&config.state_dir).filter(|i| i.pid == pid) {
-            break info;
+            return Ok(info);
         }
         if let Ok(Some(status)) = child.try_wait() {
             let log = crate::sys::state::read(&config.state_dir.join("broker.log"))
@@ -507,25 +524,14 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
             });
         }
         if Instant::now() > deadline {
-            crate::sys::process::terminate_child(&mut child, Duration::from_secs(2));
+            crate::sys::process::terminate_child(child, Duration::from_secs(2));
             return Err(Error::Timeout {
                 what: "the embedded broker to publish its address".into(),
                 secs: config.wait.as_secs(),
             });
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    wait_for_broker(&info.bootstrap, config.wait)?;
-    let broker = info.process();
-    Ok(Infra {
-        backend,
-        bootstrap: info.bootstrap,
-        reason,
-        broker_pid: Some(pid),
-        broker,
-        config,
-        child: Arc::new(Mutex::new(Some(child))),
-    })
+    }
 }
 
 impl Infra {
