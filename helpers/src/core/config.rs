@@ -42,6 +42,12 @@ pub(crate) const DEFAULT_PHRASES: [&str; 3] = [
     "proyecto sobre",
 ];
 
+/// How a setting's value is compared with the names it accepts: case, spaces, `-` and `_`
+/// do not matter (`Processing-Time` = `processingtime`).
+fn spelling(s: &str) -> String {
+    s.trim().to_ascii_lowercase().replace(['-', '_', ' '], "")
+}
+
 /// Which clock decides the window an event belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum TimeDomain {
@@ -55,12 +61,7 @@ pub enum TimeDomain {
 impl std::str::FromStr for TimeDomain {
     type Err = Error;
     fn from_str(s: &str) -> Result<TimeDomain, Error> {
-        match s
-            .trim()
-            .to_ascii_lowercase()
-            .replace(['-', '_', ' '], "")
-            .as_str()
-        {
+        match spelling(s).as_str() {
             "processing" | "processingtime" => Ok(TimeDomain::ProcessingTime),
             "event" | "eventtime" => Ok(TimeDomain::EventTime),
             _ => Err(Error::config(
@@ -91,12 +92,7 @@ pub enum LateRule {
 impl std::str::FromStr for LateRule {
     type Err = Error;
     fn from_str(s: &str) -> Result<LateRule, Error> {
-        match s
-            .trim()
-            .to_ascii_lowercase()
-            .replace(['-', '_', ' '], "")
-            .as_str()
-        {
+        match spelling(s).as_str() {
             "spark" | "sparkwindowend" | "windowend" => Ok(LateRule::SparkWindowEnd),
             "event" | "perevent" => Ok(LateRule::PerEvent),
             _ => Err(Error::config(
@@ -123,12 +119,7 @@ pub enum ProcessingClock {
 impl std::str::FromStr for ProcessingClock {
     type Err = Error;
     fn from_str(s: &str) -> Result<ProcessingClock, Error> {
-        match s
-            .trim()
-            .to_ascii_lowercase()
-            .replace(['-', '_', ' '], "")
-            .as_str()
-        {
+        match spelling(s).as_str() {
             "trigger" | "pertrigger" => Ok(ProcessingClock::PerTrigger),
             "message" | "permessage" => Ok(ProcessingClock::PerMessage),
             _ => Err(Error::config(
