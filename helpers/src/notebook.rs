@@ -7,7 +7,7 @@ use crate::core::config::{TimeDomain, WindowConfig};
 use crate::core::event::Event;
 use crate::core::generator::Generator;
 use crate::core::time::Timestamp;
-use crate::core::window::{Snapshot, WindowEngine};
+use crate::core::window::{Snapshot, WindowEngine, OTHER};
 use crate::error::{Error, Result};
 use crate::kafka::consumer::Pipeline;
 use crate::kafka::infra::Infra;
@@ -143,7 +143,7 @@ pub fn producer_status(p: &Producer) -> Result<Html> {
 }
 
 /// Waits up to `wait` for the consumer's first snapshot with data.
-fn snapshot_with_data(p: &Pipeline, wait: Duration) -> Result<Snapshot> {
+fn snapshot_with_data(p: &Pipeline, wait: Duration) -> Result<std::sync::Arc<Snapshot>> {
     p.wait_for(wait, |s| s.trending().is_some()).map_err(|_| {
         let st = p.status();
         Error::Timeout {
@@ -246,6 +246,12 @@ pub fn metrics(p: &Pipeline, last: usize) -> Result<Html> {
             ),
         ];
         rows.extend(reasons);
+        if s.totals.overflow > 0 {
+            rows.push((
+                format!("counted as {OTHER:?} (a pane held too many distinct hashtags)"),
+                s.totals.overflow.to_string(),
+            ));
+        }
         parts.push(table::show(
             &table::two_columns(("measure", "value"), &rows)?,
             "Totals since the consumer started",

@@ -121,6 +121,22 @@ pub struct WindowSettings {
     /// Trigger interval in seconds: how often the engine ticks and reports.
     #[arg(long, env = "TRIGGER_SECS", default_value = "10", value_parser = positive_secs)]
     pub trigger: Duration,
+    /// Event time: reject events stamped more than this many seconds ahead of the
+    /// consumer's clock (0: accept any).
+    #[arg(long, env = "MAX_FUTURE_SECS", default_value = "300", value_parser = secs)]
+    pub max_future: Duration,
+    /// Distinct hashtags kept per pane; the events of any further hashtag are counted as
+    /// "(other hashtags)".
+    #[arg(long, env = "MAX_HASHTAGS", default_value = "100000", value_parser = max_hashtags)]
+    pub max_hashtags: usize,
+}
+
+/// Parses the number of hashtags kept per pane: 1 to ten million.
+fn max_hashtags(value: &str) -> std::result::Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=10_000_000).contains(&n) => Ok(n),
+        _ => Err("use a whole number from 1 to 10000000".into()),
+    }
 }
 
 /// Parses a time domain (see [`TimeDomain`]'s `FromStr`).
@@ -338,6 +354,18 @@ impl Settings {
             ("watermark delay [WATERMARK_SECS]", secs(w.watermark)),
             ("time domain [TIME_DOMAIN]", domain.to_string()),
             ("trigger interval [TRIGGER_SECS]", secs(w.trigger)),
+            (
+                "event time: future events rejected beyond [MAX_FUTURE_SECS]",
+                if w.max_future.is_zero() {
+                    "0 s (off)".to_string()
+                } else {
+                    secs(w.max_future)
+                },
+            ),
+            (
+                "hashtags kept per pane, at most [MAX_HASHTAGS]",
+                w.max_hashtags.to_string(),
+            ),
             ("watch cell length [WATCH_SECS]", secs(self.watch.length)),
             (
                 "watch cell print interval [WATCH_EVERY_SECS]",
@@ -370,9 +398,12 @@ impl ProducerSettings {
 impl WindowSettings {
     /// The window engine's settings.
     pub fn window_config(&self) -> WindowConfig {
-        WindowConfig::sliding(self.width, self.slide)
+        let mut c = WindowConfig::sliding(self.width, self.slide)
             .with_watermark(self.watermark)
             .with_time_domain(self.time_domain)
+            .with_max_future((!self.max_future.is_zero()).then_some(self.max_future));
+        c.max_hashtags = self.max_hashtags;
+        c
     }
 
     /// The live consumer's settings (broker: found at start; topic `tweets_topic`).
@@ -450,6 +481,9 @@ mod tests {
             ("--trigger", "0"),
             ("--watch", "1e20"),
             ("--watch-every", "0"),
+            ("--max-future", "-1"),
+            ("--max-hashtags", "0"),
+            ("--max-hashtags", "1e3"),
         ];
         for (flag, value) in bad {
             assert!(
@@ -475,11 +509,11 @@ mod tests {
         /// Arbitrary text in any setting gives a value or an error, never a panic; and an
         /// accepted value builds producer and window settings without panicking.
         #[test]
-        fn arbitrary_values_never_panic(flag in 0usize..13, value in ".{0,24}") {
+        fn arbitrary_values_never_panic(flag in 0usize..15, value in ".{0,24}") {
             let flags = [
                 "--rate", "--weights", "--seed", "--trend-every", "--late-share",
                 "--max-lateness", "--width", "--slide", "--watermark", "--time-domain",
-                "--trigger", "--watch", "--watch-every",
+                "--trigger", "--watch", "--watch-every", "--max-future", "--max-hashtags",
             ];
             let arg = format!("{}={value}", flags[flag]);
             if let Ok(s) = parse(&[&arg]) {

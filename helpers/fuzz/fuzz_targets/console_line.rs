@@ -1,24 +1,12 @@
 //! `views::console::line` turns any text into one line that evcxr's output protocol and a
 //! terminal take as plain text, and leaves harmless text alone.
+//! The oracle is in `checks.rs`, shared with the corpus replay test.
 #![no_main]
 
-use helpers::views::console::line;
 use libfuzzer_sys::fuzz_target;
 
-fn is_bidi(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
+#[allow(dead_code)] // each target uses one of the checks
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|text: &str| {
-    let out = line(text);
-    assert!(!out.contains('\n') && !out.contains('\r'), "{out:?}");
-    assert!(
-        !out.chars().any(|c| c.is_control() || is_bidi(c)),
-        "{out:?}"
-    );
-    assert!(!out.contains("EVCXR_"), "{out:?}");
-    let harmless = !text.chars().any(|c| c.is_control() || is_bidi(c)) && !text.contains("EVCXR_");
-    if harmless {
-        assert_eq!(out, text);
-    }
-});
+fuzz_target!(|text: &str| checks::check_console_line(text));

@@ -151,6 +151,23 @@ pub struct WindowConfig {
     pub processing_clock: ProcessingClock,
     /// How many closed windows to keep for trend charts.
     pub history: usize,
+    /// Distinct hashtags kept per pane (a `slide` of time); the events of any further
+    /// hashtag are counted under [`crate::core::window::OTHER`], so memory stays bounded
+    /// whatever the stream sends.
+    #[serde(default = "default_max_hashtags")]
+    pub max_hashtags: usize,
+    /// In event time: reject an event stamped more than this ahead of the consumer's
+    /// clock (`None`: accept any). The watermark follows the newest event, so without a
+    /// bound one event stamped in 2100 would make every real event late.
+    #[serde(default)]
+    pub max_future: Option<Duration>,
+}
+
+/// Default of [`WindowConfig::max_hashtags`].
+pub const DEFAULT_MAX_HASHTAGS: usize = 100_000;
+
+fn default_max_hashtags() -> usize {
+    DEFAULT_MAX_HASHTAGS
 }
 
 impl Default for WindowConfig {
@@ -171,6 +188,8 @@ impl WindowConfig {
             late_rule: LateRule::SparkWindowEnd,
             processing_clock: ProcessingClock::PerTrigger,
             history: 30,
+            max_hashtags: DEFAULT_MAX_HASHTAGS,
+            max_future: None,
         }
     }
 
@@ -206,6 +225,13 @@ impl WindowConfig {
         self
     }
 
+    /// The same settings, rejecting event-time events stamped more than `skew` ahead of
+    /// the consumer's clock.
+    pub fn with_max_future(mut self, skew: Option<Duration>) -> WindowConfig {
+        self.max_future = skew;
+        self
+    }
+
     /// Checks that width and slide are whole, positive milliseconds and that the slide
     /// divides the width.
     pub fn validate(&self) -> Result<(), Error> {
@@ -223,6 +249,13 @@ impl WindowConfig {
                 "window.slide",
                 format!("{:?}", self.slide),
                 "use a positive slide that divides the width, e.g. 10 s for 60 s windows",
+            ));
+        }
+        if self.max_hashtags == 0 {
+            return Err(Error::config(
+                "window.max_hashtags",
+                "0".to_string(),
+                "keep at least one hashtag per pane, e.g. 100000",
             ));
         }
         if w / s > 3600 {

@@ -87,11 +87,15 @@ pub enum Rejection {
     MissingTimestamp,
     /// `timestamp` was not finite, or outside 1970..2100.
     TimestampOutOfRange,
+    /// In event time, `timestamp` was further ahead of the consumer's clock than
+    /// [`crate::core::config::WindowConfig::max_future`] allows (judged by the window
+    /// engine, not by [`decode`]).
+    TimestampInFuture,
 }
 
 impl Rejection {
     /// Every reason, in a fixed order (the order of the metrics table).
-    pub(crate) const ALL: [Rejection; 14] = [
+    pub(crate) const ALL: [Rejection; 15] = [
         Rejection::EmptyPayload,
         Rejection::Oversized,
         Rejection::NotUtf8,
@@ -106,6 +110,7 @@ impl Rejection {
         Rejection::HashtagBidiControl,
         Rejection::MissingTimestamp,
         Rejection::TimestampOutOfRange,
+        Rejection::TimestampInFuture,
     ];
 
     /// A short snake_case name, used as a column or label.
@@ -125,6 +130,7 @@ impl Rejection {
             Rejection::HashtagBidiControl => "hashtag_bidi_control",
             Rejection::MissingTimestamp => "missing_timestamp",
             Rejection::TimestampOutOfRange => "timestamp_out_of_range",
+            Rejection::TimestampInFuture => "timestamp_in_future",
         }
     }
 

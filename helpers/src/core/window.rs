@@ -103,6 +103,15 @@ struct Cell {
 /// collisions.
 type Counts = HashMap<Box<str>, Cell, foldhash::fast::RandomState>;
 
+/// The row that counts the events of hashtags beyond [`WindowConfig::max_hashtags`] in a
+/// pane. (A data hashtag spelled the same is counted in that row too.)
+pub const OTHER: &str = "(other hashtags)";
+
+/// How many hashtags each window of a [`Snapshot`] lists (the highest counts); the others
+/// are summed in one [`OTHER`] row, so a snapshot stays small, and quick to build and to
+/// show, whatever the stream sends. Totals stay exact.
+pub const SNAPSHOT_TOP: usize = 1_000;
+
 /// How many hashtags of each closed window the history keeps (the highest counts).
 pub const HISTORY_TOP: usize = 100;
 
@@ -161,6 +170,10 @@ pub struct Totals {
     pub late_windows: u64,
     /// Messages that could not be decoded, by reason.
     pub rejected: RejectionCounts,
+    /// Events counted under [`OTHER`] because their pane already held
+    /// [`WindowConfig::max_hashtags`] distinct hashtags.
+    #[serde(default)]
+    pub overflow: u64,
 }
 
 /// Per-trigger progress figures, modelled on Spark's `StreamingQueryProgress`.
@@ -198,6 +211,9 @@ pub struct TriggerMetrics {
     pub late_groups: u64,
     /// Messages rejected in this trigger, by reason.
     pub rejected: RejectionCounts,
+    /// Events of this trigger counted under [`OTHER`] (their pane was full).
+    #[serde(default)]
+    pub overflow_rows: u64,
     /// How far the consumer is behind the newest offsets, in messages; filled in by the
     /// consumer, `None` from the engine alone.
     pub lag: Option<i64>,
@@ -208,7 +224,8 @@ pub struct TriggerMetrics {
 pub struct Snapshot {
     /// Progress figures of this trigger.
     pub metrics: TriggerMetrics,
-    /// Every open window with data, oldest first; each `counts` sorted by count. What
+    /// Every open window with data, oldest first; each `counts` sorted by count, at most
+    /// [`SNAPSHOT_TOP`] hashtags and an [`OTHER`] row for the rest. What
     /// Spark's `complete` output mode would show (minus the windows we freed).
     pub windows: Vec<WindowCounts>,
     /// Windows that closed at this trigger (final counts), oldest first: Spark's `append`
@@ -258,6 +275,8 @@ struct Batch {
     late_groups: HashSet<(i64, Box<str>)>,
     /// Rejections by reason.
     rejected: RejectionCounts,
+    /// Events counted under [`OTHER`].
+    overflow: u64,
     /// Processing time reported by the caller.
     busy: Duration,
     /// Panes that got events in this batch (to find the windows that changed).
@@ -377,6 +396,9 @@ impl WindowEngine {
     /// [`ProcessingClock::PerTrigger`] a processing-time event waits for the next
     /// [`WindowEngine::tick`], whose time it takes.
     pub fn ingest(&mut self, event: &Event<'_>, now: Timestamp) -> Outcome {
+        if self.too_far_ahead(event, now) {
+            return self.reject(Rejection::TimestampInFuture);
+        }
         self.batch.input += 1;
         self.totals.input += 1;
         let t = match (self.config.time_domain, self.config.processing_clock) {
@@ -404,6 +426,18 @@ impl WindowEngine {
         } else {
             self.totals.accepted += 1;
             Outcome::Counted(counted as u32)
+        }
+    }
+
+    /// Whether an event-time event is stamped more than [`WindowConfig::max_future`] ahead
+    /// of `now`.
+    fn too_far_ahead(&self, event: &Event<'_>, now: Timestamp) -> bool {
+        match (self.config.time_domain, self.config.max_future) {
+            (TimeDomain::EventTime, Some(skew)) => {
+                let t = Timestamp::from_secs_f64(event.timestamp).micros();
+                t > now.micros().saturating_add(duration_micros(skew))
+            }
+            _ => false,
         }
     }
 
@@ -441,20 +475,21 @@ impl WindowEngine {
         self.max_event_time = Some(self.max_event_time.map_or(t, |m| m.max(t)));
         let trigger = self.next_trigger;
         let counts = self.panes.entry(pane).or_default();
-        match counts.get_mut(hashtag) {
-            Some(c) => {
-                c.count += times;
-                c.trigger = trigger;
-            }
-            None => {
-                counts.insert(
-                    hashtag.into(),
-                    Cell {
-                        count: times,
-                        trigger,
-                    },
-                );
-            }
+        if let Some(c) = counts.get_mut(hashtag) {
+            c.count += times;
+            c.trigger = trigger;
+        } else {
+            let key = if counts.len() < self.config.max_hashtags {
+                hashtag
+            } else {
+                // The pane is full: memory stays bounded, and the events are still counted.
+                self.batch.overflow += times;
+                self.totals.overflow += times;
+                OTHER
+            };
+            let c = counts.entry(key.into()).or_default();
+            c.count += times;
+            c.trigger = trigger;
         }
         if self.batch.last_pane != Some(pane) {
             self.batch.panes.insert(pane);
@@ -621,6 +656,7 @@ impl WindowEngine {
             late_rows: batch.late,
             late_groups: batch.late_groups.len() as u64,
             rejected: batch.rejected,
+            overflow_rows: batch.overflow,
             lag: None,
         }
     }
@@ -646,23 +682,21 @@ impl WindowEngine {
                 e.1 |= changed_in == Some(cell.trigger);
             }
         }
-        let fresh: Vec<(String, u64)> = sums
+        let fresh: Vec<(&str, u64)> = sums
             .iter()
             .filter(|(_, (_, changed))| *changed)
-            .map(|(t, (c, _))| (t.to_string(), *c))
+            .map(|(t, (c, _))| (*t, *c))
             .collect();
-        let counts: Vec<(String, u64)> = sums
-            .into_iter()
-            .map(|(t, (c, _))| (t.to_string(), c))
-            .collect();
+        let counts: Vec<(&str, u64)> = sums.into_iter().map(|(t, (c, _))| (t, c)).collect();
         let full = self.window_counts(start, counts);
         let fresh = (!fresh.is_empty()).then(|| self.window_counts(start, fresh));
         (full, fresh)
     }
 
-    /// A [`WindowCounts`] from unsorted `(hashtag, count)` pairs.
-    fn window_counts(&self, start: i64, mut counts: Vec<(String, u64)>) -> WindowCounts {
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    /// A [`WindowCounts`] from unsorted `(hashtag, count)` pairs: the [`SNAPSHOT_TOP`]
+    /// highest, and the rest as [`OTHER`].
+    fn window_counts(&self, start: i64, counts: Vec<(&str, u64)>) -> WindowCounts {
+        let counts = top_with_other(counts, SNAPSHOT_TOP);
         WindowCounts {
             start: Timestamp(start),
             end: Timestamp(start + self.width),
@@ -670,6 +704,30 @@ impl WindowEngine {
             counts,
         }
     }
+}
+
+/// The `top` highest `(hashtag, count)` pairs, highest count first, ties in hashtag order,
+/// and the sum of all the others in an [`OTHER`] row (merged with an `OTHER` row already
+/// there) at its place in that order. Selecting the top first makes this linear in the
+/// number of pairs, plus a sort of `top`.
+pub(crate) fn top_with_other(mut pairs: Vec<(&str, u64)>, top: usize) -> Vec<(String, u64)> {
+    let order = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+    let mut other = 0;
+    if let Some(i) = pairs.iter().position(|(t, _)| *t == OTHER) {
+        other += pairs.swap_remove(i).1;
+    }
+    if pairs.len() > top {
+        pairs.select_nth_unstable_by(top, order);
+        other += pairs[top..].iter().map(|(_, c)| c).sum::<u64>();
+        pairs.truncate(top);
+    }
+    pairs.sort_unstable_by(order);
+    let mut out: Vec<(String, u64)> = pairs.into_iter().map(|(t, c)| (t.to_string(), c)).collect();
+    if other > 0 {
+        let at = out.partition_point(|(t, c)| *c > other || (*c == other && t.as_str() < OTHER));
+        out.insert(at, (OTHER.to_string(), other));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1279,6 +1337,90 @@ mod tests {
         assert_eq!(snap.metrics.processed_rows_per_second, Some(1500.0));
         assert_eq!(snap.totals.input, 3);
         assert_eq!(snap.totals.accepted, 1);
+    }
+
+    #[test]
+    fn distinct_hashtags_per_pane_are_capped_and_the_rest_counted_as_other() {
+        // Issue 10, item 3: two million distinct hashtags in one window.
+        const N: u64 = 2_000_000;
+        let cfg = WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30))
+            .with_time_domain(TimeDomain::EventTime);
+        let kept = cfg.max_hashtags as u64;
+        let mut e = WindowEngine::new(cfg).unwrap();
+        for i in 0..N {
+            let tag = format!("#h{i}");
+            assert_eq!(e.ingest(&ev(&tag, 15.0), secs(0.0)), Outcome::Counted(2));
+        }
+        let snap = e.tick(secs(0.0));
+        // One pane, `kept` hashtags and the "other" row; every event still counted.
+        assert_eq!(snap.metrics.rows_in_state as u64, kept + 1);
+        assert_eq!(snap.metrics.overflow_rows, N - kept);
+        assert_eq!(snap.totals.overflow, N - kept);
+        assert_eq!(snap.totals.accepted, N);
+        // A snapshot lists the SNAPSHOT_TOP leaders and sums the rest as "other".
+        let top = SNAPSHOT_TOP as u64;
+        for w in &snap.windows {
+            assert_eq!((w.total, w.count(OTHER)), (N, N - top));
+            assert_eq!(w.counts.len() as u64, top + 1);
+            assert_eq!(w.counts[0].0, OTHER);
+            assert_eq!(w.counts[1], ("#h0".to_string(), 1));
+        }
+        // Hashtags already kept keep counting; the next pane starts empty.
+        e.ingest(&ev("#h0", 16.0), secs(0.0));
+        e.ingest(&ev("#new", 31.0), secs(0.0));
+        let snap = e.tick(secs(0.0));
+        assert_eq!(snap.latest().unwrap().counts, vec![("#new".to_string(), 1)]);
+        assert_eq!(snap.windows[0].counts[1], ("#h0".to_string(), 2));
+        assert_eq!(snap.totals.overflow, N - kept);
+    }
+
+    #[test]
+    fn events_stamped_too_far_ahead_are_rejected_and_leave_the_watermark_alone() {
+        // Issue 10, item 4: one event stamped in 2099 would make every real event late.
+        let now = 1_733_940_000.0;
+        let cfg = WindowConfig::tumbling(Duration::from_secs(60))
+            .with_time_domain(TimeDomain::EventTime)
+            .with_max_future(Some(Duration::from_secs(300)));
+        let mut e = WindowEngine::new(cfg.clone()).unwrap();
+        let far = 4_070_000_000.0; // 2098
+        assert_eq!(
+            e.ingest(&ev("#x", far), secs(now)),
+            Outcome::Rejected(Rejection::TimestampInFuture)
+        );
+        // Within the allowed skew (a producer clock a little ahead) is fine.
+        assert_eq!(e.ingest(&ev("#a", now + 299.0), secs(now)), Outcome::Counted(1));
+        let snap = e.tick(secs(now));
+        assert_eq!(snap.metrics.watermark, Some(secs(now + 299.0 - 60.0)));
+        assert_eq!(snap.metrics.rejected.get(Rejection::TimestampInFuture), 1);
+        assert_eq!((snap.totals.input, snap.totals.accepted), (2, 1));
+        assert_eq!(e.ingest(&ev("#a", now + 250.0), secs(now + 1.0)), Outcome::Counted(1));
+        // Without the bound the same event poisons event time: the next real one is late.
+        let mut open = WindowEngine::new(cfg.with_max_future(None)).unwrap();
+        assert_eq!(open.ingest(&ev("#x", far), secs(now)), Outcome::Counted(1));
+        open.tick(secs(now));
+        open.tick(secs(now));
+        assert_eq!(open.ingest(&ev("#a", now), secs(now)), Outcome::Late);
+        // In processing time the event's own stamp is not used, so it is not judged.
+        let mut proc = WindowEngine::new(
+            WindowConfig::default().with_max_future(Some(Duration::from_secs(300))),
+        )
+        .unwrap();
+        assert_eq!(proc.ingest(&ev("#x", far), secs(now)), Outcome::Counted(1));
+    }
+
+    #[test]
+    fn snapshots_list_the_leaders_and_sum_the_rest() {
+        let pairs = vec![("#c", 1), (OTHER, 2), ("#a", 5), ("#b", 1), ("#d", 3)];
+        let row = |t: &str, c| (t.to_string(), c);
+        assert_eq!(
+            top_with_other(pairs.clone(), 2),
+            vec![row("#a", 5), row(OTHER, 4), row("#d", 3)]
+        );
+        assert_eq!(
+            top_with_other(pairs.clone(), 10),
+            vec![row("#a", 5), row("#d", 3), row(OTHER, 2), row("#b", 1), row("#c", 1)]
+        );
+        assert_eq!(top_with_other(vec![("#a", 1)], 0), vec![row(OTHER, 1)]);
     }
 
     #[test]

@@ -25,7 +25,9 @@ use tokio::sync::Notify;
 use crate::core::config::{WindowConfig, TWEETS_TOPIC};
 use crate::core::event::decode;
 use crate::core::time::Timestamp;
-use crate::core::window::{Outcome, Snapshot, TriggerMetrics, WindowEngine};
+use crate::core::window::{
+    top_with_other, Outcome, Snapshot, TriggerMetrics, WindowEngine, SNAPSHOT_TOP,
+};
 use crate::error::{Error, Result};
 use crate::kafka::client::validate_name;
 use crate::kafka::client::{base_config, partitions_of};
@@ -120,7 +122,7 @@ pub struct PipelineStatus {
 #[derive(Debug)]
 struct State {
     /// The newest snapshot (after the first trigger).
-    snapshot: Option<Snapshot>,
+    snapshot: Option<Arc<Snapshot>>,
     /// Recent per-trigger metrics, oldest first.
     metrics: VecDeque<TriggerMetrics>,
     /// The status.
@@ -262,8 +264,10 @@ impl Pipeline {
         &self.config
     }
 
-    /// The newest snapshot (`None` before the first trigger).
-    pub fn snapshot(&self) -> Option<Snapshot> {
+    /// The newest snapshot (`None` before the first trigger). Shared, not copied: the lock
+    /// the consumer publishes under is held only to clone the pointer, so a page refresh or
+    /// a `watch` poll never stalls the consumer, however many hashtags a snapshot holds.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
         self.state().snapshot.clone()
     }
 
@@ -312,7 +316,9 @@ impl Pipeline {
     }
 
     /// Events counted per hashtag since the consumer started (all windows together, each
-    /// event once), highest first, as of the last trigger.
+    /// event once), highest first, as of the last trigger: the
+    /// [`SNAPSHOT_TOP`](crate::core::window::SNAPSHOT_TOP) leaders, the rest summed as
+    /// [`OTHER`](crate::core::window::OTHER).
     pub fn all_time_counts(&self) -> Vec<(String, u64)> {
         self.state().all_time.clone()
     }
@@ -346,7 +352,11 @@ impl Pipeline {
 
     /// Waits (at most `wait`) for a snapshot for which `pred` holds; returns it. Fails at
     /// once, with the consumer's last error, if the consumer thread has ended.
-    pub fn wait_for(&self, wait: Duration, pred: impl Fn(&Snapshot) -> bool) -> Result<Snapshot> {
+    pub fn wait_for(
+        &self,
+        wait: Duration,
+        pred: impl Fn(&Snapshot) -> bool,
+    ) -> Result<Arc<Snapshot>> {
         let settled = poll(wait, Duration::from_millis(20), || {
             let st = self.state();
             match &st.snapshot {
@@ -767,13 +777,10 @@ impl<'s> ConsumerLoop<'s> {
         let mut snap = self.counter.engine.tick(Timestamp::now());
         snap.metrics.trigger_duration += t0.elapsed();
         snap.metrics.lag = lag_of(&self.consumer, &self.config.topic, &self.assigned);
-        let mut all_time: Vec<(String, u64)> = self
-            .counter
-            .all_time
-            .iter()
-            .map(|(h, c)| (h.to_string(), *c))
-            .collect();
-        all_time.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let all_time = top_with_other(
+            self.counter.all_time.iter().map(|(h, c)| (&**h, *c)).collect(),
+            SNAPSHOT_TOP,
+        );
         let consumed = self.counter.consumed;
         let mut st = lock(&self.shared.state);
         if st.metrics.len() >= self.config.metrics_history.max(1) {
@@ -784,7 +791,7 @@ impl<'s> ConsumerLoop<'s> {
             st.status.broker = BrokerState::Connected;
         }
         st.status.consumed = consumed;
-        st.snapshot = Some(snap);
+        st.snapshot = Some(Arc::new(snap));
         st.all_time = all_time;
     }
 }
@@ -897,7 +904,7 @@ fn try_recv(
 pub(crate) const MAX_ALL_TIME_HASHTAGS: usize = 100_000;
 
 /// The key that collects events of hashtags beyond [`MAX_ALL_TIME_HASHTAGS`].
-pub(crate) const OTHER_HASHTAGS: &str = "(other hashtags)";
+pub(crate) const OTHER_HASHTAGS: &str = crate::core::window::OTHER;
 
 /// All-time counters per hashtag.
 type AllTime = HashMap<Box<str>, u64, foldhash::fast::RandomState>;

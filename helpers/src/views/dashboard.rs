@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::core::window::{Snapshot, WindowCounts};
+use crate::core::window::{Snapshot, WindowCounts, HISTORY_TOP};
 use crate::error::Result;
 use crate::views::chart::{top_svg, trend_svg};
 use crate::views::html::{escape, Html};
@@ -56,7 +56,14 @@ pub(crate) fn trend_windows(snap: &Snapshot) -> Vec<WindowCounts> {
         .iter()
         .chain(&snap.windows)
         .filter(|w| until.is_none_or(|u| w.start <= u))
-        .cloned()
+        // Only the leaders, as the history keeps them: an open window may hold 100,000
+        // hashtags, and the chart draws a handful.
+        .map(|w| WindowCounts {
+            start: w.start,
+            end: w.end,
+            counts: w.counts.iter().take(HISTORY_TOP).cloned().collect(),
+            total: w.total,
+        })
         .collect();
     all.sort_by_key(|w| w.start);
     all.dedup_by_key(|w| w.start);

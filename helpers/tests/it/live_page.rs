@@ -6,10 +6,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use helpers::core::config::{TimeDomain, WindowConfig};
+use helpers::core::time::Timestamp;
+use helpers::core::window::{OTHER, SNAPSHOT_TOP};
 use helpers::kafka::consumer::{Pipeline, PipelineConfig};
 use helpers::views::live::{LivePage, HEADER_TIMEOUT, MAX_HEAD_BYTES};
 
-use crate::support::temp_dir;
+use crate::support::{temp_dir, TestBroker};
 
 /// A live page over a consumer that has no broker (the page answers all the same).
 fn page() -> (Pipeline, LivePage) {
@@ -192,9 +195,15 @@ fn the_page_answers_only_loopback_names_and_bare_gets() {
 /// file descriptors measured are the page's and its clients' only.
 #[test]
 fn the_page_answers_and_stops_whatever_hostile_clients_do() {
+    in_own_process("live_page::hostile_clients_in_this_process");
+}
+
+/// Runs the ignored test `name` in a process of its own (so the memory it measures is
+/// its own) and passes on its `hostile:` lines.
+fn in_own_process(name: &str) {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
-            "live_page::hostile_clients_in_this_process",
+            name,
             "--exact",
             "--ignored",
             "--nocapture",
@@ -268,4 +277,91 @@ fn hostile_clients_in_this_process() {
         "a stopped page no longer accepts connections"
     );
     drop(idle);
+}
+
+/// Issue 10, item 3: two million distinct hashtags in one window, through Kafka into a
+/// running consumer with its live page. Runs in a process of its own.
+#[test]
+fn two_million_distinct_hashtags_keep_memory_bounded_and_the_page_answering() {
+    in_own_process("live_page::distinct_hashtags_in_this_process");
+}
+
+/// How much the consumer's process may grow while it counts two million distinct hashtags
+/// (its counters are capped at `max_hashtags` per pane; without the cap it grew by far more).
+const DISTINCT_RSS_BOUND_MB: f64 = 150.0;
+
+#[test]
+#[ignore = "run in its own process by two_million_distinct_hashtags_keep_memory_bounded_and_the_page_answering"]
+fn distinct_hashtags_in_this_process() {
+    // 2 million; fewer with DISTINCT_EVENTS=<n> (to try the test quickly).
+    let n: u64 = std::env::var("DISTINCT_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000);
+    let broker = TestBroker::start(3);
+    let dir = temp_dir("distinct");
+    // Every event has a hashtag of its own, and the same event time: one window.
+    let file = dir.join("events.jsonl");
+    let now = Timestamp::now().as_secs_f64();
+    let mut lines = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    for i in 0..n {
+        let event = format!(r##"{{"hashtag_principal":"#h{i}","timestamp":{now}}}"##);
+        writeln!(lines, "{event}").unwrap();
+    }
+    lines.flush().unwrap();
+    drop(lines);
+    let window = WindowConfig::default().with_time_domain(TimeDomain::EventTime);
+    let kept = window.max_hashtags as u64;
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        trigger: Duration::from_secs(2),
+        state_dir: dir.clone(),
+        window,
+        ..Default::default()
+    })
+    .unwrap();
+    pipe.wait_ready(Duration::from_secs(30)).unwrap();
+    let page = LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
+    let (addr, host) = (page.addr(), page.addr().to_string());
+    let rss_start = rss_kb();
+    let started = Instant::now();
+    let mut kcat = Command::new("kcat")
+        .args(["-P", "-b", &broker.bootstrap, "-t", "tweets_topic", "-l"])
+        .arg(&file)
+        .spawn()
+        .expect("kcat is needed: run `bash scripts/setup` (apt-get install kcat)");
+    let (mut slowest, mut gets, mut rss_max) = (Duration::ZERO, 0, rss_start);
+    while pipe.totals().input < n && started.elapsed() < Duration::from_secs(600) {
+        let (answer, took) = get(addr, "/fragment", &host);
+        assert_eq!(status(&answer), 200, "{answer}");
+        slowest = slowest.max(took);
+        gets += 1;
+        rss_max = rss_max.max(rss_kb());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(kcat.wait().unwrap().success(), "kcat failed");
+    let snap = pipe
+        .wait_for(Duration::from_secs(60), |s| s.totals.input >= n)
+        .unwrap();
+    let took = started.elapsed();
+    rss_max = rss_max.max(rss_kb());
+    let growth_mb = rss_max.saturating_sub(rss_start) as f64 / 1024.0;
+    println!(
+        "hostile: {n} distinct hashtags counted in {took:?} ({:.0} events/s); RSS growth \
+         {growth_mb:.1} MB; {gets} GET /fragment, slowest {slowest:?}",
+        n as f64 / took.as_secs_f64()
+    );
+    // Every event is counted: the first `kept` hashtags on their own, the rest as "other";
+    // the snapshot lists the SNAPSHOT_TOP leaders and sums the rest.
+    assert_eq!(snap.totals.accepted, n);
+    assert_eq!(snap.totals.overflow, n - kept);
+    let w = snap.trending().unwrap();
+    let top = SNAPSHOT_TOP as u64;
+    assert_eq!(w.total, n);
+    assert_eq!(w.count(OTHER), n - top);
+    assert_eq!(w.counts.len() as u64, top + 1);
+    assert!(gets > 0 && slowest < Duration::from_secs(2), "{slowest:?}");
+    assert!(growth_mb < DISTINCT_RSS_BOUND_MB, "{growth_mb} MB");
+    page.stop();
+    let _ = std::fs::remove_dir_all(&dir);
 }

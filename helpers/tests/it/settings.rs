@@ -46,8 +46,8 @@ fn the_programs_show_the_notebooks_defaults() {
         .collect();
     let programs = [
         (env!("CARGO_BIN_EXE_producer"), 6),
-        (env!("CARGO_BIN_EXE_consumer"), 7),
-        (env!("CARGO_BIN_EXE_demo"), 13),
+        (env!("CARGO_BIN_EXE_consumer"), 9),
+        (env!("CARGO_BIN_EXE_demo"), 15),
     ];
     for (program, classroom_settings) in programs {
         let shown = help_defaults(program);
