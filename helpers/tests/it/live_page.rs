@@ -3,13 +3,16 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use helpers::core::config::{TimeDomain, WindowConfig};
 use helpers::core::time::Timestamp;
 use helpers::core::window::{OTHER, SNAPSHOT_TOP};
+use helpers::kafka::client::producer_config;
 use helpers::kafka::consumer::{Pipeline, PipelineConfig};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
 use helpers::views::live::{LivePage, HEADER_TIMEOUT, MAX_HEAD_BYTES};
 
 use crate::support::{temp_dir, TestBroker};
@@ -286,6 +289,10 @@ fn two_million_distinct_hashtags_keep_memory_bounded_and_the_page_answering() {
     in_own_process("live_page::distinct_hashtags_in_this_process");
 }
 
+/// Events per producer run: a third of it per partition stays below the mock broker's
+/// retention (100,000 messages per partition).
+const DISTINCT_CHUNK: u64 = 150_000;
+
 /// How much the consumer's process may grow while it counts two million distinct hashtags
 /// (its counters are capped at `max_hashtags` per pane; without the cap it grew by far more).
 const DISTINCT_RSS_BOUND_MB: f64 = 150.0;
@@ -300,16 +307,6 @@ fn distinct_hashtags_in_this_process() {
         .unwrap_or(2_000_000);
     let broker = TestBroker::start(3);
     let dir = temp_dir("distinct");
-    // Every event has a hashtag of its own, and the same event time: one window.
-    let file = dir.join("events.jsonl");
-    let now = Timestamp::now().as_secs_f64();
-    let mut lines = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-    for i in 0..n {
-        let event = format!(r##"{{"hashtag_principal":"#h{i}","timestamp":{now}}}"##);
-        writeln!(lines, "{event}").unwrap();
-    }
-    lines.flush().unwrap();
-    drop(lines);
     let window = WindowConfig::default().with_time_domain(TimeDomain::EventTime);
     let kept = window.max_hashtags as u64;
     let pipe = Pipeline::start(PipelineConfig {
@@ -325,21 +322,35 @@ fn distinct_hashtags_in_this_process() {
     let (addr, host) = (page.addr(), page.addr().to_string());
     let rss_start = rss_kb();
     let started = Instant::now();
-    let mut kcat = Command::new("kcat")
-        .args(["-P", "-b", &broker.bootstrap, "-t", "tweets_topic", "-l"])
-        .arg(&file)
-        .spawn()
-        .expect("kcat is needed: run `bash scripts/setup` (apt-get install kcat)");
+    // One event time for all: one pane, one window.
+    let now = Timestamp::now().as_secs_f64().to_string();
+    // The events come from another process, so this one's memory is the consumer's; in
+    // chunks, because the mock broker keeps only the newest 100,000 messages of a partition.
     let (mut slowest, mut gets, mut rss_max) = (Duration::ZERO, 0, rss_start);
-    while pipe.totals().input < n && started.elapsed() < Duration::from_secs(600) {
-        let (answer, took) = get(addr, "/fragment", &host);
-        assert_eq!(status(&answer), 200, "{answer}");
-        slowest = slowest.max(took);
-        gets += 1;
-        rss_max = rss_max.max(rss_kb());
-        std::thread::sleep(Duration::from_millis(200));
+    let mut sent = 0;
+    while sent < n {
+        let k = DISTINCT_CHUNK.min(n - sent);
+        let produced = Command::new(std::env::current_exe().unwrap())
+            .args(["live_page::produce_distinct_hashtags", "--exact", "--ignored"])
+            .env("DISTINCT_BOOTSTRAP", &broker.bootstrap)
+            .env("DISTINCT_FROM", sent.to_string())
+            .env("DISTINCT_TIME", &now)
+            .env("DISTINCT_EVENTS", k.to_string())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(produced.success(), "the producer process failed");
+        sent += k;
+        // The page answers while the consumer catches up.
+        while pipe.totals().input < sent && started.elapsed() < Duration::from_secs(600) {
+            let (answer, took) = get(addr, "/fragment", &host);
+            assert_eq!(status(&answer), 200, "{answer}");
+            slowest = slowest.max(took);
+            gets += 1;
+            rss_max = rss_max.max(rss_kb());
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
-    assert!(kcat.wait().unwrap().success(), "kcat failed");
     let snap = pipe
         .wait_for(Duration::from_secs(60), |s| s.totals.input >= n)
         .unwrap();
@@ -364,4 +375,38 @@ fn distinct_hashtags_in_this_process() {
     assert!(growth_mb < DISTINCT_RSS_BOUND_MB, "{growth_mb} MB");
     page.stop();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The producer of [`distinct_hashtags_in_this_process`], in a process of its own:
+/// `DISTINCT_EVENTS` events to `DISTINCT_BOOTSTRAP`, each with a hashtag of its own
+/// (numbered from `DISTINCT_FROM`) and the event time `DISTINCT_TIME`.
+#[test]
+#[ignore = "started as a process of its own by distinct_hashtags_in_this_process"]
+fn produce_distinct_hashtags() {
+    let (Ok(bootstrap), Ok(from), Ok(n), Ok(now)) = (
+        std::env::var("DISTINCT_BOOTSTRAP"),
+        std::env::var("DISTINCT_FROM"),
+        std::env::var("DISTINCT_EVENTS"),
+        std::env::var("DISTINCT_TIME"),
+    ) else {
+        return;
+    };
+    let from: u64 = from.parse().unwrap();
+    let producer: BaseProducer = producer_config(&bootstrap).create().unwrap();
+    for i in from..from + n.parse::<u64>().unwrap() {
+        let event = format!(r##"{{"hashtag_principal":"#h{i}","timestamp":{now}}}"##);
+        let mut record = BaseRecord::<(), _>::to("tweets_topic").payload(&event);
+        // A full local queue: wait for deliveries, then send again.
+        while let Err((e, back)) = producer.send(record) {
+            assert_eq!(
+                e.rdkafka_error_code(),
+                Some(RDKafkaErrorCode::QueueFull),
+                "{e}"
+            );
+            producer.poll(Duration::from_millis(10));
+            record = back;
+        }
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(120)).unwrap();
 }

@@ -61,6 +61,8 @@ impl TestBroker {
             .arg(&state_dir)
             .args(topics.iter().flat_map(|t| ["--topic", t]))
             .args(["--engine", engine()])
+            // Gone with the test process, even when it is killed and Drop never runs.
+            .args(["--parent-pid", &std::process::id().to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
