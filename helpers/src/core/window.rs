@@ -1388,12 +1388,18 @@ mod tests {
             Outcome::Rejected(Rejection::TimestampInFuture)
         );
         // Within the allowed skew (a producer clock a little ahead) is fine.
-        assert_eq!(e.ingest(&ev("#a", now + 299.0), secs(now)), Outcome::Counted(1));
+        assert_eq!(
+            e.ingest(&ev("#a", now + 299.0), secs(now)),
+            Outcome::Counted(1)
+        );
         let snap = e.tick(secs(now));
         assert_eq!(snap.metrics.watermark, Some(secs(now + 299.0 - 60.0)));
         assert_eq!(snap.metrics.rejected.get(Rejection::TimestampInFuture), 1);
         assert_eq!((snap.totals.input, snap.totals.accepted), (2, 1));
-        assert_eq!(e.ingest(&ev("#a", now + 250.0), secs(now + 1.0)), Outcome::Counted(1));
+        assert_eq!(
+            e.ingest(&ev("#a", now + 250.0), secs(now + 1.0)),
+            Outcome::Counted(1)
+        );
         // Without the bound the same event poisons event time: the next real one is late.
         let mut open = WindowEngine::new(cfg.with_max_future(None)).unwrap();
         assert_eq!(open.ingest(&ev("#x", far), secs(now)), Outcome::Counted(1));
@@ -1418,7 +1424,13 @@ mod tests {
         );
         assert_eq!(
             top_with_other(pairs.clone(), 10),
-            vec![row("#a", 5), row("#d", 3), row(OTHER, 2), row("#b", 1), row("#c", 1)]
+            vec![
+                row("#a", 5),
+                row("#d", 3),
+                row(OTHER, 2),
+                row("#b", 1),
+                row("#c", 1)
+            ]
         );
         assert_eq!(top_with_other(vec![("#a", 1)], 0), vec![row(OTHER, 1)]);
     }

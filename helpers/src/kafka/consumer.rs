@@ -778,7 +778,11 @@ impl<'s> ConsumerLoop<'s> {
         snap.metrics.trigger_duration += t0.elapsed();
         snap.metrics.lag = lag_of(&self.consumer, &self.config.topic, &self.assigned);
         let all_time = top_with_other(
-            self.counter.all_time.iter().map(|(h, c)| (&**h, *c)).collect(),
+            self.counter
+                .all_time
+                .iter()
+                .map(|(h, c)| (&**h, *c))
+                .collect(),
             SNAPSHOT_TOP,
         );
         let consumed = self.counter.consumed;

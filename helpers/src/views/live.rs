@@ -294,7 +294,8 @@ impl Site {
             "/snapshot.json" => respond(
                 StatusCode::OK,
                 "application/json",
-                serde_json::to_string(&self.pipeline.snapshot().as_deref()).unwrap_or_else(|_| "null".into()),
+                serde_json::to_string(&self.pipeline.snapshot().as_deref())
+                    .unwrap_or_else(|_| "null".into()),
             ),
             _ => plain(StatusCode::NOT_FOUND, "not found"),
         }

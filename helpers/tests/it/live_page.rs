@@ -11,9 +11,9 @@ use helpers::core::time::Timestamp;
 use helpers::core::window::{OTHER, SNAPSHOT_TOP};
 use helpers::kafka::client::producer_config;
 use helpers::kafka::consumer::{Pipeline, PipelineConfig};
+use helpers::views::live::{LivePage, HEADER_TIMEOUT, MAX_HEAD_BYTES};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
-use helpers::views::live::{LivePage, HEADER_TIMEOUT, MAX_HEAD_BYTES};
 
 use crate::support::{temp_dir, TestBroker};
 
@@ -331,7 +331,11 @@ fn distinct_hashtags_in_this_process() {
     while sent < n {
         let k = DISTINCT_CHUNK.min(n - sent);
         let produced = Command::new(std::env::current_exe().unwrap())
-            .args(["live_page::produce_distinct_hashtags", "--exact", "--ignored"])
+            .args([
+                "live_page::produce_distinct_hashtags",
+                "--exact",
+                "--ignored",
+            ])
             .env("DISTINCT_BOOTSTRAP", &broker.bootstrap)
             .env("DISTINCT_FROM", sent.to_string())
             .env("DISTINCT_TIME", &now)
