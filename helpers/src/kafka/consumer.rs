@@ -317,7 +317,7 @@ impl Pipeline {
 
     /// Events counted per hashtag since the consumer started (all windows together, each
     /// event once), highest first, as of the last trigger: the
-    /// [`SNAPSHOT_TOP`](crate::core::window::SNAPSHOT_TOP) leaders, the rest summed as
+    /// [`SNAPSHOT_TOP`] leaders, the rest summed as
     /// [`OTHER`](crate::core::window::OTHER).
     pub fn all_time_counts(&self) -> Vec<(String, u64)> {
         self.state().all_time.clone()
