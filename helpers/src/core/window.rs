@@ -137,6 +137,16 @@ impl WindowCounts {
             .map_or(0, |(_, c)| *c)
     }
 
+    /// The same window with only its `n` highest counts (`total` stays the full total).
+    pub fn leaders(&self, n: usize) -> WindowCounts {
+        WindowCounts {
+            start: self.start,
+            end: self.end,
+            counts: self.counts.iter().take(n).cloned().collect(),
+            total: self.total,
+        }
+    }
+
     /// Whether `t` falls in this window.
     pub fn contains(&self, t: Timestamp) -> bool {
         self.start <= t && t < self.end
@@ -623,9 +633,7 @@ impl WindowEngine {
             }
             // Charts need only the leaders: keep each closed window's top hashtags, so
             // the history stays small even with 100k distinct hashtags.
-            let mut kept = c.clone();
-            kept.counts.truncate(HISTORY_TOP);
-            self.history.push_back(kept);
+            self.history.push_back(c.leaders(HISTORY_TOP));
         }
     }
 

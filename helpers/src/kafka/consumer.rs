@@ -26,7 +26,7 @@ use crate::core::config::{WindowConfig, TWEETS_TOPIC};
 use crate::core::event::decode;
 use crate::core::time::Timestamp;
 use crate::core::window::{
-    top_with_other, Outcome, Snapshot, TriggerMetrics, WindowEngine, SNAPSHOT_TOP,
+    top_with_other, Outcome, Snapshot, TriggerMetrics, WindowEngine, OTHER, SNAPSHOT_TOP,
 };
 use crate::error::{Error, Result};
 use crate::kafka::client::validate_name;
@@ -317,8 +317,7 @@ impl Pipeline {
 
     /// Events counted per hashtag since the consumer started (all windows together, each
     /// event once), highest first, as of the last trigger: the
-    /// [`SNAPSHOT_TOP`] leaders, the rest summed as
-    /// [`OTHER`](crate::core::window::OTHER).
+    /// [`SNAPSHOT_TOP`] leaders, the rest summed as [`OTHER`].
     pub fn all_time_counts(&self) -> Vec<(String, u64)> {
         self.state().all_time.clone()
     }
@@ -836,7 +835,8 @@ impl Counter {
         match decode(payload) {
             Ok(event) => {
                 if let Outcome::Counted(_) = self.engine.ingest(&event, now) {
-                    count_all_time(&mut self.all_time, &event.hashtag_principal);
+                    let max = self.engine.config().max_hashtags;
+                    count_all_time(&mut self.all_time, &event.hashtag_principal, max);
                 }
             }
             Err(reason) => {
@@ -903,23 +903,18 @@ fn try_recv(
     }
 }
 
-/// Most distinct hashtags the all-time totals track; beyond, events count under
-/// [`OTHER_HASHTAGS`] (memory stays bounded whatever the stream).
-pub(crate) const MAX_ALL_TIME_HASHTAGS: usize = 100_000;
-
-/// The key that collects events of hashtags beyond [`MAX_ALL_TIME_HASHTAGS`].
-pub(crate) const OTHER_HASHTAGS: &str = crate::core::window::OTHER;
-
 /// All-time counters per hashtag.
 type AllTime = HashMap<Box<str>, u64, foldhash::fast::RandomState>;
 
-fn count_all_time(totals: &mut AllTime, hashtag: &str) {
+/// Counts one event of `hashtag`; beyond `max` distinct hashtags (the engine's
+/// [`WindowConfig::max_hashtags`]), under [`OTHER`], so memory stays bounded.
+fn count_all_time(totals: &mut AllTime, hashtag: &str, max: usize) {
     if let Some(c) = totals.get_mut(hashtag) {
         *c += 1;
-    } else if totals.len() < MAX_ALL_TIME_HASHTAGS {
+    } else if totals.len() < max {
         totals.insert(hashtag.into(), 1);
     } else {
-        *totals.entry(OTHER_HASHTAGS.into()).or_default() += 1;
+        *totals.entry(OTHER.into()).or_default() += 1;
     }
 }
 

@@ -58,12 +58,7 @@ pub(crate) fn trend_windows(snap: &Snapshot) -> Vec<WindowCounts> {
         .filter(|w| until.is_none_or(|u| w.start <= u))
         // Only the leaders, as the history keeps them: an open window may hold 100,000
         // hashtags, and the chart draws a handful.
-        .map(|w| WindowCounts {
-            start: w.start,
-            end: w.end,
-            counts: w.counts.iter().take(HISTORY_TOP).cloned().collect(),
-            total: w.total,
-        })
+        .map(|w| w.leaders(HISTORY_TOP))
         .collect();
     all.sort_by_key(|w| w.start);
     all.dedup_by_key(|w| w.start);
