@@ -90,6 +90,20 @@ def main(path, twice=False):
     if not consumer or "broker unreachable" not in consumer[0][1]:
         failures.append(f"during the outage the consumer did not say 'broker unreachable': {consumer}")
     print(f"status during the outage: {procs} {consumer[0][1][:80] if consumer else ''}")
+
+    # Section 7b, the consumer written in the cell: three micro-batches, and it counted
+    # hashtags in at least one of them.
+    own = rows(output("micro_batches(&batches)"))
+    head = next((r for r in own if "batch" in r and "hashtag" in r), None)
+    if not head:
+        failures.append("the own-consumer cell shows no micro-batch table")
+    else:
+        b, h, c = head.index("batch"), head.index("hashtag"), head.index("count")
+        data = [r for r in own if len(r) == len(head) and r is not head]
+        counted = [r for r in data if r[h].startswith("#") and r[c].isdigit() and int(r[c]) > 0]
+        if {r[b] for r in data} != {"0", "1", "2"} or not counted:
+            failures.append(f"the own-consumer cell: expected 3 batches with counts: {data}")
+        print(f"own consumer: {len(data)} rows, {len(counted)} with counts")
     if twice:
         # Re-running the producer cell replaces the producer: the last one's counters no
         # longer cover every counted event, so the end-to-end equality is checked on the

@@ -37,6 +37,10 @@ pub mod settings;
 pub mod sys;
 pub mod views;
 
+/// The Kafka client library, for cells that write their own consumer (the notebook's
+/// section 7b): `use helpers::rdkafka::...`, the same version the helpers use.
+pub use rdkafka;
+
 /// Everything a notebook cell needs: `use helpers::prelude::*;`.
 pub mod prelude {
     pub use crate::core::config::{

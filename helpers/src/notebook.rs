@@ -203,6 +203,16 @@ pub fn trending_frame(p: &Pipeline) -> Result<polars::prelude::DataFrame> {
     table::trending(&snap, p.config().window.slide, TOP)
 }
 
+/// What the original job's `foreachBatch` printed, for micro-batches a cell ran itself:
+/// for each trigger, the newest window that got data (Spark's `update` output) and its top
+/// hashtags with their running counts.
+pub fn micro_batches(batches: &[Snapshot]) -> Result<Html> {
+    Ok(table::show(
+        &table::micro_batches(batches, TOP)?,
+        "Each micro-batch: the newest window that got data and its top hashtags (update mode)",
+    ))
+}
+
 /// The bar chart of the top hashtags now.
 pub fn top_chart(p: &Pipeline) -> Result<Html> {
     let snap = snapshot_with_data(p, Duration::from_secs(60))?;

@@ -85,6 +85,40 @@ fn trending_frame(
     .map_err(view_err("the trending table"))
 }
 
+/// For each micro-batch (snapshot), the newest window that got data in it (Spark's
+/// `update` output) with its `top` hashtags and their running counts: `batch`, `window`,
+/// `rank`, `hashtag`, `count`. A batch without new events gets one row with a null
+/// hashtag and count 0.
+pub fn micro_batches(batches: &[Snapshot], top: usize) -> Result<DataFrame> {
+    let (mut batch, mut window, mut rank, mut hashtag, mut count) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for (i, s) in batches.iter().enumerate() {
+        let Some(w) = s.updated.last() else {
+            batch.push(i as u32);
+            window.push("(no new events)".to_string());
+            rank.push(None);
+            hashtag.push(None);
+            count.push(0u64);
+            continue;
+        };
+        for (r, (h, c)) in w.leaders(top).counts.iter().enumerate() {
+            batch.push(i as u32);
+            window.push(format!("{}–{}", w.start.clock(), w.end.clock()));
+            rank.push(Some(r as u32 + 1));
+            hashtag.push(Some(h.clone()));
+            count.push(*c);
+        }
+    }
+    DataFrame::new_infer_height(vec![
+        Column::new("batch".into(), batch),
+        Column::new("window (UTC)".into(), window),
+        Column::new("rank".into(), rank),
+        Column::new("hashtag".into(), hashtag),
+        Column::new("count".into(), count),
+    ])
+    .map_err(view_err("the micro-batch table"))
+}
+
 /// The per-trigger metrics as a table, oldest first (Spark's query progress, one row per
 /// trigger).
 pub fn metrics(rows: &[TriggerMetrics]) -> Result<DataFrame> {
@@ -261,6 +295,47 @@ mod tests {
             );
         }
         e.tick(Timestamp::from_secs_f64(now))
+    }
+
+    #[test]
+    fn micro_batches_show_the_newest_updated_window_of_each_batch() {
+        // Tumbling 60 s, event time. Batch 0: two #a and one #b in [0,60); batch 1: one
+        // #b in [60,120) (the newest window updated); batch 2: nothing new.
+        let mut e = WindowEngine::new(
+            WindowConfig::tumbling(Duration::from_secs(60)).with_time_domain(TimeDomain::EventTime),
+        )
+        .unwrap();
+        let mut batches = vec![];
+        for (events, now) in [
+            (vec![("#a", 1.0), ("#b", 2.0), ("#a", 3.0)], 10.0),
+            (vec![("#b", 61.0)], 20.0),
+            (vec![], 30.0),
+        ] {
+            for (tag, t) in events {
+                let payload = format!(r#"{{"hashtag_principal":"{tag}","timestamp":{t}}}"#);
+                e.ingest_raw(payload.as_bytes(), Timestamp::from_secs_f64(now));
+            }
+            batches.push(e.tick(Timestamp::from_secs_f64(now)));
+        }
+        let df = micro_batches(&batches, 10).unwrap();
+        let rows: Vec<Vec<String>> = (0..df.height())
+            .map(|i| {
+                df.columns()
+                    .iter()
+                    .map(|c| cell(&c.get(i).unwrap()))
+                    .collect()
+            })
+            .collect();
+        let row = |v: [&str; 5]| v.map(String::from).to_vec();
+        assert_eq!(
+            rows,
+            vec![
+                row(["0", "00:00:00–00:01:00", "1", "#a", "2"]),
+                row(["0", "00:00:00–00:01:00", "2", "#b", "1"]),
+                row(["1", "00:01:00–00:02:00", "1", "#b", "1"]),
+                row(["2", "(no new events)", "", "", "0"]),
+            ]
+        );
     }
 
     #[test]
