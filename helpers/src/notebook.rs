@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::kafka::consumer::Pipeline;
 use crate::kafka::infra::Infra;
 use crate::kafka::producer::Producer;
-use crate::settings::Settings;
+use crate::settings::{Environment, Settings};
 use crate::sys::process::pid_alive;
 use crate::sys::wait::until;
 use crate::views::chart::{top_svg, trend_svg};
@@ -22,10 +22,12 @@ use crate::views::html::{escape, Html};
 pub use crate::views::lesson::{at, late_data, output_modes};
 use crate::views::table;
 
-/// The settings as a table.
+/// The settings as a table, and which Kafka Docker runs (`DOCKER_BROKERS`).
 pub fn settings_table(s: &Settings) -> Result<Html> {
+    let mut rows = s.rows();
+    rows.extend(Environment::current().rows());
     Ok(table::show(
-        &table::two_columns(("setting", "value"), &s.rows())?,
+        &table::two_columns(("setting", "value"), &rows)?,
         "Settings (from environment variables)",
     ))
 }

@@ -20,7 +20,8 @@
 //!
 //! Where things run ([`Environment`]): `KAFKA_BOOTSTRAP` (the broker's address),
 //! `STREAM_DEMO_DIR` (the state directory), `STREAM_DEMO_BACKEND` (`docker`, `embedded` or
-//! `tansu`), `TANSU_BIN` (where Tansu is),
+//! `tansu`), `DOCKER_BROKERS` (Docker's Kafka: 1 broker, or 3 from
+//! `docker/docker-compose.cluster.yml`), `TANSU_BIN` (where Tansu is),
 //! `HELPERS_BIN_DIR` and `HELPERS_NO_BUILD` (where the helper programs are, and whether the
 //! library may build them). No other code reads environment variables.
 
@@ -131,6 +132,17 @@ pub struct WindowSettings {
     pub max_hashtags: usize,
 }
 
+/// Parses the number of Docker's Kafka brokers: 1 or 3 (the two compose files).
+fn docker_brokers(value: &str) -> std::result::Result<u8, String> {
+    match value.trim() {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        _ => {
+            Err("use 1 (docker/docker-compose.yml) or 3 (docker/docker-compose.cluster.yml)".into())
+        }
+    }
+}
+
 /// Parses the number of hashtags kept per pane: 1 to ten million.
 fn max_hashtags(value: &str) -> std::result::Result<usize, String> {
     match value.trim().parse::<usize>() {
@@ -202,6 +214,10 @@ pub struct Environment {
     /// Force a Kafka backend instead of "Docker if it answers, else embedded".
     #[arg(long, env = "STREAM_DEMO_BACKEND", hide = true)]
     pub backend: Option<BackendChoice>,
+    /// Brokers of Docker's Kafka: 1 (`docker/docker-compose.yml`, the default) or 3
+    /// (`docker/docker-compose.cluster.yml`: replication factor 3, min in-sync replicas 2).
+    #[arg(long, env = "DOCKER_BROKERS", hide = true, value_parser = docker_brokers)]
+    pub docker_brokers: Option<u8>,
     /// Look for the helper programs here first.
     #[arg(long, env = "HELPERS_BIN_DIR", hide = true)]
     pub bin_dir: Option<PathBuf>,
@@ -269,6 +285,17 @@ impl Environment {
             tracing::warn!("{e}");
             Environment::default()
         })
+    }
+
+    /// What the notebook's settings table shows of where things run (which Kafka Docker
+    /// runs), as `(name [VARIABLE], value)` rows.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        let brokers = self.docker_brokers.unwrap_or(1);
+        let (file, _) = crate::kafka::infra::docker_kafka(brokers);
+        vec![(
+            "Kafka brokers, when Docker runs Kafka [DOCKER_BROKERS]".to_string(),
+            format!("{brokers} ({file})"),
+        )]
     }
 }
 
@@ -494,6 +521,28 @@ mod tests {
         let s = parse(&["--seed", "18446744073709551615", "--watch", "86400"]).unwrap();
         assert_eq!(s.producer.seed, u64::MAX);
         assert_eq!(s.watch.length, Duration::from_secs(86_400));
+    }
+
+    fn parse_environment(args: &[&str]) -> std::result::Result<Environment, clap::Error> {
+        let cmd = EnvironmentOnly::command().mut_args(|a| a.env(None));
+        let m = cmd.try_get_matches_from(std::iter::once("helpers").chain(args.iter().copied()))?;
+        EnvironmentOnly::from_arg_matches(&m).map(|e| e.env)
+    }
+
+    #[test]
+    fn docker_brokers_are_one_or_three() {
+        let env = parse_environment(&[]).unwrap();
+        assert_eq!(env.docker_brokers, None);
+        assert_eq!(env.rows()[0].1, "1 (docker/docker-compose.yml)");
+        let env = parse_environment(&["--docker-brokers", "3"]).unwrap();
+        assert_eq!(env.docker_brokers, Some(3));
+        assert_eq!(env.rows()[0].1, "3 (docker/docker-compose.cluster.yml)");
+        for bad in ["0", "2", "5", "three", "-1"] {
+            assert!(
+                parse_environment(&["--docker-brokers", bad]).is_err(),
+                "{bad} was accepted"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub const TWEETS_TOPIC: &str = "tweets_topic";
 /// Where Docker's Kafka listens (and where clients look first).
 pub const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:9092";
 
+/// Where Docker's three brokers listen (`docker/docker-compose.cluster.yml`,
+/// `DOCKER_BROKERS=3`): each broker's own advertised address.
+pub const CLUSTER_BOOTSTRAP: &str = "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096";
+
 /// The original generator's users.
 pub(crate) const DEFAULT_USERS: [&str; 3] = ["@DataFan", "@SparkGuru", "@PythonDev"];
 

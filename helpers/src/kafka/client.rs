@@ -244,9 +244,18 @@ fn create_topic(
     let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
         .create()
         .map_err(|e| Error::kafka("creating an admin client", e))?;
-    let new = NewTopic::new(topic, partitions_wanted, TopicReplication::Fixed(1));
     // A broker without the admin API (the embedded one) never answers: try briefly.
     let admin_wait = wait.min(Duration::from_secs(3));
+    // One copy of each partition per broker, at most 3. Docker's three brokers
+    // (`docker/docker-compose.cluster.yml`) refuse `acks=all` writes to a partition with
+    // fewer in-sync copies than min.insync.replicas (2): one copy would refuse them all.
+    let replication = wait_for_broker(bootstrap, admin_wait)
+        .map_or(1, |md| md.brokers().len().clamp(1, 3) as i32);
+    let new = NewTopic::new(
+        topic,
+        partitions_wanted,
+        TopicReplication::Fixed(replication),
+    );
     let opts = AdminOptions::new()
         .operation_timeout(Some(admin_wait))
         .request_timeout(Some(admin_wait));

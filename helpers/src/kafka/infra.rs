@@ -1,13 +1,16 @@
 //! Infrastructure control: start, check, stop and tear down Kafka from a notebook cell.
 //!
 //! [`start`] uses Docker (`docker compose -f docker/docker-compose.yml up --wait`: real
-//! Apache Kafka on 127.0.0.1:9092) when a Docker engine answers, and otherwise starts the
-//! embedded broker ([`crate::kafka::broker`]); it says which it chose and why. Readiness is a
-//! metadata request with a bounded wait, never a fixed sleep. The embedded broker lives
-//! until [`Infra::stop`], [`Infra::down`], or the end of the process that started it (it
-//! watches our pid), so a failing cell that drops a handle does not take Kafka down with it.
+//! Apache Kafka on 127.0.0.1:9092; with `DOCKER_BROKERS=3`, three brokers from
+//! `docker/docker-compose.cluster.yml` on 127.0.0.1:9092, 9094 and 9096) when a Docker
+//! engine answers, and otherwise starts the embedded broker ([`crate::kafka::broker`]); it
+//! says which it chose and why. Readiness is a metadata request with a bounded wait, never
+//! a fixed sleep. The embedded broker lives until [`Infra::stop`], [`Infra::down`], or the
+//! end of the process that started it (it watches our pid), so a failing cell that drops a
+//! handle does not take Kafka down with it.
 //!
-//! Docker's outage ([`Infra::outage`]) pauses the container, and a pause outlives the
+//! Docker's outage ([`Infra::outage`]) pauses the container (all three with
+//! `DOCKER_BROKERS=3`: an outage of the whole cluster), and a pause outlives the
 //! kernel that asked for it; so the pausing process is recorded in the state directory and
 //! [`start`] unpauses a paused container unless that process still runs elsewhere.
 
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::{DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
+use crate::core::config::{CLUSTER_BOOTSTRAP, DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
 use crate::error::{Error, Result};
 use crate::kafka::broker::{BrokerInfo, Engine, BROKER_FILE};
 use crate::kafka::client::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
@@ -37,7 +40,8 @@ use crate::sys::wait::until;
 /// Which Kafka runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Backend {
-    /// Apache Kafka in Docker, from `docker/docker-compose.yml`.
+    /// Apache Kafka in Docker, from `docker/docker-compose.yml` (or, with
+    /// `DOCKER_BROKERS=3`, `docker/docker-compose.cluster.yml`).
     Docker,
     /// The embedded broker (librdkafka's mock cluster in the `broker` program).
     Embedded,
@@ -76,8 +80,12 @@ pub struct InfraConfig {
     /// Force a backend (`STREAM_DEMO_BACKEND=docker|embedded|tansu`); `None`: Docker if it
     /// answers, else embedded.
     pub backend: Option<Backend>,
-    /// The compose file.
+    /// The compose file: `docker/docker-compose.yml`, or `docker/docker-compose.cluster.yml`
+    /// with `DOCKER_BROKERS=3` (see [`docker_kafka`]).
     pub compose_file: PathBuf,
+    /// Where Docker's Kafka answers: the addresses its brokers advertise, comma-separated
+    /// (`127.0.0.1:9092`; three addresses with `DOCKER_BROKERS=3`).
+    pub docker_bootstrap: String,
     /// Partitions of `tweets_topic`.
     pub partitions: i32,
     /// Brokers of the embedded cluster (a real cluster's size comes from Docker's file).
@@ -92,17 +100,17 @@ pub struct InfraConfig {
 
 impl Default for InfraConfig {
     fn default() -> Self {
-        let backend = Environment::current().backend.map(|b| match b {
+        let env = Environment::current();
+        let backend = env.backend.map(|b| match b {
             BackendChoice::Docker => Backend::Docker,
             BackendChoice::Embedded => Backend::Embedded,
             BackendChoice::Tansu => Backend::Tansu,
         });
+        let (file, docker_bootstrap) = docker_kafka(env.docker_brokers.unwrap_or(1));
         InfraConfig {
             backend,
-            compose_file: crate_dir()
-                .join("..")
-                .join("docker")
-                .join("docker-compose.yml"),
+            compose_file: crate_dir().join("..").join(file),
+            docker_bootstrap: docker_bootstrap.to_string(),
             partitions: 3,
             brokers: 1,
             replication: 1,
@@ -146,17 +154,29 @@ impl fmt::Display for Infra {
     }
 }
 
+/// Docker's Kafka with `brokers` brokers (`DOCKER_BROKERS`: 3, else 1): its compose file,
+/// relative to the project folder, and the addresses its brokers advertise to clients.
+pub fn docker_kafka(brokers: u8) -> (&'static str, &'static str) {
+    if brokers == 3 {
+        ("docker/docker-compose.cluster.yml", CLUSTER_BOOTSTRAP)
+    } else {
+        ("docker/docker-compose.yml", DEFAULT_BOOTSTRAP)
+    }
+}
+
 /// Where clients should connect: `KAFKA_BOOTSTRAP` if set, else the running embedded
-/// broker's address from `state_dir`, else Docker's `127.0.0.1:9092`.
+/// broker's address from `state_dir`, else Docker's (`127.0.0.1:9092`, or its three
+/// brokers' addresses with `DOCKER_BROKERS=3`).
 pub fn bootstrap(state_dir: &Path) -> String {
-    if let Some(b) = Environment::current().bootstrap {
+    let env = Environment::current();
+    if let Some(b) = &env.bootstrap {
         if !b.trim().is_empty() {
-            return b;
+            return b.clone();
         }
     }
     match BrokerInfo::read(state_dir) {
         Some(info) if info.process().is_some() => info.bootstrap,
-        _ => DEFAULT_BOOTSTRAP.to_string(),
+        _ => docker_kafka(env.docker_brokers.unwrap_or(1)).1.to_string(),
     }
 }
 
@@ -428,22 +448,20 @@ fn start_docker(config: InfraConfig, reason: String) -> Result<Infra> {
         Some(note) => format!("{reason} {note}"),
         None => reason,
     };
-    check_kafka_port(DEFAULT_BOOTSTRAP)?;
+    let bootstrap = config.docker_bootstrap.clone();
+    for addr in bootstrap.split(',') {
+        check_kafka_port(addr)?;
+    }
     compose(
         &config,
         &["up", "--wait", "-d"],
         config.wait + Duration::from_secs(120),
     )?;
-    wait_for_broker(DEFAULT_BOOTSTRAP, config.wait)?;
-    ensure_topic(
-        DEFAULT_BOOTSTRAP,
-        TWEETS_TOPIC,
-        config.partitions,
-        config.wait,
-    )?;
+    wait_for_broker(&bootstrap, config.wait)?;
+    ensure_topic(&bootstrap, TWEETS_TOPIC, config.partitions, config.wait)?;
     Ok(Infra {
         backend: Backend::Docker,
-        bootstrap: DEFAULT_BOOTSTRAP.to_string(),
+        bootstrap,
         reason,
         broker_pid: None,
         broker: None,
@@ -855,6 +873,38 @@ mod tests {
         assert!(!path.exists());
         assert_eq!(*lock(&calls), ["docker pause", "docker unpause"]);
         std::fs::remove_dir_all(&config.state_dir).unwrap();
+    }
+
+    #[test]
+    fn three_docker_brokers_use_the_cluster_file_and_its_addresses() {
+        assert_eq!(
+            docker_kafka(1),
+            ("docker/docker-compose.yml", DEFAULT_BOOTSTRAP)
+        );
+        let (file, bootstrap) = docker_kafka(3);
+        assert_eq!(file, "docker/docker-compose.cluster.yml");
+        let single =
+            std::fs::read_to_string(crate_dir().join("..").join(docker_kafka(1).0)).unwrap();
+        let cluster = std::fs::read_to_string(crate_dir().join("..").join(file)).unwrap();
+        // Clients are given exactly the ports the file publishes, on loopback only, and
+        // each broker advertises its own.
+        let published: Vec<String> = cluster
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- \"127.0.0.1:"))
+            .map(|rest| format!("127.0.0.1:{}", rest.split(':').next().unwrap()))
+            .collect();
+        assert_eq!(published.join(","), bootstrap);
+        for addr in bootstrap.split(',') {
+            assert!(cluster.contains(&format!("PLAINTEXT://{addr}")), "{addr}");
+        }
+        // The same Kafka as the single broker's file.
+        let images = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.trim().strip_prefix("image: "))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(images(&cluster), vec![images(&single)[0].clone(); 3]);
     }
 
     #[test]
