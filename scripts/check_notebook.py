@@ -104,6 +104,21 @@ def main(path, twice=False):
         if {r[b] for r in data} != {"0", "1", "2"} or not counted:
             failures.append(f"the own-consumer cell: expected 3 batches with counts: {data}")
         print(f"own consumer: {len(data)} rows, {len(counted)} with counts")
+    # Section 9b, a leader fails: on the embedded 3-broker cluster partition 0 gets a new
+    # leader and the producer loses nothing; a single broker (Tansu) says why not.
+    backend = next((r[1] for r in rows(output("kafka_status(&kafka)")) if r and r[0] == "backend"), "")
+    failover = output("fail_leader(&kafka, 0)")
+    if backend == "embedded":
+        m = re.search(r"broker (\d+), the leader of partition 0, is down; broker (\d+) leads it now", failover)
+        p0 = next((r[1] for r in rows(failover) if r and r[0] == "partition 0"), "")
+        prod = next((r[1] for r in rows(failover) if r and r[0].startswith("producer")), "")
+        if not m or m.group(1) == m.group(2) or not p0.startswith(f"leader {m.group(2)} ") \
+                or m.group(1) in re.findall(r"\d+", p0.split("in sync")[-1]) \
+                or "failed 0" not in prod:
+            failures.append(f"the failover cell: {failover[:600]!r}")
+        print(f"failover: {m.group(0) if m else None}; partition 0: {p0}; {prod}")
+    elif "keeps one copy of partition 0" not in failover:
+        failures.append(f"the failover cell on {backend!r} says nothing: {failover[:300]!r}")
     if twice:
         # Re-running the producer cell replaces the producer: the last one's counters no
         # longer cover every counted event, so the end-to-end equality is checked on the

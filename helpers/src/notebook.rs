@@ -1,9 +1,9 @@
 //! What the notebook's cells call. Each function is one step of the lesson and returns a
 //! value that shows itself ([`Html`]): a table, a chart, or both.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::core::config::{TimeDomain, WindowConfig};
+use crate::core::config::{TimeDomain, WindowConfig, TWEETS_TOPIC};
 use crate::core::event::Event;
 use crate::core::generator::Generator;
 use crate::core::time::Timestamp;
@@ -339,6 +339,126 @@ fn processes_line(state_dir: &std::path::Path) -> String {
         "producers running: {producers} · consumer threads: {} · embedded brokers: {brokers}",
         crate::sys::process::threads_named("pipeline")
     )
+}
+
+/// Takes down the broker that leads `partition` of `tweets_topic`, as a crash would (the
+/// embedded cluster only: its controller moves the leadership at once), and prints what
+/// happened: the new leader and how long the partition had none. Returns the broker taken
+/// down, or `None` (and says why) where Kafka keeps no second copy to fail over to.
+pub fn fail_leader(infra: &Infra, partition: i32) -> Result<Option<i32>> {
+    let mut out = std::io::stdout();
+    let state = |p: i32| {
+        infra
+            .partitions()
+            .into_iter()
+            .find(|s| s.topic == TWEETS_TOPIC && s.partition == p)
+    };
+    let Some(leader) = state(partition)
+        .filter(|s| s.replicas.len() > 1)
+        .and_then(|s| s.leader)
+    else {
+        let _ = write_line(
+            &mut out,
+            &format!(
+                "Kafka ({}) keeps one copy of partition {partition}: there is nothing to \
+                 fail over to. The embedded cluster (3 brokers, the default backend without Docker) \
+                 shows a failover; with DOCKER_BROKERS=3, stop a broker with `docker compose \
+                 -f docker/docker-compose.cluster.yml stop kafka-1`.",
+                infra.backend
+            ),
+        );
+        return Ok(None);
+    };
+    let down_at = Instant::now();
+    infra.broker_down(leader)?;
+    let moved = until(Duration::from_secs(10), Duration::from_millis(10), || {
+        state(partition).is_some_and(|s| s.leader.is_some_and(|l| l != leader))
+    });
+    let new = state(partition).and_then(|s| s.leader);
+    let _ = write_line(
+        &mut out,
+        &format!(
+            "broker {leader}, the leader of partition {partition}, is down; {}",
+            match new {
+                Some(n) if moved => format!(
+                    "broker {n} leads it now, {:.2} s later",
+                    down_at.elapsed().as_secs_f64()
+                ),
+                _ => "no replica in sync took over: the partition has no leader".into(),
+            }
+        ),
+    );
+    Ok(Some(leader))
+}
+
+/// Brings back the broker [`fail_leader`] took down (nothing for `None`). It comes back as
+/// a follower: the partitions it led keep their new leaders.
+pub fn recover(infra: &Infra, broker: Option<i32>) -> Result<()> {
+    if let Some(id) = broker {
+        infra.broker_up(id)?;
+        let _ = write_line(
+            &mut std::io::stdout(),
+            &format!("broker {id} is back, in sync again, as a follower"),
+        );
+    }
+    Ok(())
+}
+
+/// Kafka's partitions as a table (leader, replicas, in-sync replicas, brokers down, for
+/// the embedded cluster), then the producer's and the consumer's counters: what a failover
+/// moves, and what it must not lose.
+pub fn cluster_status(infra: &Infra, producer: &Producer, pipeline: &Pipeline) -> Result<Html> {
+    let parts: Vec<_> = infra
+        .partitions()
+        .into_iter()
+        .filter(|p| p.topic == TWEETS_TOPIC)
+        .collect();
+    let ids = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(", ");
+    let mut views = vec![];
+    if !parts.is_empty() {
+        let rows: Vec<(String, String)> = parts
+            .iter()
+            .map(|p| {
+                (
+                    format!("partition {}", p.partition),
+                    format!(
+                        "leader {} · replicas [{}] · in sync [{}]",
+                        p.leader.map_or("none".into(), |l| l.to_string()),
+                        ids(&p.replicas),
+                        ids(&p.isr)
+                    ),
+                )
+            })
+            .collect();
+        views.push(table::show(
+            &table::two_columns(("partition", "leader · replicas · in-sync replicas"), &rows)?,
+            &format!("{TWEETS_TOPIC} on the {} cluster", infra.backend),
+        ));
+    }
+    let s = producer.stats();
+    let counted = pipeline.snapshot().map_or(0, |s| s.totals.accepted);
+    let mut rows = vec![(
+        "producer (acks=all, idempotent)".to_string(),
+        format!(
+            "sent {} · acknowledged {} · failed {}",
+            s.sent, s.acked, s.failed
+        ),
+    )];
+    rows.push((
+        "consumer".into(),
+        format!("{} · counted {counted}", consumer_line(pipeline)),
+    ));
+    if parts.is_empty() {
+        rows.push((
+            "partitions".into(),
+            format!("{}: one broker, one copy of each partition", infra.backend),
+        ));
+    }
+    views.push(table::show(
+        &table::key_values(&rows)?,
+        "Producer and consumer",
+    ));
+    Ok(Html::concat(views))
 }
 
 /// Checks the whole pipeline end to end: what the producer had acknowledged (its final

@@ -244,8 +244,10 @@ fn create_topic(
     let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
         .create()
         .map_err(|e| Error::kafka("creating an admin client", e))?;
-    // A broker without the admin API (the embedded one) never answers: try briefly.
-    let admin_wait = wait.min(Duration::from_secs(3));
+    // A broker without the admin API (the embedded one) never answers: try briefly. A
+    // real broker answers in milliseconds; if it takes longer, auto-creation (below) or
+    // the topic it was creating anyway is found by the caller's metadata requests.
+    let admin_wait = wait.min(Duration::from_secs(1));
     // One copy of each partition per broker, at most 3. Docker's three brokers
     // (`docker/docker-compose.cluster.yml`) refuse `acks=all` writes to a partition with
     // fewer in-sync copies than min.insync.replicas (2): one copy would refuse them all.

@@ -501,6 +501,8 @@ enum Wake<'c> {
     Stop,
     /// The trigger interval passed: tick the engine and publish.
     Trigger,
+    /// A second passed: check the broker (the status), without a trigger.
+    Health,
     /// A message (or a fetch error) arrived.
     Message(KafkaResult<BorrowedMessage<'c>>),
 }
@@ -581,6 +583,10 @@ impl<'s> ConsumerLoop<'s> {
     /// Runs until stopped. Each turn waits for whichever comes first: stop, a trigger, or
     /// a message (only once there are partitions to read).
     async fn run(mut self, mut ticker: tokio::time::Interval) -> Result<()> {
+        // The broker's state is checked every second, not only at triggers: with a 10 s
+        // trigger, an outage would otherwise show in the status up to 10 s late.
+        let mut health = tokio::time::interval(HEALTH_CHECK);
+        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             self.sync_partitions()?;
             let reading = self.config.group.is_some() || !self.assigned.is_empty();
@@ -588,6 +594,7 @@ impl<'s> ConsumerLoop<'s> {
             let wake = tokio::select! {
                 _ = self.shared.stop.notified() => Wake::Stop,
                 _ = ticker.tick() => Wake::Trigger,
+                _ = health.tick() => Wake::Health,
                 m = self.consumer.recv(), if reading => Wake::Message(m),
             };
             match wake {
@@ -596,6 +603,9 @@ impl<'s> ConsumerLoop<'s> {
                     if self.check_broker()? {
                         self.tick_and_publish();
                     }
+                }
+                Wake::Health => {
+                    self.check_broker()?;
                 }
                 Wake::Message(m) => self.counter.ingest_batch(&self.consumer, m, self.shared),
             }
@@ -886,6 +896,9 @@ fn connect(
 /// How often a consumer that reads all partitions itself asks whether the topic gained
 /// partitions.
 const PARTITION_CHECK: Duration = Duration::from_secs(1);
+
+/// How often the consumer checks the broker between triggers (for its status).
+const HEALTH_CHECK: Duration = Duration::from_secs(1);
 
 /// Most messages handled per wake-up before the loop looks at its timer and stop signal.
 const MAX_BATCH: usize = 4096;

@@ -98,6 +98,19 @@ pub struct InfraConfig {
     pub state_dir: PathBuf,
 }
 
+impl InfraConfig {
+    /// The notebook's Kafka: [`InfraConfig::default`], with an embedded cluster of 3
+    /// brokers holding every partition on all 3 (replication factor 3), so that a broker
+    /// can fail and its partitions move to another leader (the notebook's section 9b).
+    pub fn classroom() -> InfraConfig {
+        InfraConfig {
+            brokers: 3,
+            replication: 3,
+            ..InfraConfig::default()
+        }
+    }
+}
+
 impl Default for InfraConfig {
     fn default() -> Self {
         let env = Environment::current();
@@ -320,9 +333,9 @@ fn compose_with(
     }
 }
 
-/// Starts Kafka with the default settings. See [`start_with`].
+/// Starts Kafka for the notebook: [`InfraConfig::classroom`]. See [`start_with`].
 pub fn start() -> Result<Infra> {
-    start_with(InfraConfig::default())
+    start_with(InfraConfig::classroom())
 }
 
 /// Starts Kafka: Docker if an engine answers (or if forced), else the embedded broker;
@@ -477,6 +490,7 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
         let process = info.process();
         if process.is_some()
             && info.engine == backend.engine()
+            && (backend != Backend::Embedded || info.brokers == config.brokers)
             && wait_for_broker(&info.bootstrap, Duration::from_secs(5)).is_ok()
         {
             return Ok(Infra {
