@@ -119,6 +119,17 @@ def main(path, twice=False):
         print(f"failover: {m.group(0) if m else None}; partition 0: {p0}; {prod}")
     elif "keeps one copy of partition 0" not in failover:
         failures.append(f"the failover cell on {backend!r} says nothing: {failover[:300]!r}")
+    # Section 10b, a consumer group: two members split the partitions and read every
+    # message once; after one leaves, the other reads all three, and still every message
+    # once.
+    for snippet, expect in (("Pipeline::start(settings.group_member", 2), ("b.stop();", 1)):
+        group = {r[0]: r[1] for r in rows(output(snippet)) if len(r) == 2}
+        parts = [re.search(r"partitions \[([\d, ]*)\]", v) for k, v in group.items() if k.startswith("consumer")]
+        owned = sorted(int(x) for m in parts if m for x in re.findall(r"\d+", m.group(1)))
+        running = [k for k, v in group.items() if k.startswith("consumer") and v.startswith("running")]
+        if owned != [0, 1, 2] or len(running) != expect or "each one once" not in group.get("together", ""):
+            failures.append(f"the consumer-group cell ({snippet}): {group}")
+        print(f"consumer group after {snippet!r}: {group}")
     if twice:
         # Re-running the producer cell replaces the producer: the last one's counters no
         # longer cover every counted event, so the end-to-end equality is checked on the

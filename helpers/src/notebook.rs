@@ -461,6 +461,103 @@ pub fn cluster_status(infra: &Infra, producer: &Producer, pipeline: &Pipeline) -
     Ok(Html::concat(views))
 }
 
+/// Sends `n` more events with the classroom settings, as fast as Kafka takes them, from
+/// this process (the producer's own loop, without a background process); returns its
+/// final counters once every event is acknowledged or failed.
+pub fn send_events(s: &Settings, n: u64) -> Result<crate::kafka::producer::ProducerStats> {
+    let config = crate::kafka::producer::ProducerConfig {
+        count: Some(n),
+        rate: 0.0,
+        ..s.producer()?
+    };
+    crate::kafka::producer::run(&config, &crate::sys::signal::Shutdown::new(), None)
+}
+
+/// The members of one consumer group: the partitions each one reads and the messages it
+/// read, against the messages `tweets_topic` holds. Waits (up to 30 s, or three triggers)
+/// until every partition is read by exactly one running member and the members together
+/// have read every message; then, or at the end of the wait, shows the table.
+pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
+    let topic = || -> Result<(usize, i64)> {
+        let st = infra.status()?;
+        Ok(st
+            .topics
+            .iter()
+            .find(|t| t.name == TWEETS_TOPIC)
+            .map_or((0, 0), |t| (t.partitions(), t.messages())))
+    };
+    let read = |m: &&Pipeline| m.status().consumed;
+    let settled = || -> Result<bool> {
+        let (partitions, held) = topic()?;
+        let mut owned: Vec<i32> = members
+            .iter()
+            .map(|m| m.status())
+            .filter(|s| s.running)
+            .flat_map(|s| s.partitions)
+            .collect();
+        owned.sort_unstable();
+        let together: u64 = members.iter().map(read).sum();
+        Ok(owned == (0..partitions as i32).collect::<Vec<_>>() && together == held as u64)
+    };
+    let wait = members
+        .iter()
+        .map(|m| m.config().trigger * 3)
+        .max()
+        .unwrap_or_default()
+        .max(Duration::from_secs(30));
+    let mut failure = None;
+    let done = until(wait, Duration::from_millis(200), || {
+        settled().unwrap_or_else(|e| {
+            failure = Some(e);
+            true
+        })
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let (_, held) = topic()?;
+    let mut rows: Vec<(String, String)> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let s = m.status();
+            (
+                format!("consumer {}", i + 1),
+                format!(
+                    "{} · partitions {:?} · read {} messages",
+                    if s.running {
+                        "running"
+                    } else {
+                        "left the group"
+                    },
+                    if s.running { s.partitions } else { vec![] },
+                    s.consumed
+                ),
+            )
+        })
+        .collect();
+    let together: u64 = members.iter().map(read).sum();
+    rows.push((
+        "together".into(),
+        if done {
+            format!("read {together} of the {held} messages in {TWEETS_TOPIC}: each one once")
+        } else {
+            format!(
+                "read {together} of the {held} messages in {TWEETS_TOPIC}: not settled after {} s",
+                wait.as_secs()
+            )
+        },
+    ));
+    let group = members
+        .first()
+        .and_then(|m| m.config().group.clone())
+        .unwrap_or_default();
+    Ok(table::show(
+        &table::two_columns(("member", "state"), &rows)?,
+        &format!("Consumer group {group:?}"),
+    ))
+}
+
 /// Checks the whole pipeline end to end: what the producer had acknowledged (its final
 /// counters, after `stop`) against what the consumer counted, per hashtag. Waits up to
 /// `wait` for the consumer to catch up.

@@ -339,6 +339,17 @@ impl Settings {
         self.window.pipeline()
     }
 
+    /// The consumer settings of a member of consumer group `group`: the members share the
+    /// topic's partitions. A new group starts at the beginning of the topic; a known one
+    /// where its members committed.
+    pub fn group_member(&self, group: &str) -> PipelineConfig {
+        PipelineConfig {
+            group: Some(group.to_string()),
+            start_from: crate::kafka::consumer::StartFrom::Earliest,
+            ..self.pipeline()
+        }
+    }
+
     /// The settings as `(name [VARIABLE], value)` rows.
     pub fn rows(&self) -> Vec<(String, String)> {
         let (p, w) = (&self.producer, &self.window);

@@ -460,8 +460,17 @@ fn create_consumer(
                 str::to_string,
             ),
         )
-        // We never commit: each pipeline starts from `latest` or `earliest` by choice.
-        .set("enable.auto.commit", "false")
+        // Alone, we never commit: each pipeline starts from `latest` or `earliest` by
+        // choice. In a group, the group's committed offsets are how a partition changes
+        // hands without losing or repeating events: librdkafka commits what it handed us
+        // every second, and at once when partitions are taken away (a rebalance) or the
+        // member leaves. We count a message as soon as it is handed to us, so a member
+        // that leaves cleanly has counted everything it committed.
+        .set(
+            "enable.auto.commit",
+            if group.is_some() { "true" } else { "false" },
+        )
+        .set("auto.commit.interval.ms", "1000")
         .set("enable.partition.eof", "false")
         // Fetch as soon as data is there: low latency for a live view.
         .set("fetch.wait.max.ms", "5")
@@ -598,7 +607,13 @@ impl<'s> ConsumerLoop<'s> {
                 m = self.consumer.recv(), if reading => Wake::Message(m),
             };
             match wake {
-                Wake::Stop => return Ok(()),
+                Wake::Stop => {
+                    // What it read since the last trigger, too: a group member that leaves
+                    // has read (and committed) every message it was handed.
+                    let consumed = self.counter.consumed;
+                    self.shared.status(|s| s.consumed = consumed);
+                    return Ok(());
+                }
                 Wake::Trigger => {
                     if self.check_broker()? {
                         self.tick_and_publish();
