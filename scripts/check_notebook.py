@@ -122,7 +122,8 @@ def main(path, twice=False):
     # Section 10b, a consumer group: two members split the partitions and read every
     # message once; after one leaves, the other reads all three, and still every message
     # once.
-    for snippet, expect in (("Pipeline::start(settings.group_member", 2), ("b.stop();", 1)):
+    for snippet, expect in (("Pipeline::start(settings.group_member", 2), ("b.stop();", 1),
+                            ("send_events(&settings, 300)", 1)):
         group = {r[0]: r[1] for r in rows(output(snippet)) if len(r) == 2}
         parts = [re.search(r"partitions \[([\d, ]*)\]", v) for k, v in group.items() if k.startswith("consumer")]
         owned = sorted(int(x) for m in parts if m for x in re.findall(r"\d+", m.group(1)))

@@ -406,6 +406,19 @@ impl rdkafka::ClientContext for Watch {
 }
 
 impl rdkafka::consumer::ConsumerContext for Watch {
+    /// In a group, before partitions are taken away: commit how far we read them, so
+    /// their next reader starts exactly there.
+    fn pre_rebalance(
+        &self,
+        consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
+        if let rdkafka::consumer::Rebalance::Revoke(_) = rebalance {
+            // Nothing read yet is not an error worth reporting.
+            let _ = consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
+        }
+    }
+
     fn post_rebalance(
         &self,
         _: &rdkafka::consumer::BaseConsumer<Self>,
@@ -462,15 +475,11 @@ fn create_consumer(
         )
         // Alone, we never commit: each pipeline starts from `latest` or `earliest` by
         // choice. In a group, the group's committed offsets are how a partition changes
-        // hands without losing or repeating events: librdkafka commits what it handed us
-        // every second, and at once when partitions are taken away (a rebalance) or the
-        // member leaves. We count a message as soon as it is handed to us, so a member
-        // that leaves cleanly has counted everything it committed.
-        .set(
-            "enable.auto.commit",
-            if group.is_some() { "true" } else { "false" },
-        )
-        .set("auto.commit.interval.ms", "1000")
+        // hands without losing or repeating events; we commit them ourselves (see
+        // `ConsumerLoop::commit`): at each trigger, before partitions are taken away, and
+        // when the member leaves. (librdkafka's auto-commit, tried first, left a leaver's
+        // last offsets uncommitted: its successor read them again.)
+        .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         // Fetch as soon as data is there: low latency for a live view.
         .set("fetch.wait.max.ms", "5")
@@ -608,8 +617,9 @@ impl<'s> ConsumerLoop<'s> {
             };
             match wake {
                 Wake::Stop => {
-                    // What it read since the last trigger, too: a group member that leaves
-                    // has read (and committed) every message it was handed.
+                    // A group member that leaves commits what it read, and says how much
+                    // that was (also since its last trigger).
+                    self.commit(rdkafka::consumer::CommitMode::Sync);
                     let consumed = self.counter.consumed;
                     self.shared.status(|s| s.consumed = consumed);
                     return Ok(());
@@ -617,6 +627,7 @@ impl<'s> ConsumerLoop<'s> {
                 Wake::Trigger => {
                     if self.check_broker()? {
                         self.tick_and_publish();
+                        self.commit(rdkafka::consumer::CommitMode::Async);
                     }
                 }
                 Wake::Health => {
@@ -624,6 +635,15 @@ impl<'s> ConsumerLoop<'s> {
                 }
                 Wake::Message(m) => self.counter.ingest_batch(&self.consumer, m, self.shared),
             }
+        }
+    }
+
+    /// In a group: commits how far this member has read each of its partitions (the
+    /// offset after the last message handed to us; each is counted as soon as it is).
+    fn commit(&self, mode: rdkafka::consumer::CommitMode) {
+        if self.config.group.is_some() {
+            // Nothing read yet is not an error worth reporting.
+            let _ = self.consumer.commit_consumer_state(mode);
         }
     }
 

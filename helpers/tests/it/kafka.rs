@@ -560,6 +560,77 @@ fn two_consumers_in_one_group_share_the_partitions_and_their_counts_add_up() {
 }
 
 #[test]
+fn a_member_that_leaves_hands_its_partitions_over_at_its_committed_offsets() {
+    // The notebook's section 10b: two members of a new group read a topic from its start
+    // between them; one leaves; new events arrive; the other takes over the leaver's
+    // partitions where the leaver committed. Together they read every message once.
+    let broker = TestBroker::start(3);
+    let produce = |k: u64, dir: &str| {
+        let stats = Producer::spawn(ProducerConfig {
+            bootstrap: broker.bootstrap.clone(),
+            rate: 0.0,
+            count: Some(k),
+            state_dir: temp_dir(dir),
+            generator: helpers::core::generator::GeneratorConfig {
+                users: (0..30).map(|i| format!("@user{i}")).collect(),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .unwrap()
+        .wait(Duration::from_secs(60))
+        .unwrap();
+        assert_eq!(stats.acked, k);
+    };
+    produce(3000, "group-handover-1");
+    let group = format!("handover-{}", std::process::id());
+    let member = || {
+        Pipeline::start(PipelineConfig {
+            bootstrap: broker.bootstrap.clone(),
+            start_from: StartFrom::Earliest,
+            trigger: Duration::from_millis(200),
+            group: Some(group.clone()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let (a, b) = (member(), member());
+    let read = |a: &Pipeline, b: &Pipeline| a.status().consumed + b.status().consumed;
+    wait_until(
+        "the group to settle and read everything",
+        Duration::from_secs(40),
+        || {
+            let mut all: Vec<i32> = a.status().partitions;
+            all.extend(b.status().partitions);
+            all.sort_unstable();
+            all == vec![0, 1, 2] && read(&a, &b) >= 3000
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(read(&a, &b), 3000, "each message read once");
+    b.stop();
+    wait_until(
+        "the other member to take over",
+        Duration::from_secs(40),
+        || a.status().partitions == vec![0, 1, 2],
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(read(&a, &b), 3000, "the hand-over read nothing twice");
+    produce(300, "group-handover-2");
+    wait_until(
+        "every new event to be read",
+        Duration::from_secs(40),
+        || read(&a, &b) >= 3300,
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        (a.status().consumed, b.status().consumed, read(&a, &b)),
+        (3300 - b.status().consumed, b.status().consumed, 3300),
+        "after the hand-over, still each message once"
+    );
+}
+
+#[test]
 fn a_leader_taken_down_moves_and_nothing_is_lost_or_doubled() {
     // A 3-broker embedded cluster, every partition on all 3 (replication factor 3): the
     // leader of partition 0 goes down while the producer (acks=all, idempotent) writes.
