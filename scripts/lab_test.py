@@ -201,22 +201,35 @@ def shot(page, name, index, selector=None):
     log(f"screenshot {path.relative_to(REPO)}")
 
 
-def wait_live_frame(page, via, timeout_s):
-    """The live cell's box after its script decided (`via`); its frame shows the table."""
-    box = page.wait_for_selector(f".stream-demo-live[data-live-via='{via}']", timeout=timeout_s * 1000)
+def wait_live_frame(page, timeout_s):
+    """Waits for the live cell's box to settle (its script chose `proxy` or `direct`), or
+    fails early if an error output stopped Run All; returns the choice, the frame's src and
+    whether the frame shows the trending table."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        box = page.query_selector(".stream-demo-live[data-live-via='proxy'], "
+                                  ".stream-demo-live[data-live-via='direct']")
+        if box:
+            break
+        state = page.evaluate(JS_STATE)
+        if state and state["errors"]:
+            raise RuntimeError("an error stopped Run All before the live frame: " + state["errors"][0])
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no live frame within {timeout_s:.0f} s")
+        time.sleep(1)
+    via = box.get_attribute("data-live-via")
     frame_el = box.query_selector("iframe")
     src = frame_el.get_attribute("src")
-    frame = frame_el.content_frame()
     try:
-        frame.wait_for_function(JS_FRAME_HAS_TABLE, timeout=30_000)
+        frame_el.content_frame().wait_for_function(JS_FRAME_HAS_TABLE, timeout=30_000)
         shows = True
     except Exception as e:  # noqa: BLE001 - reported as a FAIL line
         log(f"the frame shows no trending table: {e}")
         shows = False
-    return src, shows
+    return via, src, shows
 
 
-def run(browser, lab, env):
+def run(browser, lab):
     page_url = f"{lab.url}lab/tree/{COPY}?token={lab.token}"
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -231,8 +244,9 @@ def run(browser, lab, env):
     run_started = time.monotonic()
 
     # The live frame, while the page is up (it stops in the clean-up cell).
-    src, shows = wait_live_frame(page, "proxy", RUN_TIMEOUT)
-    log(f"live frame via the proxy: {src}")
+    via, src, shows = wait_live_frame(page, RUN_TIMEOUT)
+    log(f"live frame via the {via}: {src}")
+    check(via == "proxy", "the frame's script found jupyter-server-proxy", via)
     check(re.fullmatch(rf"http://127\.0\.0\.1:{lab.port}{BASE}proxy/\d+/[0-9a-f]{{32}}/", src or "") is not None,
           "the live frame goes through jupyter-server-proxy under the base URL", src)
     check(shows, "the live frame, through the proxy, shows the trending table (a row with a hashtag)")
@@ -249,8 +263,9 @@ def run(browser, lab, env):
     direct.route(re.compile(r".*/proxy/\d+/.*"), lambda route: route.fulfill(status=404, body="no proxy here"))
     page2 = direct.new_page()
     page2.goto(f"{lab.url}lab/workspaces/direct/tree/{COPY}?token={lab.token}")
-    src2, shows2 = wait_live_frame(page2, "direct", 120)
-    log(f"live frame without the proxy: {src2}")
+    via2, src2, shows2 = wait_live_frame(page2, 120)
+    log(f"live frame without the proxy: {via2}, {src2}")
+    check(via2 == "direct", "without the proxy, the frame's script falls back to the direct address", via2)
     check(src2 == f"http://127.0.0.1:{live_port}/",
           "without jupyter-server-proxy the live frame keeps the direct address", src2)
     check(shows2, "the live frame, direct, shows the trending table")
@@ -354,7 +369,7 @@ def main():
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
             try:
-                run(browser, lab, env)
+                run(browser, lab)
             finally:
                 browser.close()
     except Exception as e:  # noqa: BLE001 - any failure is reported, then everything stopped
