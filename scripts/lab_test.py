@@ -370,6 +370,14 @@ def main():
                                          args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
             try:
                 run(browser, lab)
+            except Exception:
+                for i, ctx in enumerate(browser.contexts):  # what the lab showed when it failed
+                    for j, pg in enumerate(ctx.pages):
+                        try:
+                            pg.screenshot(path=str(ARTIFACTS / f"failure-{i}-{j}.png"))
+                        except Exception:  # noqa: BLE001 - best effort
+                            pass
+                raise
             finally:
                 browser.close()
     except Exception as e:  # noqa: BLE001 - any failure is reported, then everything stopped
@@ -377,15 +385,19 @@ def main():
     finally:
         lab.stop()
         log("JupyterLab stopped")
-        time.sleep(1)
-        left = leftovers(state_dir)
-        if left:
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        check(not left, "no process of the notebook left running", str(left))
+        # The notebook's programs exit by themselves within ~2 s of their kernel's end
+        # (`--parent-pid`); what is still there after 5 s is a failure (and is killed).
+        deadline = time.monotonic() + 5
+        while (left := leftovers(state_dir)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        what = []
+        for pid in left:
+            try:
+                what.append(f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200])
+                os.kill(pid, signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                pass
+        check(not left, "no process of the notebook left running", "; ".join(what))
         for p in (REPO / COPY, REPO / ".ipynb_checkpoints" / COPY.replace(".ipynb", "-checkpoint.ipynb")):
             p.unlink(missing_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
