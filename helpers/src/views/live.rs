@@ -2,10 +2,25 @@
 //! itself every few seconds.
 //!
 //! evcxr cannot update a cell's output once the cell has finished, so the notebook shows
-//! this page in an `<iframe>` ([`LivePage::iframe`]). The page's script (`/live.js`)
-//! fetches `/fragment` (the dashboard's HTML) every `refresh` and swaps it in;
-//! `/snapshot.json` serves the raw snapshot. It binds to loopback only, on a port the OS
-//! picks, and stops when the handle is dropped or [`LivePage::stop`] is called.
+//! this page in an `<iframe>` ([`LivePage::iframe`]). The page's script (`live.js`)
+//! fetches `fragment` (the dashboard's HTML) every `refresh` and swaps it in;
+//! `snapshot.json` serves the raw snapshot. Every link of the page is relative, so it
+//! works under a path prefix too. It binds to loopback only, on a port the OS picks, and
+//! stops when the handle is dropped or [`LivePage::stop`] is called.
+//!
+//! # Remote Jupyter: through `jupyter-server-proxy`
+//! A browser on another machine than the kernel (JupyterHub, a lab reached over SSH or
+//! https) cannot reach the kernel's 127.0.0.1. Where the Jupyter server has
+//! `jupyter-server-proxy`, it serves any local port at `<base_url>proxy/<port>/`, behind
+//! Jupyter's own login. So the frame's HTML carries a small script: in a Jupyter page
+//! (JupyterLab and Notebook 7 publish their base URL in `#jupyter-config-data`, the classic
+//! notebook in `body[data-base-url]`) it asks `<base_url>proxy/<port>/<secret>/live.js`
+//! and, if our script comes back, points the frame there ([`LivePage::proxy_path`]);
+//! otherwise, or where scripts in outputs do not run (an untrusted notebook, GitHub), the
+//! frame keeps the direct address. The proxy forwards the browser's own `Host` (Jupyter's),
+//! which the checks below refuse; so requests under `/<secret>/` (a random 128-bit path
+//! segment, made when the page starts, known only to the notebook's output) are answered
+//! whatever their `Host`, and the rest only for the loopback names.
 //!
 //! # A server that any local program can talk to
 //! Every program on the machine, and every web page a browser on it opens, can send
@@ -19,7 +34,8 @@
 //!   idle or slow clients cannot keep the page from answering;
 //! * only `Host: 127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>` is answered
 //!   (421 otherwise): a web page that renames itself to 127.0.0.1 through its own DNS
-//!   ("DNS rebinding") cannot read the page;
+//!   ("DNS rebinding") cannot read the page. The one exception is a path under the
+//!   page's secret (see above), which such a page cannot know;
 //! * every answer forbids scripts other than our own `/live.js` (`Content-Security-Policy`)
 //!   and content-type guessing (`X-Content-Type-Options: nosniff`): even markup that
 //!   escaped escaping would not run.
@@ -61,6 +77,9 @@ pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(5);
 /// Most connections served at once; a new connection beyond closes the oldest.
 pub const MAX_CONNECTIONS: usize = 64;
 
+/// Length of the secret path segment, in hex digits (128 bits).
+const SECRET_HEX: usize = 32;
+
 /// What every answer allows the browser to do: run our script only, fetch from us only,
 /// show our inline styles (the tables and charts use `style` attributes) and nothing else.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
@@ -98,6 +117,8 @@ impl Drop for Server {
 pub struct LivePage {
     /// Where it listens (always 127.0.0.1).
     addr: SocketAddr,
+    /// The secret path segment (hex) under which any `Host` is answered.
+    secret: Arc<str>,
     /// The server's owner.
     server: Arc<Server>,
 }
@@ -119,11 +140,15 @@ impl LivePage {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::os("cannot read the live page's address", e))?;
+        let secret: Arc<str> = random_hex()
+            .map_err(|e| Error::os("cannot read random bytes for the live page", e))?
+            .into();
         let (tx, rx) = oneshot::channel();
         let site = Arc::new(Site {
             pipeline: pipeline.clone(),
             refresh,
             hosts: allowed_hosts(addr.port()),
+            secret: secret.clone(),
         });
         let thread = std::thread::Builder::new()
             .name("live-page".into())
@@ -135,6 +160,7 @@ impl LivePage {
             .map_err(|e| Error::os("cannot start the live page thread", e))?;
         Ok(LivePage {
             addr,
+            secret,
             server: Arc::new(Server {
                 shutdown: Mutex::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
@@ -152,15 +178,26 @@ impl LivePage {
         self.addr
     }
 
-    /// The page inside the notebook: an `<iframe>` (and a link, for a separate tab).
+    /// Where Jupyter's `jupyter-server-proxy` serves the page, relative to the Jupyter
+    /// server's base URL: `proxy/<port>/<secret>/` (see the module docs).
+    pub fn proxy_path(&self) -> String {
+        format!("proxy/{}/{}/", self.addr.port(), self.secret)
+    }
+
+    /// The page inside the notebook: an `<iframe>` (and a link, for a separate tab) on the
+    /// direct address, and a script that switches both to Jupyter's proxy where there is
+    /// one (see the module docs). The script marks its choice on the frame's box:
+    /// `data-live-via` is `probing`, then `proxy` or `direct`.
     pub fn iframe(&self) -> Html {
         let url = self.url();
         Html::new(
             format!(
-                "<p><a href=\"{u}\" target=\"_blank\">{u}</a> (live, refreshes itself)</p>\
+                "<div class=\"stream-demo-live\" data-proxy-path=\"{p}\">\
+                 <p><a href=\"{u}\" target=\"_blank\">{u}</a> (live, refreshes itself)</p>\
                  <iframe src=\"{u}\" width=\"100%\" height=\"760\" style=\"border:1px solid \
-                     #ddd\"></iframe>",
-                u = escape(&url)
+                     #ddd\"></iframe><script>{FRAME_JS}</script></div>",
+                u = escape(&url),
+                p = escape(&self.proxy_path()),
             ),
             format!("live page: {url}"),
         )
@@ -185,6 +222,19 @@ fn bind_loopback() -> std::io::Result<TcpListener> {
     socket.listen(1024)
 }
 
+/// 128 random bits from the operating system, as 32 hex digits.
+fn random_hex() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; SECRET_HEX / 2];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether two strings are equal, in a time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// The `Host` values answered: loopback names with our port.
 fn allowed_hosts(port: u16) -> [String; 3] {
     [
@@ -202,6 +252,8 @@ struct Site {
     refresh: Duration,
     /// The `Host` values answered (see [`allowed_hosts`]).
     hosts: [String; 3],
+    /// The secret path segment: under it, any `Host` is answered (Jupyter's proxy).
+    secret: Arc<str>,
 }
 
 /// The open connections, oldest first, each with the switch that closes it.
@@ -272,10 +324,11 @@ async fn serve_connection(
 impl Site {
     /// The answer to one request (the connection is closed after it).
     fn answer(&self, req: &Request<Incoming>) -> Response<String> {
-        if let Some(refused) = self.refusal(req) {
+        let (path, has_secret) = self.strip_secret(req.uri().path());
+        if let Some(refused) = self.refusal(req, has_secret) {
             return refused;
         }
-        match req.uri().path() {
+        match path {
             "/" | "/index.html" => respond(
                 StatusCode::OK,
                 "text/html; charset=utf-8",
@@ -301,9 +354,24 @@ impl Site {
         }
     }
 
-    /// Why a request is not answered, if it is not: a `Host` that is not ours, a method
-    /// other than GET/HEAD, or a body.
-    fn refusal(&self, req: &Request<Incoming>) -> Option<Response<String>> {
+    /// `path` without its leading `/<secret>`, and whether it had one (`/<secret>/x` is
+    /// `/x`; `/<secret>` alone is not stripped).
+    fn strip_secret<'a>(&self, path: &'a str) -> (&'a str, bool) {
+        let rest = path.strip_prefix('/').unwrap_or(path);
+        match rest.get(..SECRET_HEX) {
+            Some(head)
+                if same_secret(head.as_bytes(), self.secret.as_bytes())
+                    && rest[SECRET_HEX..].starts_with('/') =>
+            {
+                (&rest[SECRET_HEX..], true)
+            }
+            _ => (path, false),
+        }
+    }
+
+    /// Why a request is not answered, if it is not: a `Host` that is not ours (unless the
+    /// path has the secret), a method other than GET/HEAD, or a body.
+    fn refusal(&self, req: &Request<Incoming>, has_secret: bool) -> Option<Response<String>> {
         let Some(host) = req.headers().get(header::HOST) else {
             return Some(plain(StatusCode::BAD_REQUEST, "a Host header is required"));
         };
@@ -312,7 +380,7 @@ impl Site {
             .uri()
             .authority()
             .is_none_or(|a| self.hosts.iter().any(|h| h == a.as_str()));
-        if !self.hosts.contains(&host) || !authority_ok {
+        if !has_secret && (!self.hosts.contains(&host) || !authority_ok) {
             return Some(plain(
                 StatusCode::MISDIRECTED_REQUEST,
                 &format!(
@@ -386,20 +454,65 @@ fn fragment(pipeline: &Pipeline) -> String {
 }
 
 /// The page's only script: fetches the dashboard every `data-refresh-ms` and swaps it in.
-/// (A file of its own, not inline, so the policy can forbid every inline script.)
-const LIVE_JS: &str = r#"const every = Number(document.body.dataset.refreshMs) || 2000;
+/// (A file of its own, not inline, so the policy can forbid every inline script.) The
+/// address is relative: the same script works at `/` and under a proxy's prefix. After
+/// three failures in a row (the notebook stopped the page) it stops asking: behind a proxy,
+/// each request would carry the browser's Jupyter cookies to whatever takes the port next.
+/// Its first line is what the notebook's frame script looks for (see [`FRAME_JS`]).
+const LIVE_JS: &str = r#"// stream-demo live page
+const every = Number(document.body.dataset.refreshMs) || 2000;
+let failures = 0;
+let timer = null;
 async function refresh() {
+  const clock = document.getElementById('clock');
   try {
-    const r = await fetch('/fragment', {cache: 'no-store'});
+    const r = await fetch('fragment', {cache: 'no-store'});
+    if (!r.ok) throw new Error('HTTP ' + r.status);
     document.getElementById('dashboard').innerHTML = await r.text();
-    document.getElementById('clock').textContent = 'updated ' + new Date().toLocaleTimeString();
+    clock.textContent = 'updated ' + new Date().toLocaleTimeString();
+    failures = 0;
   } catch (e) {
-    document.getElementById('clock').textContent = 'the notebook stopped serving this page';
+    clock.textContent = 'the notebook stopped serving this page';
+    failures += 1;
+    if (failures >= 3 && timer !== null) clearInterval(timer);
   }
 }
 refresh();
-setInterval(refresh, every);
+timer = setInterval(refresh, every);
 "#;
+
+/// The script in the notebook's frame ([`LivePage::iframe`]): in a page served by a
+/// Jupyter server (its base URL in `#jupyter-config-data`, or `body[data-base-url]` in the
+/// classic notebook), it asks for `<base_url><proxy path>live.js`; if our script comes
+/// back (`jupyter-server-proxy` is there and the page is up), the frame and the link move
+/// to the proxy. Otherwise they keep the direct address. It runs where the notebook's
+/// outputs are trusted (JupyterLab and Notebook 7 run scripts in a trusted `text/html`
+/// output; a notebook you ran yourself is trusted), and nowhere else, which is fine: the
+/// direct address is the fallback. The box gets `data-live-via`: `probing`, then `proxy`
+/// or `direct`. No `EVCXR_` and no `</` inside (it sits in a `<script>` element of an
+/// evcxr output).
+const FRAME_JS: &str = "(function () {\
+  var box = document.currentScript && document.currentScript.parentElement;\
+  if (!box || !box.dataset.proxyPath) return;\
+  box.dataset.liveVia = 'probing';\
+  var base = null, cfg = document.getElementById('jupyter-config-data');\
+  if (cfg) { try { base = JSON.parse(cfg.textContent).baseUrl; } catch (e) {} }\
+  if (!base && document.body) base = document.body.getAttribute('data-base-url');\
+  if (!base) { box.dataset.liveVia = 'direct'; return; }\
+  if (base.charAt(base.length - 1) !== '/') base += '/';\
+  var url = base + box.dataset.proxyPath;\
+  fetch(url + 'live.js', {cache: 'no-store', credentials: 'same-origin'})\
+    .then(function (r) { return r.ok ? r.text() : ''; })\
+    .then(function (text) {\
+      if (text.indexOf('// stream-demo live page') !== 0) throw new Error('no proxy');\
+      var abs = new URL(url, location.href).href;\
+      box.querySelector('iframe').src = abs;\
+      var link = box.querySelector('a');\
+      link.href = abs; link.textContent = abs;\
+      box.dataset.liveVia = 'proxy';\
+    })\
+    .catch(function () { box.dataset.liveVia = 'direct'; });\
+})();";
 
 fn page(refresh: Duration) -> String {
     let ms = refresh.as_millis().max(500);
@@ -411,7 +524,7 @@ fn page(refresh: Duration) -> String {
 </head><body data-refresh-ms="{ms}">
 <h3>Trending hashtags <small id="clock" style="color:#888"></small></h3>
 <div id="dashboard">Loading…</div>
-<script src="/live.js"></script>
+<script src="live.js"></script>
 </body></html>"#,
         secs = (ms / 1000).max(1),
         ms = ms

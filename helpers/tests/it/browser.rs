@@ -108,6 +108,19 @@ fn chromium_shows_the_table_and_both_charts() {
         "hostile hashtag never becomes markup"
     );
 
+    // Under a path prefix (as behind jupyter-server-proxy) the page's links stay under it.
+    let secret = page
+        .proxy_path()
+        .splitn(3, '/')
+        .nth(2)
+        .expect("proxy/<port>/<secret>/")
+        .to_string();
+    let dom = headless(&format!("{}{secret}", page.url()), &["--dump-dom"]);
+    assert!(
+        dom.contains("stream-demo-table") && dom.contains(">#Spark<"),
+        "no table under the prefix:\n{dom}"
+    );
+
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts/live-page.png");
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&shot);

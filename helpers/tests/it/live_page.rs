@@ -178,19 +178,93 @@ fn the_page_answers_only_loopback_names_and_bare_gets() {
     // The page runs no inline script: its one script is a file of ours.
     let (answer, _) = get(addr, "/", &format!("127.0.0.1:{port}"));
     assert!(
-        answer.contains("<script src=\"/live.js\"></script>"),
+        answer.contains("<script src=\"live.js\"></script>"),
         "{answer}"
     );
     assert!(!answer.contains("<script>"), "{answer}");
     let (answer, _) = get(addr, "/live.js", &format!("127.0.0.1:{port}"));
     assert_eq!(status(&answer), 200);
-    assert!(answer.contains("fetch('/fragment'"), "{answer}");
+    assert!(answer.contains("fetch('fragment'"), "{answer}");
     // A client that sends a byte a second is cut off after the header timeout.
     let closed = one_byte_a_second(addr).expect("the slow client was never cut off");
     assert!(
         closed < HEADER_TIMEOUT + Duration::from_secs(2),
         "{closed:?}"
     );
+    page.stop();
+}
+
+/// Through `jupyter-server-proxy` a request arrives with Jupyter's own `Host`: answered
+/// under the page's secret path only, and the page's links are relative so they stay under
+/// it.
+#[test]
+fn under_its_secret_path_the_page_answers_any_host() {
+    let (_pipe, page) = page();
+    let addr = page.addr();
+    let port = addr.port();
+    let proxy_path = page.proxy_path();
+    let secret = proxy_path
+        .strip_prefix(&format!("proxy/{port}/"))
+        .and_then(|s| s.strip_suffix('/'))
+        .expect("proxy/<port>/<secret>/");
+    assert_eq!(secret.len(), 32, "{secret}");
+    assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+    let other = LivePage::start(&_pipe, Duration::from_secs(1)).unwrap();
+    assert_ne!(other.proxy_path(), proxy_path, "a new secret for each page");
+    other.stop();
+    for host in ["hub.example.org", "127.0.0.1:8888", "localhost:8888"] {
+        for path in ["", "live.js", "fragment", "snapshot.json"] {
+            let (answer, _) = get(addr, &format!("/{secret}/{path}"), host);
+            assert_eq!(
+                status(&answer),
+                200,
+                "Host {host} /{secret}/{path}: {answer}"
+            );
+            assert!(
+                answer
+                    .to_ascii_lowercase()
+                    .contains("content-security-policy: default-src 'none'"),
+                "{answer}"
+            );
+        }
+        let (answer, _) = get(addr, &format!("/{secret}/nothing"), host);
+        assert_eq!(status(&answer), 404, "{answer}");
+        // Without the secret, a wrong one, or the secret not followed by `/`: refused.
+        let mut wrong = secret.to_string();
+        wrong.replace_range(..1, if secret.starts_with('0') { "1" } else { "0" });
+        for path in [
+            "/fragment".to_string(),
+            format!("/{wrong}/fragment"),
+            format!("/{secret}"),
+            format!("/{secret}fragment"),
+            format!("/x/{secret}/fragment"),
+            format!("/{}/fragment", &secret[..31]),
+        ] {
+            let (answer, _) = get(addr, &path, host);
+            assert_eq!(status(&answer), 421, "Host {host} {path}: {answer}");
+        }
+    }
+    // The page under the secret loads its script and fragment from under the secret too.
+    let (answer, _) = get(addr, &format!("/{secret}/"), "hub.example.org");
+    assert!(answer.contains("<script src=\"live.js\">"), "{answer}");
+    // Methods and bodies are refused as anywhere else.
+    let (answer, _) = exchange(
+        addr,
+        &format!("POST /{secret}/fragment HTTP/1.1\r\nHost: hub.example.org\r\nContent-Length: 0\r\n\r\n"),
+    );
+    assert_eq!(status(&answer), 405, "{answer}");
+    // The notebook's frame: the direct address, the proxy path and the script that picks.
+    let frame = page.iframe().markup;
+    assert!(
+        frame.contains(&format!("<iframe src=\"http://127.0.0.1:{port}/\"")),
+        "{frame}"
+    );
+    assert!(
+        frame.contains(&format!("data-proxy-path=\"{proxy_path}\"")),
+        "{frame}"
+    );
+    assert!(frame.contains("jupyter-config-data"), "{frame}");
+    assert!(!frame.contains("EVCXR_"), "{frame}");
     page.stop();
 }
 
