@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 
+from spark_conformance import event_schema, spark_session  # same session, same schema
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START = 1733940000.0  # 2024-12-11, the original write-up's example timestamp
 
@@ -63,27 +65,6 @@ def write_events(folder, n, files, rate, seed=7):
         os.utime(path, (1_600_000_000 + f, 1_600_000_000 + f))
 
 
-def spark_session():
-    from pyspark.sql import SparkSession
-
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .appName("spark-bench")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "2g")
-        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
-
-
 def cpu_seconds(pid):
     """User + system CPU time of a process so far, from /proc."""
     with open(f"/proc/{pid}/stat") as f:
@@ -94,16 +75,9 @@ def cpu_seconds(pid):
 def run_spark(spark, folder, width, slide, delay, scratch, run):
     """One streaming query over the folder; returns (wall s, JVM CPU s, final counts)."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
-    schema = T.StructType([
-        T.StructField("usuario", T.StringType()),
-        T.StructField("texto", T.StringType()),
-        T.StructField("hashtag_principal", T.StringType()),
-        T.StructField("timestamp", T.DoubleType()),
-    ])
     counts = (
-        spark.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(folder)
+        spark.readStream.schema(event_schema()).option("maxFilesPerTrigger", 1).json(folder)
         .withColumn("ts", F.col("timestamp").cast("timestamp"))
         .withWatermark("ts", f"{delay} seconds")
         .groupBy(F.window("ts", f"{width} seconds", f"{slide} seconds"),
@@ -172,7 +146,8 @@ def main():
 
         binary = build_ours()
         import pyspark
-        spark = spark_session()
+        spark = spark_session("spark-bench", {"spark.ui.showConsoleProgress": "false",
+                                              "spark.driver.memory": "2g"})
         spark_runs, our_runs = [], []
         # Alternated, so that the machine's noise falls on both alike.
         for run in range(a.runs):

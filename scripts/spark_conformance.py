@@ -219,15 +219,18 @@ def write_files(sc, root):
     return d
 
 
-def spark_session():
+def spark_session(app="spark-conformance", conf=None):
+    """A local[1] session on loopback, one shuffle partition, UTC; `conf`: more settings."""
     from pyspark.sql import SparkSession
 
     # Loopback only: without these, Spark binds its driver to the first non-loopback
     # interface it finds.
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    builder = SparkSession.builder.master("local[1]").appName(app)
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     spark = (
-        SparkSession.builder.master("local[1]")
-        .appName("spark-conformance")
+        builder
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
@@ -246,19 +249,24 @@ def micros(iso):
     return (t - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
 
 
-def run_spark(spark, sc, d, mode, root):
-    """Runs the scenario's query to the end; returns per batch (rows written, progress)."""
-    from pyspark.sql import functions as F
+def event_schema():
+    """The wire schema, as the original consumer declared it."""
     from pyspark.sql import types as T
 
-    schema = T.StructType([
+    return T.StructType([
         T.StructField("usuario", T.StringType()),
         T.StructField("texto", T.StringType()),
         T.StructField("hashtag_principal", T.StringType()),
         T.StructField("timestamp", T.DoubleType()),
     ])
+
+
+def run_spark(spark, sc, d, mode, root):
+    """Runs the scenario's query to the end; returns per batch (rows written, progress)."""
+    from pyspark.sql import functions as F
+
     counts = (
-        spark.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(d)
+        spark.readStream.schema(event_schema()).option("maxFilesPerTrigger", 1).json(d)
         .withColumn("ts", F.col("timestamp").cast("timestamp"))
         .withWatermark("ts", f"{sc.delay} seconds")
         .groupBy(F.window("ts", f"{sc.width} seconds", f"{sc.slide} seconds"),

@@ -10,32 +10,14 @@
 //! The time covers reading the files, decoding every event, counting and one trigger per
 //! file: what Spark's query does between its start and its end.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use helpers::core::config::{TimeDomain, WindowConfig};
 use helpers::core::replay::replay;
 use helpers::core::time::Timestamp;
 use serde_json::json;
-
-/// The lines of every `.json` file of `dir`, one batch per file, files in name order.
-fn read_batches(dir: &str) -> std::io::Result<Vec<Vec<Vec<u8>>>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    files.retain(|p| p.extension().is_some_and(|x| x == "json"));
-    files.sort();
-    files
-        .iter()
-        .map(|f| {
-            let text = std::fs::read(f)?;
-            Ok(text
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-                .map(<[u8]>::to_vec)
-                .collect())
-        })
-        .collect()
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_time_domain(TimeDomain::EventTime);
 
     let started = Instant::now();
-    let batches = read_batches(dir).map_err(|e| format!("reading {dir}: {e}"))?;
+    let batches = common::read_batches(dir).map_err(|e| format!("reading {dir}: {e}"))?;
     let read = started.elapsed();
     let r = replay(config, &batches, 0, Timestamp(0), Duration::from_secs(1))?;
     let total = started.elapsed();

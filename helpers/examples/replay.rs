@@ -11,6 +11,8 @@
 //! per batch; files are taken in name order. `extra_ticks` idle triggers follow the last
 //! batch (Spark's trailing no-data batches). Times in the output are µs since the epoch.
 
+mod common;
+
 use std::time::Duration;
 
 use helpers::core::config::{LateRule, TimeDomain, WindowConfig};
@@ -34,26 +36,6 @@ struct Scenario {
     delay_s: u64,
     /// Idle triggers after the last batch.
     extra_ticks: usize,
-}
-
-/// The batches of a scenario: one per file, each a list of lines.
-fn batches(dir: &str) -> std::io::Result<Vec<Vec<Vec<u8>>>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    files.retain(|p| p.extension().is_some_and(|x| x == "json"));
-    files.sort();
-    files
-        .iter()
-        .map(|f| {
-            let text = std::fs::read(f)?;
-            Ok(text
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-                .map(<[u8]>::to_vec)
-                .collect())
-        })
-        .collect()
 }
 
 /// The JSON of one run.
@@ -93,7 +75,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scenarios: Vec<Scenario> = serde_json::from_slice(&std::fs::read(&manifest)?)?;
     let mut out = serde_json::Map::new();
     for s in scenarios {
-        let batches = batches(&s.dir).map_err(|e| format!("reading {}: {e}", s.dir))?;
+        let batches =
+            common::read_batches(&s.dir).map_err(|e| format!("reading {}: {e}", s.dir))?;
         let mut runs = serde_json::Map::new();
         for (name, rule) in [
             ("spark", LateRule::SparkWindowEnd),

@@ -489,6 +489,26 @@ fn infra_starts_checks_and_stops_the_embedded_broker() {
     assert!(!infra.is_up());
 }
 
+/// Produces `k` events as fast as the broker takes them, from many users so that every
+/// partition gets some, and checks every one was acknowledged.
+fn produce_to_every_partition(broker: &TestBroker, k: u64, dir: &str) {
+    let stats = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 0.0,
+        count: Some(k),
+        state_dir: temp_dir(dir),
+        generator: helpers::core::generator::GeneratorConfig {
+            users: (0..30).map(|i| format!("@user{i}")).collect(),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap()
+    .wait(Duration::from_secs(60))
+    .unwrap();
+    assert_eq!(stats.acked, k);
+}
+
 #[test]
 fn two_consumers_in_one_group_share_the_partitions_and_their_counts_add_up() {
     let broker = TestBroker::start(3);
@@ -514,22 +534,7 @@ fn two_consumers_in_one_group_share_the_partitions_and_their_counts_add_up() {
         !pa.is_empty() && !pb.is_empty() && all == vec![0, 1, 2]
     });
     let k = 6000;
-    let stats = Producer::spawn(ProducerConfig {
-        bootstrap: broker.bootstrap.clone(),
-        rate: 0.0,
-        count: Some(k),
-        state_dir: temp_dir("producer-group"),
-        // Many users, so every partition gets events.
-        generator: helpers::core::generator::GeneratorConfig {
-            users: (0..30).map(|i| format!("@user{i}")).collect(),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .unwrap()
-    .wait(Duration::from_secs(60))
-    .unwrap();
-    assert_eq!(stats.acked, k);
+    produce_to_every_partition(&broker, k, "producer-group");
     wait_until("every event to be read", Duration::from_secs(30), || {
         a.totals().input + b.totals().input >= k && alone.totals().input >= k
     });
@@ -565,23 +570,7 @@ fn a_member_that_leaves_hands_its_partitions_over_at_its_committed_offsets() {
     // between them; one leaves; new events arrive; the other takes over the leaver's
     // partitions where the leaver committed. Together they read every message once.
     let broker = TestBroker::start(3);
-    let produce = |k: u64, dir: &str| {
-        let stats = Producer::spawn(ProducerConfig {
-            bootstrap: broker.bootstrap.clone(),
-            rate: 0.0,
-            count: Some(k),
-            state_dir: temp_dir(dir),
-            generator: helpers::core::generator::GeneratorConfig {
-                users: (0..30).map(|i| format!("@user{i}")).collect(),
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .unwrap()
-        .wait(Duration::from_secs(60))
-        .unwrap();
-        assert_eq!(stats.acked, k);
-    };
+    let produce = |k: u64, dir: &str| produce_to_every_partition(&broker, k, dir);
     produce(3000, "group-handover-1");
     let group = format!("handover-{}", std::process::id());
     let member = || {
