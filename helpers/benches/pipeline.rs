@@ -11,8 +11,9 @@
 //!
 //! Machines are noisy, so every comparison is a ratio of two things measured in the same
 //! run, alternating, and each figure is the median of several runs. Kafka parts use an
-//! in-process embedded broker (librdkafka's mock cluster) on 127.0.0.1. BENCHMARKS.md
-//! records the method and the figures.
+//! in-process embedded broker (librdkafka's mock cluster) on 127.0.0.1, or Tansu with
+//! `BENCH_ENGINE=tansu` (run by the `broker` program). BENCHMARKS.md records the method and
+//! the figures.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -113,28 +114,66 @@ fn bench_engine() {
     );
 }
 
-/// A mock cluster with one 3-partition topic; returns it and its address.
-fn cluster(
-    topic: &str,
-) -> (
-    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
-    String,
-) {
+/// The broker of a Kafka part of the bench: librdkafka's mock cluster in this process, or
+/// (with `BENCH_ENGINE=tansu`) Tansu, started by our `broker` program, stopped on drop.
+enum Broker {
+    /// The mock cluster (dropping it stops it).
+    Mock(#[allow(dead_code)] MockCluster<'static, rdkafka::producer::DefaultProducerContext>),
+    /// The `broker` program running Tansu.
+    Tansu(std::process::Child),
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Broker::Tansu(child) = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Which broker the Kafka parts use: `mock` (the default) or `tansu` (`BENCH_ENGINE`).
+fn engine_name() -> String {
+    std::env::var("BENCH_ENGINE").unwrap_or_else(|_| "mock".into())
+}
+
+/// A broker with one 3-partition topic; returns it and its address.
+fn cluster(topic: &str) -> (Broker, String) {
     cluster_with(topic, 3)
 }
 
-/// A mock cluster with one topic of `partitions` partitions.
-fn cluster_with(
-    topic: &str,
-    partitions: i32,
-) -> (
-    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
-    String,
-) {
-    let c = MockCluster::new(1).expect("mock cluster");
-    c.create_topic(topic, partitions, 1).expect("topic");
-    let b = c.bootstrap_servers();
-    (c, b)
+/// A broker with one topic of `partitions` partitions.
+fn cluster_with(topic: &str, partitions: i32) -> (Broker, String) {
+    if engine_name() != "tansu" {
+        let c = MockCluster::new(1).expect("mock cluster");
+        c.create_topic(topic, partitions, 1).expect("topic");
+        let b = c.bootstrap_servers();
+        return (Broker::Mock(c), b);
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "bench-tansu-{}-{}",
+        std::process::id(),
+        Timestamp::now().micros()
+    ));
+    std::fs::create_dir_all(&dir).expect("state dir");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_broker"))
+        .args(["--engine", "tansu", "--topic", topic])
+        .args(["--partitions", &partitions.to_string(), "--state-dir"])
+        .arg(&dir)
+        .args(["--parent-pid", &std::process::id().to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the broker program (cargo bench builds it)");
+    // Stopped (killed and waited for) when dropped, also if it never starts.
+    let broker = Broker::Tansu(child);
+    let t = Instant::now();
+    loop {
+        if let Some(info) = helpers::kafka::broker::BrokerInfo::read(&dir) {
+            return (broker, info.bootstrap);
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "Tansu did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The bare produce loop: the same settings as our producer, pre-generated payloads.
@@ -640,9 +679,10 @@ fn main() {
     let all = which.is_empty();
     let want = |name: &str| all || which.iter().any(|w| w == name);
     println!(
-        "# helpers bench ({} cores; release build: {})\n",
+        "# helpers bench ({} cores; release build: {}; broker: {})\n",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-        !cfg!(debug_assertions)
+        !cfg!(debug_assertions),
+        engine_name()
     );
     if want("engine") {
         bench_engine();
