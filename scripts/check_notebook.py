@@ -112,6 +112,9 @@ def main(path, twice=False):
         m = re.search(r"broker (\d+), the leader of partition 0, is down; broker (\d+) leads it now", failover)
         p0 = next((r[1] for r in rows(failover) if r and r[0] == "partition 0"), "")
         prod = next((r[1] for r in rows(failover) if r and r[0].startswith("producer")), "")
+        cons = next((r[1] for r in rows(failover) if r and r[0] == "consumer"), "")
+        if "Connected" not in cons:
+            failures.append(f"after one broker of three failed, the consumer is not connected: {cons}")
         if not m or m.group(1) == m.group(2) or not p0.startswith(f"leader {m.group(2)} ") \
                 or m.group(1) in re.findall(r"\d+", p0.split("in sync")[-1]) \
                 or "failed 0" not in prod:

@@ -767,8 +767,13 @@ impl<'s> ConsumerLoop<'s> {
             .consumer
             .fetch_metadata(topic, Duration::from_millis(300))
             .is_ok();
-        if answered && at.elapsed() > self.config.trigger.min(Duration::from_secs(2)) {
-            *lock(&self.consumer.context().last_error) = None;
+        if answered {
+            // The cluster answers, perhaps without one of its brokers (a leader that
+            // failed: its partitions moved, reading goes on): connected. The error is
+            // forgotten once it is older than a trigger.
+            if at.elapsed() > self.config.trigger.min(Duration::from_secs(2)) {
+                *lock(&self.consumer.context().last_error) = None;
+            }
             self.unreachable_since = None;
             self.shared.status(|s| s.broker = BrokerState::Connected);
             return Ok(true);
