@@ -125,14 +125,18 @@ def main(path, twice=False):
     # Section 10b, a consumer group: two members split the partitions and read every
     # message once; after one leaves, the other reads all three, and still every message
     # once.
-    for snippet, expect in (("Pipeline::start(settings.group_member", 2), ("b.stop();", 1),
-                            ("send_events(&settings, 300)", 1)):
+    for snippet, expect in (("let a = Pipeline::start", 1), ("let b = Pipeline::start", 2),
+                            ("300 new events, shared out", 2), ("b.stop();", 1),
+                            ("300 more events", 1)):
         group = {r[0]: r[1] for r in rows(output(snippet)) if len(r) == 2}
         parts = [re.search(r"partitions \[([\d, ]*)\]", v) for k, v in group.items() if k.startswith("consumer")]
         owned = sorted(int(x) for m in parts if m for x in re.findall(r"\d+", m.group(1)))
-        running = [k for k, v in group.items() if k.startswith("consumer") and v.startswith("running")]
+        running = [k for k, v in group.items() if k.startswith("consumer") and v.startswith("running")
+                   and not v.startswith("running · partitions [] ")]
         if owned != [0, 1, 2] or len(running) != expect or "each one once" not in group.get("together", ""):
             failures.append(f"the consumer-group cell ({snippet}): {group}")
+        if snippet.endswith("shared out") and not re.search(r"read [1-9]\d* messages", group.get("consumer 2", "")):
+            failures.append(f"consumer 2 read none of the new events: {group}")
         print(f"consumer group after {snippet!r}: {group}")
     if twice:
         # Re-running the producer cell replaces the producer: the last one's counters no

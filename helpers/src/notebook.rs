@@ -475,8 +475,9 @@ pub fn send_events(s: &Settings, n: u64) -> Result<crate::kafka::producer::Produ
 
 /// The members of one consumer group: the partitions each one reads and the messages it
 /// read, against the messages `tweets_topic` holds. Waits (up to 30 s, or three triggers)
-/// until every partition is read by exactly one running member and the members together
-/// have read every message; then, or at the end of the wait, shows the table.
+/// until every partition is read by exactly one running member, every running member has
+/// partitions, and the members together have read every message; then, or at the end of
+/// the wait, shows the table.
 pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
     let topic = || -> Result<(usize, i64)> {
         let st = infra.status()?;
@@ -489,15 +490,22 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
     let read = |m: &&Pipeline| m.status().consumed;
     let settled = || -> Result<bool> {
         let (partitions, held) = topic()?;
-        let mut owned: Vec<i32> = members
+        let running: Vec<_> = members
             .iter()
             .map(|m| m.status())
             .filter(|s| s.running)
-            .flat_map(|s| s.partitions)
             .collect();
+        let mut owned: Vec<i32> = running.iter().flat_map(|s| s.partitions.clone()).collect();
         owned.sort_unstable();
+        // Settled: every partition has one owner, and every member has some (as long as
+        // there are enough partitions: one who joined has been given its share).
+        let shared = running.len() > partitions || running.iter().all(|s| !s.partitions.is_empty());
         let together: u64 = members.iter().map(read).sum();
-        Ok(owned == (0..partitions as i32).collect::<Vec<_>>() && together == held as u64)
+        Ok(
+            owned == (0..partitions as i32).collect::<Vec<_>>()
+                && shared
+                && together == held as u64,
+        )
     };
     let wait = members
         .iter()

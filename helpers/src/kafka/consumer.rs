@@ -626,8 +626,10 @@ impl<'s> ConsumerLoop<'s> {
                 }
                 Wake::Trigger => {
                     if self.check_broker()? {
+                        // Committed first, synchronously: once the status says how much
+                        // a member read, that much is committed.
+                        self.commit(rdkafka::consumer::CommitMode::Sync);
                         self.tick_and_publish();
-                        self.commit(rdkafka::consumer::CommitMode::Async);
                     }
                 }
                 Wake::Health => {
