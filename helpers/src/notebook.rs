@@ -520,7 +520,10 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
     };
     let read = |m: &&Pipeline| m.status().consumed;
     let settled = || -> Result<bool> {
-        let (partitions, held) = topic()?;
+        // Metadata can be briefly unavailable (a rebalance, a leader that just moved).
+        let Ok((partitions, held)) = topic() else {
+            return Ok(false);
+        };
         let running: Vec<_> = members
             .iter()
             .map(|m| m.status())
@@ -532,7 +535,10 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
         // there are enough partitions: one who joined has been given its share).
         let shared = running.len() > partitions || running.iter().all(|s| !s.partitions.is_empty());
         let together: u64 = members.iter().map(read).sum();
-        let done = committed(partitions)?;
+        // During a rebalance the coordinator may not answer for the offsets: not yet.
+        let Ok(done) = committed(partitions) else {
+            return Ok(false);
+        };
         Ok(owned == (0..partitions as i32).collect::<Vec<_>>()
             && shared
             && together == done as u64
@@ -554,8 +560,14 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
     if let Some(e) = failure {
         return Err(e);
     }
-    let (partitions, _) = topic()?;
-    let done = committed(partitions)?;
+    let (partitions, _) = topic().or_else(|_| {
+        std::thread::sleep(Duration::from_secs(1));
+        topic()
+    })?;
+    let done = committed(partitions).or_else(|_| {
+        std::thread::sleep(Duration::from_secs(1));
+        committed(partitions)
+    })?;
     let mut rows: Vec<(String, String)> = members
         .iter()
         .enumerate()
