@@ -3,7 +3,8 @@
 Usage: python scripts/check_notebook.py artifacts/Notebook.executed.ipynb
        python scripts/check_notebook.py --twice artifacts/Notebook.twice.ipynb
 
-Every code cell ran without error; the trending table lists hashtags with counts > 0;
+Every code cell ran without error (nothing on stderr either: evcxr reports a cell's
+failed `?` there without failing the cell); the trending table lists hashtags with counts > 0;
 the producer-vs-consumer table shows equal counts per hashtag (every acknowledged event
 counted once); both SVG charts are present and name the hashtags; the clean-up table
 reports no process left running.
@@ -20,6 +21,10 @@ def outputs_of(cell):
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
             error = f"{out.get('ename')}: {out.get('evalue')}"
+        # evcxr does not fail a cell whose `?` returns an error: it prints the error on
+        # stderr and goes on. Our cells write nothing else there.
+        if out.get("name") == "stderr" and not error:
+            error = "stderr: " + "".join(out.get("text", ""))[:1000]
         if out.get("output_type") == "stream":
             texts.append("".join(out.get("text", "")))
         data = out.get("data", {})

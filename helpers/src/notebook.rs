@@ -353,10 +353,7 @@ pub fn fail_leader(infra: &Infra, partition: i32) -> Result<Option<i32>> {
             .into_iter()
             .find(|s| s.topic == TWEETS_TOPIC && s.partition == p)
     };
-    let Some(leader) = state(partition)
-        .filter(|s| s.replicas.len() > 1)
-        .and_then(|s| s.leader)
-    else {
+    if !state(partition).is_some_and(|s| s.replicas.len() > 1 && s.leader.is_some()) {
         let _ = write_line(
             &mut out,
             &format!(
@@ -367,6 +364,20 @@ pub fn fail_leader(infra: &Infra, partition: i32) -> Result<Option<i32>> {
                 infra.backend
             ),
         );
+        return Ok(None);
+    }
+    // One broker down at a time: one left down by an earlier run of this cell comes back
+    // first (with two of three down, the partitions would have one copy left).
+    for id in infra.brokers_down() {
+        infra.broker_up(id)?;
+        let _ = write_line(
+            &mut out,
+            &format!(
+                "broker {id} was still down from an earlier run of this cell: it is back first"
+            ),
+        );
+    }
+    let Some(leader) = state(partition).and_then(|s| s.leader) else {
         return Ok(None);
     };
     let down_at = Instant::now();

@@ -695,6 +695,14 @@ impl Infra {
             .unwrap_or_default()
     }
 
+    /// The embedded cluster's brokers that are down now (empty for Docker and Tansu).
+    pub fn brokers_down(&self) -> Vec<i32> {
+        BrokerInfo::read(&self.config.state_dir)
+            .filter(|i| Some(i.pid) == self.broker_pid)
+            .map(|i| i.down.into_iter().collect())
+            .unwrap_or_default()
+    }
+
     /// Whether the broker still answers (a quick metadata request).
     pub fn is_up(&self) -> bool {
         wait_for_broker(&self.bootstrap, Duration::from_secs(2)).is_ok()

@@ -705,3 +705,42 @@ fn a_leader_taken_down_moves_and_nothing_is_lost_or_doubled() {
     pipe.stop();
     infra.down(false).unwrap();
 }
+
+#[test]
+fn failing_the_leader_again_first_brings_back_the_broker_left_down() {
+    // The notebook's failover cell run twice (a student re-runs it): the second run must
+    // not take a second broker of three down, which left a partition with one copy and
+    // the next cells unable to read the topic's offsets.
+    let state = temp_dir("failover-twice");
+    let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
+        backend: Some(helpers::kafka::infra::Backend::Embedded),
+        brokers: 3,
+        replication: 3,
+        state_dir: state.clone(),
+        wait: Duration::from_secs(30),
+        ..Default::default()
+    })
+    .unwrap();
+    let first = helpers::notebook::fail_leader(&infra, 0)
+        .unwrap()
+        .expect("a leader to fail");
+    assert_eq!(infra.brokers_down(), vec![first]);
+    let second = helpers::notebook::fail_leader(&infra, 0)
+        .unwrap()
+        .expect("a leader to fail");
+    assert_ne!(first, second);
+    assert_eq!(
+        infra.brokers_down(),
+        vec![second],
+        "one broker down at a time"
+    );
+    let parts = infra.partitions();
+    assert!(
+        parts.iter().all(|p| p.leader.is_some() && p.isr.len() >= 2),
+        "every partition led, with two copies in sync: {parts:?}"
+    );
+    infra.status().expect("the topic's offsets can be read");
+    helpers::notebook::recover(&infra, Some(second)).unwrap();
+    assert!(infra.brokers_down().is_empty());
+    infra.down(false).unwrap();
+}
