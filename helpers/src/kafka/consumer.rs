@@ -3,7 +3,9 @@
 //! [`Pipeline::start`] spawns one `std::thread` that owns a single-threaded tokio runtime,
 //! an rdkafka `StreamConsumer` and a [`WindowEngine`]. Each message is decoded and counted
 //! as it arrives; every `trigger` interval (default 10 s, like the original Spark job) the
-//! engine ticks, even when no input arrived, and the snapshot, the metrics (with the
+//! engine ticks, even when no input arrived (the first trigger with events comes early:
+//! within a second of the first events, so the first chart need not wait a whole
+//! interval), and the snapshot, the metrics (with the
 //! consumer's lag behind the newest offsets) and the status are published behind a mutex.
 //! Notebook cells read them through the cheap, cloneable, synchronous [`Pipeline`] handle:
 //! nothing async leaks out. The thread stops on [`Pipeline::stop`] or when the last handle
@@ -556,6 +558,10 @@ struct ConsumerLoop<'s> {
     next_partition_check: Instant,
     /// When the broker was first seen unreachable in the current outage.
     unreachable_since: Option<Instant>,
+    /// Whether a trigger has counted events yet. Until one has, the loop fires a trigger
+    /// at the first health check after events arrive (within a second), not a whole
+    /// interval later: the first chart comes as soon as there is something to show.
+    counted_once: bool,
     /// The engine and the counters (a separate field, so it can be borrowed mutably while
     /// a message still borrows `consumer`).
     counter: Counter,
@@ -590,6 +596,7 @@ impl<'s> ConsumerLoop<'s> {
             looked: false,
             next_partition_check: Instant::now(),
             unreachable_since: None,
+            counted_once: false,
             counter: Counter {
                 engine,
                 all_time: AllTime::default(),
@@ -624,13 +631,11 @@ impl<'s> ConsumerLoop<'s> {
                     self.shared.status(|s| s.consumed = consumed);
                     return Ok(());
                 }
-                Wake::Trigger => {
-                    if self.check_broker()? {
-                        // Committed first, synchronously: once the status says how much
-                        // a member read, that much is committed.
-                        self.commit(rdkafka::consumer::CommitMode::Sync);
-                        self.tick_and_publish();
-                    }
+                Wake::Trigger => self.trigger()?,
+                Wake::Health if !self.counted_once && self.counter.consumed > 0 => {
+                    // The first events arrived: trigger now, then every interval from here.
+                    self.trigger()?;
+                    ticker.reset();
                 }
                 Wake::Health => {
                     self.check_broker()?;
@@ -820,6 +825,18 @@ impl<'s> ConsumerLoop<'s> {
 
     /// Step 2b: fire the engine's trigger and publish the snapshot, its metrics (with the
     /// lag behind the newest offsets), the status and the all-time totals.
+    /// A trigger: if the broker answers, commit (a group member) and tick and publish.
+    fn trigger(&mut self) -> Result<()> {
+        if self.check_broker()? {
+            // Committed first, synchronously: once the status says how much a member
+            // read, that much is committed.
+            self.commit(rdkafka::consumer::CommitMode::Sync);
+            self.tick_and_publish();
+            self.counted_once |= self.counter.consumed > 0;
+        }
+        Ok(())
+    }
+
     fn tick_and_publish(&mut self) {
         if self.config.panic_on_trigger {
             panic!("test hook: panic_on_trigger");

@@ -131,6 +131,37 @@ fn latest_skips_what_was_there_before() {
 }
 
 #[test]
+fn the_first_events_are_counted_at_once_not_a_whole_trigger_interval_later() {
+    // Issue 14: the notebook's first chart waited for the consumer's second trigger, a
+    // whole interval (10 s) after it started. The first trigger with events now comes
+    // within a second of the first events; here the interval is a minute.
+    let broker = TestBroker::start(3);
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        start_from: StartFrom::Earliest,
+        trigger: Duration::from_secs(60),
+        state_dir: broker.state_dir.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    pipe.wait_ready(Duration::from_secs(30)).unwrap();
+    let producer = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 0.0,
+        count: Some(50),
+        state_dir: broker.state_dir.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    let first = pipe
+        .wait_for(Duration::from_secs(20), |s| s.totals.input > 0)
+        .expect("a trigger with events long before the minute's interval");
+    assert!(first.totals.accepted > 0, "{:?}", first.totals);
+    producer.wait(Duration::from_secs(30)).unwrap();
+    pipe.stop();
+}
+
+#[test]
 fn a_consumer_started_before_its_topic_exists_counts_every_event() {
     // Regression (issue 12): the consumer starts first (the recommended order), the topic
     // is created by the producer's first write; every event must be counted, none
