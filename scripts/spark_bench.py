@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from spark_conformance import event_schema, spark_session  # same session, same schema
+from spark_conformance import spark_session, windowed_counts  # same session, same query
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START = 1733940000.0  # 2024-12-11, the original write-up's example timestamp
@@ -74,16 +74,7 @@ def cpu_seconds(pid):
 
 def run_spark(spark, folder, width, slide, delay, scratch, run):
     """One streaming query over the folder; returns (wall s, JVM CPU s, final counts)."""
-    from pyspark.sql import functions as F
-
-    counts = (
-        spark.readStream.schema(event_schema()).option("maxFilesPerTrigger", 1).json(folder)
-        .withColumn("ts", F.col("timestamp").cast("timestamp"))
-        .withWatermark("ts", f"{delay} seconds")
-        .groupBy(F.window("ts", f"{width} seconds", f"{slide} seconds"),
-                 F.col("hashtag_principal"))
-        .count()
-    )
+    counts = windowed_counts(spark, folder, width, slide, delay)
     name = f"bench_{run}"
     jvm = spark.sparkContext._gateway.proc.pid
     cpu0, t0 = cpu_seconds(jvm), time.perf_counter()

@@ -261,18 +261,27 @@ def event_schema():
     ])
 
 
+def windowed_counts(spark, folder, width, slide, delay):
+    """The original consumer's query, in event time: the JSON files of `folder` read one
+    per micro-batch, a watermark of `delay` s, and a count per (window of `width` s every
+    `slide` s, hashtag). Shared with scripts/spark_bench.py."""
+    from pyspark.sql import functions as F
+
+    return (
+        spark.readStream.schema(event_schema()).option("maxFilesPerTrigger", 1).json(folder)
+        .withColumn("ts", F.col("timestamp").cast("timestamp"))
+        .withWatermark("ts", f"{delay} seconds")
+        .groupBy(F.window("ts", f"{width} seconds", f"{slide} seconds"),
+                 F.col("hashtag_principal"))
+        .count()
+    )
+
+
 def run_spark(spark, sc, d, mode, root):
     """Runs the scenario's query to the end; returns per batch (rows written, progress)."""
     from pyspark.sql import functions as F
 
-    counts = (
-        spark.readStream.schema(event_schema()).option("maxFilesPerTrigger", 1).json(d)
-        .withColumn("ts", F.col("timestamp").cast("timestamp"))
-        .withWatermark("ts", f"{sc.delay} seconds")
-        .groupBy(F.window("ts", f"{sc.width} seconds", f"{sc.slide} seconds"),
-                 F.col("hashtag_principal"))
-        .count()
-    )
+    counts = windowed_counts(spark, d, sc.width, sc.slide, sc.delay)
     written = {}
 
     def each_batch(df, batch_id):
