@@ -41,18 +41,18 @@ def main() -> int:
         client.execute()
     except CellExecutionError:
         nbformat.write(nb, target)
-        failed = [
+        ran = [
             (i, c)
             for i, c in enumerate(nb.cells)
             if c.cell_type == "code" and c.get("execution_count") is not None
         ]
-        index, cell = failed[-1] if failed else (-1, None)
+        index, cell = ran[-1] if ran else (-1, None)
         print(f"execute_notebook: cell {index} failed; partial copy in {target}", file=sys.stderr)
         # A compile error is often the consequence of an earlier cell whose `?` failed:
         # evcxr prints that error on stderr and goes on, so its variables never existed.
         earlier = [
             (i, c)
-            for i, c in failed[:-1]
+            for i, c in ran[:-1]
             if any(o.get("name") == "stderr" for o in c.get("outputs", []))
         ]
         if earlier:

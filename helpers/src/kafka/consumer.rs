@@ -823,9 +823,7 @@ impl<'s> ConsumerLoop<'s> {
         Ok(())
     }
 
-    /// Step 2b: fire the engine's trigger and publish the snapshot, its metrics (with the
-    /// lag behind the newest offsets), the status and the all-time totals.
-    /// A trigger: if the broker answers, commit (a group member) and tick and publish.
+    /// A trigger: if the broker answers, commit (a group member), then tick and publish.
     fn trigger(&mut self) -> Result<()> {
         if self.check_broker()? {
             // Committed first, synchronously: once the status says how much a member
@@ -837,6 +835,8 @@ impl<'s> ConsumerLoop<'s> {
         Ok(())
     }
 
+    /// Step 2b: fire the engine's trigger and publish the snapshot, its metrics (with the
+    /// lag behind the newest offsets), the status and the all-time totals.
     fn tick_and_publish(&mut self) {
         if self.config.panic_on_trigger {
             panic!("test hook: panic_on_trigger");

@@ -659,21 +659,27 @@ fn a_member_that_leaves_hands_its_partitions_over_at_its_committed_offsets() {
     );
 }
 
-#[test]
-fn a_leader_taken_down_moves_and_nothing_is_lost_or_doubled() {
-    // A 3-broker embedded cluster, every partition on all 3 (replication factor 3): the
-    // leader of partition 0 goes down while the producer (acks=all, idempotent) writes.
-    // (The embedded mock cluster whatever HELPERS_TEST_ENGINE says: Tansu runs one broker.)
-    let state = temp_dir("failover");
-    let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
+/// A 3-broker embedded cluster, every partition on all 3 (replication factor 3), its
+/// state in `state`. (The embedded mock whatever HELPERS_TEST_ENGINE says: Tansu runs one
+/// broker.)
+fn three_brokers(state: &std::path::Path) -> helpers::kafka::infra::Infra {
+    helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
         backend: Some(helpers::kafka::infra::Backend::Embedded),
         brokers: 3,
         replication: 3,
-        state_dir: state.clone(),
+        state_dir: state.to_path_buf(),
         wait: Duration::from_secs(30),
         ..Default::default()
     })
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_leader_taken_down_moves_and_nothing_is_lost_or_doubled() {
+    // The leader of partition 0 goes down while the producer (acks=all, idempotent)
+    // writes.
+    let state = temp_dir("failover");
+    let infra = three_brokers(&state);
     let parts = infra.partitions();
     assert_eq!(parts.len(), 3, "{parts:?}");
     assert!(parts
@@ -759,15 +765,7 @@ fn failing_the_leader_again_first_brings_back_the_broker_left_down() {
     // not take a second broker of three down, which left a partition with one copy and
     // the next cells unable to read the topic's offsets.
     let state = temp_dir("failover-twice");
-    let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
-        backend: Some(helpers::kafka::infra::Backend::Embedded),
-        brokers: 3,
-        replication: 3,
-        state_dir: state.clone(),
-        wait: Duration::from_secs(30),
-        ..Default::default()
-    })
-    .unwrap();
+    let infra = three_brokers(&state);
     let first = helpers::notebook::fail_leader(&infra, 0)
         .unwrap()
         .expect("a leader to fail");
