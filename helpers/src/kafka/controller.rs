@@ -13,7 +13,7 @@
 //! the `broker` program plays the controller: it assigns leaders at start (partition `p`
 //! on broker `p % brokers + 1`), and when asked to take a broker down it moves that
 //! broker's partitions to the next replica that is up, as a controller would, then
-//! disconnects the broker ([`DRAIN`] says why in that order). It cannot
+//! disconnects the broker (`DRAIN` says why in that order). It cannot
 //! show a replica falling behind: the ISR it reports is "the replicas that are up".
 //!
 //! Requests come through a small JSON file in the state directory
