@@ -32,7 +32,7 @@ use crate::core::window::{
 };
 use crate::error::{Error, Result};
 use crate::kafka::client::validate_name;
-use crate::kafka::client::{base_config, partitions_of};
+use crate::kafka::client::{consumer_config, partitions_of};
 use crate::sys::lock;
 use crate::sys::state::default_state_dir;
 use crate::sys::wait::poll;
@@ -446,7 +446,7 @@ fn create_consumer(
     group: Option<&str>,
     start_from: StartFrom,
 ) -> Result<PipelineConsumer> {
-    let mut config = base_config(bootstrap);
+    let mut config = consumer_config(bootstrap);
     // If the log was reset under us (a broker restarted without its data), read the new
     // log from its start. In a group, this is also where a new group starts.
     let reset = match (group, start_from) {
@@ -461,6 +461,12 @@ fn create_consumer(
             .set("session.timeout.ms", "6000")
             .set("heartbeat.interval.ms", "1000");
     }
+    // Alone, we never commit: each pipeline starts from `latest` or `earliest` by choice.
+    // In a group, the group's committed offsets are how a partition changes hands without
+    // losing or repeating events; we commit them ourselves (see `ConsumerLoop::commit`): at
+    // each trigger, before partitions are taken away, and when the member leaves.
+    // (librdkafka's auto-commit, tried first, left a leaver's last offsets uncommitted: its
+    // successor read them again.)
     config
         .set(
             "group.id",
@@ -475,22 +481,6 @@ fn create_consumer(
                 str::to_string,
             ),
         )
-        // Alone, we never commit: each pipeline starts from `latest` or `earliest` by
-        // choice. In a group, the group's committed offsets are how a partition changes
-        // hands without losing or repeating events; we commit them ourselves (see
-        // `ConsumerLoop::commit`): at each trigger, before partitions are taken away, and
-        // when the member leaves. (librdkafka's auto-commit, tried first, left a leaver's
-        // last offsets uncommitted: its successor read them again.)
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        // Fetch as soon as data is there: low latency for a live view.
-        .set("fetch.wait.max.ms", "5")
-        .set("fetch.error.backoff.ms", "10")
-        // Notice a lost broker within seconds, and retry it every second at most.
-        .set("reconnect.backoff.max.ms", "1000")
-        // In a group, partitions added to the topic are noticed within seconds (the
-        // default is five minutes), so a rebalance hands them out.
-        .set("topic.metadata.refresh.interval.ms", "2000")
         .create_with_context(Watch::default())
         .map_err(|e| Error::kafka("creating the consumer", e))
 }
