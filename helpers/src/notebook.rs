@@ -494,91 +494,16 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
         .first()
         .and_then(|m| m.config().group.clone())
         .unwrap_or_default();
-    // A client of the group that does not join it: it only reads the committed offsets.
-    let probe: rdkafka::consumer::BaseConsumer =
-        crate::kafka::client::base_config(&infra.bootstrap)
-            .set("group.id", &group)
-            .set("enable.auto.commit", "false")
-            .create()
-            .map_err(|e| Error::kafka("creating a consumer", e))?;
-    let topic = || -> Result<(usize, i64)> {
-        let st = infra.status()?;
-        Ok(st
-            .topics
-            .iter()
-            .find(|t| t.name == TWEETS_TOPIC)
-            .map_or((0, 0), |t| (t.partitions(), t.messages())))
-    };
-    // The group started at the beginning of every partition, so the sum of its committed
-    // offsets is how many messages it has read, counting each once. (Not the end offsets:
-    // Tansu reports some too low.)
-    let committed = |partitions: usize| -> Result<i64> {
-        let mut tpl = rdkafka::TopicPartitionList::new();
-        for p in 0..partitions as i32 {
-            tpl.add_partition(TWEETS_TOPIC, p);
-        }
-        let got =
-            rdkafka::consumer::Consumer::committed_offsets(&probe, tpl, Duration::from_secs(5))
-                .map_err(|e| Error::kafka("reading the group's committed offsets", e))?;
-        Ok(got
-            .elements()
-            .iter()
-            .filter_map(|e| match e.offset() {
-                rdkafka::Offset::Offset(o) => Some(o),
-                _ => None,
-            })
-            .sum())
-    };
-    let read = |m: &&Pipeline| m.status().consumed;
-    let settled = || -> Result<bool> {
-        // Metadata can be briefly unavailable (a rebalance, a leader that just moved).
-        let Ok((partitions, held)) = topic() else {
-            return Ok(false);
-        };
-        let running: Vec<_> = members
-            .iter()
-            .map(|m| m.status())
-            .filter(|s| s.running)
-            .collect();
-        let mut owned: Vec<i32> = running.iter().flat_map(|s| s.partitions.clone()).collect();
-        owned.sort_unstable();
-        // Settled: every partition has one owner, and every member has some (as long as
-        // there are enough partitions: one who joined has been given its share).
-        let shared = running.len() > partitions || running.iter().all(|s| !s.partitions.is_empty());
-        let together: u64 = members.iter().map(read).sum();
-        // During a rebalance the coordinator may not answer for the offsets: not yet.
-        let Ok(done) = committed(partitions) else {
-            return Ok(false);
-        };
-        Ok(owned == (0..partitions as i32).collect::<Vec<_>>()
-            && shared
-            && together == done as u64
-            && done >= held)
-    };
+    let probe = GroupProbe::new(infra, &group)?;
     let wait = members
         .iter()
         .map(|m| m.config().trigger * 3)
         .max()
         .unwrap_or_default()
         .max(Duration::from_secs(30));
-    let mut failure = None;
-    let ok = until(wait, Duration::from_millis(200), || {
-        settled().unwrap_or_else(|e| {
-            failure = Some(e);
-            true
-        })
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let (partitions, _) = topic().or_else(|_| {
-        std::thread::sleep(Duration::from_secs(1));
-        topic()
-    })?;
-    let done = committed(partitions).or_else(|_| {
-        std::thread::sleep(Duration::from_secs(1));
-        committed(partitions)
-    })?;
+    let settled = until(wait, Duration::from_millis(200), || probe.settled(members));
+    let (partitions, _) = retry_once(|| probe.topic())?;
+    let done = retry_once(|| probe.committed(partitions))?;
     let mut rows: Vec<(String, String)> = members
         .iter()
         .enumerate()
@@ -599,10 +524,10 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
             )
         })
         .collect();
-    let together: u64 = members.iter().map(read).sum();
+    let together: u64 = members.iter().map(|m| m.status().consumed).sum();
     rows.push((
         "together".into(),
-        if ok {
+        if settled {
             format!(
                 "read {together} messages of {TWEETS_TOPIC}; the group's committed offsets \
                  cover {done}: each one once"
@@ -619,6 +544,94 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
         &table::two_columns(("member", "state"), &rows)?,
         &format!("Consumer group {group:?}"),
     ))
+}
+
+/// Calls `f`, and once more a second later if it failed: metadata and offsets can be
+/// briefly unavailable (a rebalance, a leader that just moved).
+fn retry_once<T>(f: impl Fn() -> Result<T>) -> Result<T> {
+    f().or_else(|_| {
+        std::thread::sleep(Duration::from_secs(1));
+        f()
+    })
+}
+
+/// What [`group_status`] asks the broker: how big `tweets_topic` is, and how far a group
+/// has committed. A client of the group that does not join it.
+struct GroupProbe<'a> {
+    infra: &'a Infra,
+    consumer: rdkafka::consumer::BaseConsumer,
+}
+
+impl<'a> GroupProbe<'a> {
+    fn new(infra: &'a Infra, group: &str) -> Result<Self> {
+        let consumer = crate::kafka::client::base_config(&infra.bootstrap)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(|e| Error::kafka("creating a consumer", e))?;
+        Ok(GroupProbe { infra, consumer })
+    }
+
+    /// The topic's partitions and the messages it holds.
+    fn topic(&self) -> Result<(usize, i64)> {
+        let st = self.infra.status()?;
+        Ok(st
+            .topics
+            .iter()
+            .find(|t| t.name == TWEETS_TOPIC)
+            .map_or((0, 0), |t| (t.partitions(), t.messages())))
+    }
+
+    /// The sum of the group's committed offsets over `partitions`. The group started at the
+    /// beginning of every partition, so this is how many messages it has read, counting
+    /// each once. (Not the end offsets: Tansu reports some too low.)
+    fn committed(&self, partitions: usize) -> Result<i64> {
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..partitions as i32 {
+            tpl.add_partition(TWEETS_TOPIC, p);
+        }
+        let got = rdkafka::consumer::Consumer::committed_offsets(
+            &self.consumer,
+            tpl,
+            Duration::from_secs(5),
+        )
+        .map_err(|e| Error::kafka("reading the group's committed offsets", e))?;
+        Ok(got
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                rdkafka::Offset::Offset(o) => Some(o),
+                _ => None,
+            })
+            .sum())
+    }
+
+    /// Whether the group has settled: every partition has one running owner, every
+    /// running member has some (as long as there are enough partitions: one who joined has
+    /// been given its share), and the members together have read, and committed, every
+    /// message the topic holds. A question the broker cannot answer now (a rebalance, a
+    /// leader that just moved) means "not yet".
+    fn settled(&self, members: &[&Pipeline]) -> bool {
+        let Ok((partitions, held)) = self.topic() else {
+            return false;
+        };
+        let running: Vec<_> = members
+            .iter()
+            .map(|m| m.status())
+            .filter(|s| s.running)
+            .collect();
+        let mut owned: Vec<i32> = running.iter().flat_map(|s| s.partitions.clone()).collect();
+        owned.sort_unstable();
+        let shared = running.len() > partitions || running.iter().all(|s| !s.partitions.is_empty());
+        let together: u64 = members.iter().map(|m| m.status().consumed).sum();
+        let Ok(done) = self.committed(partitions) else {
+            return false;
+        };
+        owned == (0..partitions as i32).collect::<Vec<_>>()
+            && shared
+            && together == done as u64
+            && done >= held
+    }
 }
 
 /// Checks the whole pipeline end to end: what the producer had acknowledged (its final
