@@ -5,6 +5,7 @@
 //! consumer                                  # the notebook's settings (WINDOW_SECS, ...)
 //! consumer --slide 60 --watch 600           # tumbling windows, for 10 minutes
 //! consumer --time-domain event              # windows in event time
+//! consumer --checkpoint ckpt                # stop it and start it again: nothing lost
 //! ```
 
 use std::time::Duration;
@@ -36,6 +37,11 @@ struct Args {
     /// Read the topic from the beginning instead of only new events.
     #[arg(long)]
     from_beginning: bool,
+    /// A folder where the consumer saves its offsets and counts at every trigger (Spark's
+    /// `checkpointLocation`): started again with the same folder, it goes on from there,
+    /// losing nothing and counting nothing twice.
+    #[arg(long, value_name = "FOLDER")]
+    checkpoint: Option<std::path::PathBuf>,
 }
 
 /// Prints a leaderboard line per trigger until `--watch` passes or Ctrl-C.
@@ -53,6 +59,7 @@ fn run(args: Args) -> Result<()> {
     if args.from_beginning {
         config.start_from = StartFrom::Earliest;
     }
+    config.checkpoint = args.checkpoint;
     let pipeline = Pipeline::start(config)?;
     eprintln!(
         "consumer: reading {} at {}",

@@ -11,7 +11,7 @@
 //! nothing async leaks out. The thread stops on [`Pipeline::stop`] or when the last handle
 //! is dropped.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -31,6 +31,7 @@ use crate::core::window::{
     top_with_other, Outcome, Snapshot, TriggerMetrics, WindowEngine, OTHER, SNAPSHOT_TOP,
 };
 use crate::error::{Error, Result};
+use crate::kafka::checkpoint::{self, Checkpoint};
 use crate::kafka::client::validate_name;
 use crate::kafka::client::{consumer_config, partitions_of};
 use crate::sys::lock;
@@ -69,6 +70,13 @@ pub struct PipelineConfig {
     /// (the default): this consumer reads all partitions itself, with no group to wait for.
     #[serde(default)]
     pub group: Option<String>,
+    /// A folder for the consumer's checkpoint (Spark's `checkpointLocation`): at every
+    /// trigger the consumer saves its offsets and its counts there, and a consumer started
+    /// again with the same folder goes on from them, losing nothing and counting nothing
+    /// twice (see [`crate::kafka::checkpoint`]). `None` (the default): no checkpoint. Only
+    /// for a consumer alone: a group keeps its offsets in Kafka.
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
     /// Test hook: the loop panics at its first trigger (how a test shows that a panic in
     /// the consumer thread is reported, not hidden). Not a setting; always false otherwise.
     #[doc(hidden)]
@@ -87,6 +95,7 @@ impl Default for PipelineConfig {
             metrics_history: 360,
             state_dir: default_state_dir(),
             group: None,
+            checkpoint: None,
             panic_on_trigger: false,
         }
     }
@@ -208,7 +217,22 @@ impl Pipeline {
     pub fn start(config: PipelineConfig) -> Result<Pipeline> {
         let mut config = config;
         validate_name("topic", &config.topic)?;
-        let engine = WindowEngine::new(config.window.clone())?;
+        let resume = match &config.checkpoint {
+            Some(dir) if config.group.is_some() => {
+                return Err(Error::config(
+                    "checkpoint",
+                    dir.display(),
+                    "a consumer group keeps its offsets in Kafka: use a checkpoint with a \
+                     consumer alone (group: None)",
+                ))
+            }
+            Some(dir) => checkpoint::load(dir, &config.topic, &config.window)?,
+            None => None,
+        };
+        let engine = match &resume {
+            Some(cp) => WindowEngine::from_state(cp.engine.clone())?,
+            None => WindowEngine::new(config.window.clone())?,
+        };
         if config.trigger < Duration::from_millis(10) {
             return Err(Error::config(
                 "trigger",
@@ -232,7 +256,13 @@ impl Pipeline {
                 // (`AssertUnwindSafe`: after a panic we only read the status, which every
                 // lock keeps valid between statements; see `sys::lock`.)
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(&thread_config, auto_bootstrap, engine, &thread_shared)
+                    run(
+                        &thread_config,
+                        auto_bootstrap,
+                        engine,
+                        resume,
+                        &thread_shared,
+                    )
                 }));
                 let mut st = lock(&thread_shared.state);
                 st.status.running = false;
@@ -490,6 +520,7 @@ fn run(
     config: &PipelineConfig,
     auto_bootstrap: bool,
     engine: WindowEngine,
+    resume: Option<Checkpoint>,
     shared: &Shared,
 ) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -499,7 +530,7 @@ fn run(
     rt.block_on(async {
         let mut ticker = tokio::time::interval(config.trigger);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ConsumerLoop::new(config, auto_bootstrap, engine, shared)?
+        ConsumerLoop::new(config, auto_bootstrap, engine, resume, shared)?
             .run(ticker)
             .await
     })
@@ -541,6 +572,11 @@ struct ConsumerLoop<'s> {
     /// The partitions we read now (empty until the topic is found or the group assigns),
     /// sorted.
     assigned: Vec<i32>,
+    /// Where each partition was assigned from (raw offsets), for the checkpoint of a
+    /// partition nothing was read from yet.
+    assigned_at: BTreeMap<i32, i64>,
+    /// The offsets a checkpoint saved: those partitions are read from there.
+    resume_at: BTreeMap<i32, i64>,
     /// Whether the broker has answered whether the topic exists (with this client):
     /// partitions found after that are new, and read from their start.
     looked: bool,
@@ -573,8 +609,20 @@ impl<'s> ConsumerLoop<'s> {
         config: &'s PipelineConfig,
         auto_bootstrap: bool,
         engine: WindowEngine,
+        resume: Option<Checkpoint>,
         shared: &'s Shared,
     ) -> Result<ConsumerLoop<'s>> {
+        let (resume_at, all_time, consumed) = match resume {
+            Some(cp) => (
+                cp.offsets,
+                cp.all_time
+                    .into_iter()
+                    .map(|(h, c)| (h.into(), c))
+                    .collect(),
+                cp.consumed,
+            ),
+            None => Default::default(),
+        };
         Ok(ConsumerLoop {
             consumer: connect(config, &config.bootstrap, config.start_from)?,
             bootstrap: config.bootstrap.clone(),
@@ -583,14 +631,16 @@ impl<'s> ConsumerLoop<'s> {
             auto_bootstrap,
             shared,
             assigned: Vec::new(),
+            assigned_at: BTreeMap::new(),
+            resume_at,
             looked: false,
             next_partition_check: Instant::now(),
             unreachable_since: None,
             counted_once: false,
             counter: Counter {
                 engine,
-                all_time: AllTime::default(),
-                consumed: 0,
+                all_time,
+                consumed,
             },
         })
     }
@@ -732,17 +782,21 @@ impl<'s> ConsumerLoop<'s> {
     /// Adds `parts` of the topic to what we read, from their start or from the end
     /// offsets of this moment: "latest" is pinned, so an event produced right after
     /// `start` returns is never skipped.
-    fn assign(&self, parts: &[i32], from: StartFrom) -> Result<()> {
+    fn assign(&mut self, parts: &[i32], from: StartFrom) -> Result<()> {
         let topic = &self.config.topic;
         let mut tpl = TopicPartitionList::new();
         for p in parts {
-            let at = match from {
-                StartFrom::Earliest => Offset::Beginning,
-                StartFrom::Latest => self
+            let at = match (self.resume_at.get(p), from) {
+                (Some(saved), _) => Offset::from_raw(*saved),
+                (None, StartFrom::Earliest) => Offset::Beginning,
+                (None, StartFrom::Latest) => self
                     .consumer
                     .fetch_watermarks(topic, *p, Duration::from_secs(5))
                     .map_or(Offset::End, |(_, high)| Offset::Offset(high)),
             };
+            if let Some(raw) = at.to_raw() {
+                self.assigned_at.insert(*p, raw);
+            }
             tpl.add_partition_offset(topic, *p, at)
                 .map_err(|e| Error::kafka("assigning partitions", e))?;
         }
@@ -796,6 +850,9 @@ impl<'s> ConsumerLoop<'s> {
     fn reconnect(&mut self, fresh: String) -> Result<()> {
         self.consumer = connect(self.config, &fresh, StartFrom::Earliest)?;
         self.assigned.clear();
+        // The offsets of the old log mean nothing in the new one.
+        self.assigned_at.clear();
+        self.resume_at.clear();
         self.looked = false;
         self.start_from = StartFrom::Earliest;
         self.unreachable_since = None;
@@ -820,9 +877,45 @@ impl<'s> ConsumerLoop<'s> {
             // read, that much is committed.
             self.commit(rdkafka::consumer::CommitMode::Sync);
             self.tick_and_publish();
+            self.save_checkpoint();
             self.counted_once |= self.counter.consumed > 0;
         }
         Ok(())
+    }
+
+    /// Step 2c: with a checkpoint folder, save where reading stands and the counts up to
+    /// there, right after the trigger (the engine's batch is empty then). A failure is
+    /// reported in the status, and the next trigger tries again.
+    fn save_checkpoint(&mut self) {
+        let Some(dir) = &self.config.checkpoint else {
+            return;
+        };
+        // The offset after the last message handed to us, per partition; where it was
+        // assigned from if none was.
+        let mut offsets = self.assigned_at.clone();
+        if let Ok(position) = self.consumer.position() {
+            for e in position.elements_for_topic(&self.config.topic) {
+                if let Offset::Offset(o) = e.offset() {
+                    offsets.insert(e.partition(), o);
+                }
+            }
+        }
+        let cp = Checkpoint {
+            topic: self.config.topic.clone(),
+            offsets,
+            engine: self.counter.engine.state(),
+            all_time: self
+                .counter
+                .all_time
+                .iter()
+                .map(|(h, c)| (h.to_string(), *c))
+                .collect(),
+            consumed: self.counter.consumed,
+        };
+        if let Err(e) = checkpoint::save(dir, &cp) {
+            let text = e.to_string();
+            self.shared.status(|s| s.last_error = Some(text));
+        }
     }
 
     /// Step 2b: fire the engine's trigger and publish the snapshot, its metrics (with the

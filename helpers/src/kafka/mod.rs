@@ -11,11 +11,13 @@
 //! * [`health`]: the health check (produce N messages, read them back).
 //! * [`producer`]: the producer loop and its background-process handle.
 //! * [`consumer`]: the live consumer thread: Kafka → window engine → snapshots.
+//! * [`checkpoint`]: the consumer's checkpoint, to restart without loss.
 //!
 //! May use: [`crate::core`], [`crate::sys`], rdkafka and tokio. Async code stays inside
 //! this folder, on threads it owns: what it hands out is synchronous.
 
 pub mod broker;
+pub mod checkpoint;
 pub mod client;
 pub mod consumer;
 pub mod controller;

@@ -86,6 +86,149 @@ fn consumer_counts_exactly_what_the_producer_process_sent() {
     assert!(!pipe.status().running);
 }
 
+/// Each window's total (open windows and the closed ones the snapshot remembers), by
+/// window start.
+fn window_totals(snap: &helpers::core::window::Snapshot) -> BTreeMap<i64, u64> {
+    snap.history
+        .iter()
+        .chain(&snap.windows)
+        .map(|w| (w.start.micros(), w.total))
+        .collect()
+}
+
+#[test]
+fn a_consumer_restarted_from_its_checkpoint_loses_nothing_and_counts_nothing_twice() {
+    // Spark's checkpointLocation, ours: a consumer stopped mid-stream and started again
+    // with the same checkpoint folder ends with the counts of one that never stopped.
+    let broker = TestBroker::start(3);
+    let folder = temp_dir("checkpoint");
+    let config = PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        start_from: StartFrom::Latest,
+        window: WindowConfig::tumbling(Duration::from_secs(10))
+            .with_time_domain(helpers::core::config::TimeDomain::EventTime)
+            .with_watermark(Duration::from_secs(60)),
+        trigger: Duration::from_millis(200),
+        state_dir: broker.state_dir.clone(),
+        checkpoint: Some(folder.clone()),
+        ..Default::default()
+    };
+    let first = Pipeline::start(config.clone()).unwrap();
+    first.wait_ready(Duration::from_secs(30)).unwrap();
+    let k = 3000;
+    let producer = Producer::spawn(ProducerConfig {
+        bootstrap: broker.bootstrap.clone(),
+        rate: 600.0,
+        count: Some(k),
+        state_dir: temp_dir("producer-checkpoint"),
+        ..Default::default()
+    })
+    .unwrap();
+    wait_until(
+        "the first consumer to read",
+        Duration::from_secs(30),
+        || first.status().consumed > 600,
+    );
+    first.stop();
+    let read_by_first = first.status().consumed;
+    assert!(read_by_first < k, "stopped mid-stream: {read_by_first}");
+    assert!(folder.join("checkpoint.json").exists());
+    // Events keep coming while no consumer reads.
+    std::thread::sleep(Duration::from_secs(1));
+    let second = Pipeline::start(config.clone()).unwrap();
+    let stats = producer.wait(Duration::from_secs(60)).unwrap();
+    assert_eq!((stats.acked, stats.failed), (k, 0), "{stats:?}");
+    let snap = second
+        .wait_for(Duration::from_secs(60), |s| s.totals.input >= k)
+        .unwrap();
+    // A consumer that read the same topic from its start, without stopping.
+    let whole = Pipeline::start(PipelineConfig {
+        start_from: StartFrom::Earliest,
+        checkpoint: None,
+        ..config.clone()
+    })
+    .unwrap();
+    let reference = whole
+        .wait_for(Duration::from_secs(60), |s| s.totals.input >= k)
+        .unwrap();
+    // One more trigger each: nothing more comes.
+    std::thread::sleep(Duration::from_millis(500));
+    let snap = second.snapshot().unwrap_or(snap);
+    let reference = whole.snapshot().unwrap_or(reference);
+    assert_eq!(snap.totals.input, k, "each message counted once");
+    assert_eq!(snap.totals.accepted, k);
+    assert_eq!(window_totals(&snap), window_totals(&reference));
+    assert_eq!(counts_per_hashtag(&snap), counts_per_hashtag(&reference));
+    let expected: BTreeMap<String, u64> = stats
+        .hashtags
+        .iter()
+        .cloned()
+        .zip(stats.acked_per_hashtag.iter().copied())
+        .filter(|(_, c)| *c > 0)
+        .collect();
+    assert_eq!(counts_per_hashtag(&snap), expected);
+    let all_time: BTreeMap<String, u64> = second.all_time_counts().into_iter().collect();
+    assert_eq!(all_time, expected, "the all-time totals went on too");
+}
+
+#[test]
+fn a_checkpoint_belongs_to_its_topic_and_windows_and_not_to_a_group() {
+    let folder = temp_dir("checkpoint-mismatch");
+    let config = PipelineConfig {
+        bootstrap: "127.0.0.1:9".into(),
+        window: WindowConfig::tumbling(Duration::from_secs(60)),
+        checkpoint: Some(folder.clone()),
+        ..Default::default()
+    };
+    let e = Pipeline::start(PipelineConfig {
+        group: Some("g".into()),
+        ..config.clone()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("a consumer group keeps its offsets in Kafka"),
+        "{e}"
+    );
+    // A checkpoint written with 60 s windows cannot go on with 30 s ones.
+    let state = helpers::core::window::WindowEngine::new(config.window.clone())
+        .unwrap()
+        .state();
+    helpers::kafka::checkpoint::save(
+        &folder,
+        &helpers::kafka::checkpoint::Checkpoint {
+            topic: "tweets_topic".into(),
+            offsets: BTreeMap::new(),
+            engine: state,
+            all_time: vec![],
+            consumed: 0,
+        },
+    )
+    .unwrap();
+    let e = Pipeline::start(PipelineConfig {
+        window: WindowConfig::tumbling(Duration::from_secs(30)),
+        ..config.clone()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("other windows"), "{e}");
+    let e = Pipeline::start(PipelineConfig {
+        topic: "other_topic".into(),
+        ..config.clone()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("written for topic \"tweets_topic\""), "{e}");
+    // A damaged file: a clear error, and the file is left for the user to look at.
+    std::fs::write(folder.join("checkpoint.json"), "{ not json").unwrap();
+    let e = Pipeline::start(config.clone()).unwrap_err().to_string();
+    assert!(e.contains("cannot be read"), "{e}");
+    assert!(e.contains("start counting afresh"), "{e}");
+    // The matching settings start.
+    std::fs::remove_file(folder.join("checkpoint.json")).unwrap();
+    Pipeline::start(config).unwrap().stop();
+}
+
 #[test]
 fn latest_skips_what_was_there_before() {
     let broker = TestBroker::start(3);
