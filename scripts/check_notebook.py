@@ -127,6 +127,15 @@ def main(path, twice=False):
         print(f"failover: {m.group(0) if m else None}; partition 0: {p0}; {prod}")
     elif "keeps one copy of partition 0" not in failover:
         failures.append(f"the failover cell on {backend!r} says nothing: {failover[:300]!r}")
+    # Section 10c, a checkpoint: the consumer, first started and then restarted from its
+    # checkpoint, read and counted what a consumer that never stopped did.
+    for snippet in ("reads the topic from its start", "the same folder: it goes on"):
+        table = {r[0]: r[1] for r in rows(output(snippet)) if len(r) == 2}
+        ours, ref = table.get("this consumer", ""), table.get("one that never stopped", "")
+        if not re.match(r"read [1-9]\d* messages", ours) or not ref.startswith(ours) \
+                or "nothing lost, nothing counted twice" not in table.get("together", ""):
+            failures.append(f"the checkpoint cell ({snippet}): {table}")
+        print(f"checkpoint after {snippet!r}: {ours} / {table.get('together', '')}")
     if twice:
         # Re-running the producer cell replaces the producer: the last one's counters no
         # longer cover every counted event, so the end-to-end equality is checked on the

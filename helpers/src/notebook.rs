@@ -9,7 +9,7 @@ use crate::core::generator::Generator;
 use crate::core::time::Timestamp;
 use crate::core::window::{Snapshot, WindowEngine, OTHER};
 use crate::error::{Error, Result};
-use crate::kafka::consumer::Pipeline;
+use crate::kafka::consumer::{Pipeline, PipelineConfig};
 use crate::kafka::infra::Infra;
 use crate::kafka::producer::Producer;
 use crate::settings::{Environment, Settings};
@@ -543,6 +543,99 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
     Ok(table::show(
         &table::two_columns(("member", "state"), &rows)?,
         &format!("Consumer group {group:?}"),
+    ))
+}
+
+/// A new, empty folder for a consumer's checkpoint, in this run's state folder. (Each run
+/// needs its own: the embedded broker's log is new at every start, and a checkpoint's
+/// offsets belong to one log.)
+pub fn new_checkpoint_folder(infra: &Infra) -> std::path::PathBuf {
+    infra
+        .config
+        .state_dir
+        .join(format!("checkpoint-{}", Timestamp::now().micros()))
+}
+
+/// A consumer with a checkpoint (`p`) beside one that never stopped: a second consumer,
+/// started now without a checkpoint, reads `tweets_topic` from its start. Waits (up to
+/// 30 s, or three triggers) until both have caught up and read the same number of
+/// messages; then, or at the end of the wait, shows `p`'s checkpoint (the file, the
+/// offsets it saved) and both consumers' counts, and whether they counted the same events
+/// hashtag by hashtag (in event time, late data can differ: the two saw different
+/// watermarks).
+pub fn checkpoint_status(p: &Pipeline) -> Result<Html> {
+    let Some(folder) = p.config().checkpoint.clone() else {
+        return Err(Error::config(
+            "checkpoint",
+            "none",
+            "start the consumer with settings.with_checkpoint(folder)",
+        ));
+    };
+    let reference = Pipeline::start(PipelineConfig {
+        start_from: crate::kafka::consumer::StartFrom::Earliest,
+        checkpoint: None,
+        group: None,
+        ..p.config().clone()
+    })?;
+    let wait = (p.config().trigger * 3).max(Duration::from_secs(30));
+    let caught_up = |q: &Pipeline| q.snapshot().is_some_and(|s| s.metrics.lag == Some(0));
+    let same = || {
+        let (a, b) = (p.status().consumed, reference.status().consumed);
+        a > 0 && a == b && caught_up(p) && caught_up(&reference)
+    };
+    let agreed = until(wait, Duration::from_millis(200), same);
+    let same_counts = p.all_time_counts() == reference.all_time_counts();
+    let saved = crate::kafka::checkpoint::load(&folder, &p.config().topic, &p.config().window)?;
+    let offsets = saved.as_ref().map_or_else(
+        || "none yet (it is written at the first trigger)".to_string(),
+        |cp| {
+            cp.offsets
+                .iter()
+                .map(|(part, at)| format!("partition {part}: {at}"))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        },
+    );
+    let counts = |q: &Pipeline| {
+        let counted: u64 = q.all_time_counts().iter().map(|(_, c)| c).sum();
+        format!(
+            "read {} messages, counted {counted} events",
+            q.status().consumed
+        )
+    };
+    let rows = vec![
+        (
+            "checkpoint".to_string(),
+            crate::kafka::checkpoint::path(&folder)
+                .display()
+                .to_string(),
+        ),
+        ("offsets saved at the last trigger".to_string(), offsets),
+        ("this consumer".to_string(), counts(p)),
+        (
+            "one that never stopped".to_string(),
+            format!(
+                "{} (it read {TWEETS_TOPIC} from its start just now)",
+                counts(&reference)
+            ),
+        ),
+        (
+            "together".to_string(),
+            match (agreed, same_counts) {
+                (true, true) => "the same messages, the same counts hashtag by hashtag: \
+                                 nothing lost, nothing counted twice"
+                    .to_string(),
+                (true, false) => "the same messages; the counts differ by late data (event \
+                                  time: each judged it against its own watermark)"
+                    .to_string(),
+                (false, _) => format!("not the same after {} s", wait.as_secs()),
+            },
+        ),
+    ];
+    reference.stop();
+    Ok(table::show(
+        &table::two_columns(("what", "state"), &rows)?,
+        "A consumer with a checkpoint",
     ))
 }
 

@@ -339,6 +339,17 @@ impl Settings {
         self.window.pipeline()
     }
 
+    /// The consumer settings of a consumer that keeps a checkpoint in `folder` (see
+    /// [`crate::kafka::checkpoint`]). Started with a folder that has none yet, it reads the
+    /// topic from its start; started again with the same folder, from its checkpoint.
+    pub fn with_checkpoint(&self, folder: impl Into<std::path::PathBuf>) -> PipelineConfig {
+        PipelineConfig {
+            checkpoint: Some(folder.into()),
+            start_from: crate::kafka::consumer::StartFrom::Earliest,
+            ..self.pipeline()
+        }
+    }
+
     /// The consumer settings of a member of consumer group `group`: the members share the
     /// topic's partitions. A new group starts at the beginning of the topic; a known one
     /// where its members committed.

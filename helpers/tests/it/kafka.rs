@@ -875,6 +875,73 @@ fn the_group_table_shows_each_member_and_every_message_read_once() {
     assert!(t.contains("cover 1200: each one once"), "{t}");
 }
 
+#[test]
+fn the_checkpoint_table_shows_a_restart_that_lost_nothing() {
+    // The notebook's section 10c (`notebook::checkpoint_status`), on an embedded broker.
+    let state = temp_dir("checkpoint-table");
+    let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
+        backend: Some(helpers::kafka::infra::Backend::Embedded),
+        state_dir: state.clone(),
+        wait: Duration::from_secs(30),
+        ..Default::default()
+    })
+    .unwrap();
+    let settings = helpers::settings::Settings::default();
+    let send = |n: u64| {
+        let sent = helpers::kafka::producer::run(
+            &ProducerConfig {
+                bootstrap: infra.bootstrap.clone(),
+                rate: 0.0,
+                count: Some(n),
+                state_dir: state.clone(),
+                ..Default::default()
+            },
+            &helpers::sys::signal::Shutdown::new(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(sent.acked, n, "{sent:?}");
+    };
+    send(600);
+    let folder = helpers::notebook::new_checkpoint_folder(&infra);
+    let config = PipelineConfig {
+        bootstrap: infra.bootstrap.clone(),
+        trigger: Duration::from_millis(500),
+        state_dir: state.clone(),
+        ..settings.with_checkpoint(&folder)
+    };
+    let c = Pipeline::start(config.clone()).unwrap();
+    let t = helpers::notebook::checkpoint_status(&c)
+        .unwrap()
+        .to_string();
+    assert!(t.contains("read 600 messages, counted 600 events"), "{t}");
+    assert!(t.contains("nothing lost, nothing counted twice"), "{t}");
+    assert!(t.contains("partition 0: "), "{t}");
+    c.stop();
+    send(300);
+    let c = Pipeline::start(config).unwrap();
+    let t = helpers::notebook::checkpoint_status(&c)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        t.matches("read 900 messages, counted 900 events").count(),
+        2,
+        "{t}"
+    );
+    assert!(t.contains("nothing lost, nothing counted twice"), "{t}");
+    // Without a checkpoint, the table says what to do.
+    let e = helpers::notebook::checkpoint_status(
+        &Pipeline::start(PipelineConfig {
+            checkpoint: None,
+            ..c.config().clone()
+        })
+        .unwrap(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("settings.with_checkpoint(folder)"), "{e}");
+}
+
 /// A 3-broker embedded cluster, every partition on all 3 (replication factor 3), its
 /// state in `state`. (The embedded mock whatever HELPERS_TEST_ENGINE says: Tansu runs one
 /// broker.)
