@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo bench --bench pipeline              # everything (a few minutes)
 //! cargo bench --bench pipeline -- engine    # one part: engine, producer, consumer,
-//!                                           # latency, views, memory, scaling
+//!                                           # latency, views, memory, scaling, checkpoint
 //! ```
 //!
 //! `benches/engine.rs` has the window engine's micro-benchmarks (criterion).
@@ -694,6 +694,61 @@ fn bench_memory() {
     );
 }
 
+/// 8. A checkpoint (section 10c): saving the engine's state at a trigger, and restoring it.
+fn bench_checkpoint() {
+    println!(
+        "## 8. Checkpoint: state + write (fsync, rename) at a trigger, and read + restore \
+         (sliding 60/10 s, one minute of events; median of 5)"
+    );
+    let dir = std::env::temp_dir().join(format!("helpers-bench-checkpoint-{}", std::process::id()));
+    for hashtags in [10, 1_000, 100_000] {
+        let config = WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(10))
+            .with_time_domain(helpers::core::config::TimeDomain::EventTime);
+        let mut e = engine(config.clone());
+        let mut g = Generator::new(GeneratorConfig {
+            hashtags: (0..hashtags).map(|i| format!("#tag{i}")).collect(),
+            weights: vec![1.0; hashtags],
+            ..Default::default()
+        })
+        .expect("generator");
+        let mut buf = Vec::new();
+        let n = (hashtags * 6).max(6_000);
+        for i in 0..n {
+            g.next_json(i as f64 * 60.0 / n as f64, &mut buf);
+            e.ingest_raw(&buf, Timestamp(0));
+        }
+        black_box(e.tick(Timestamp(0)));
+        let (mut save, mut load) = (vec![], vec![]);
+        for _ in 0..5 {
+            let t = Instant::now();
+            let cp = helpers::kafka::checkpoint::Checkpoint {
+                topic: "bench".into(),
+                offsets: (0..PARTITIONS).map(|p| (p, 1_000_000)).collect(),
+                engine: e.state(),
+                all_time: vec![],
+                consumed: n as u64,
+            };
+            helpers::kafka::checkpoint::save(&dir, &cp).expect("save");
+            save.push(secs(t) * 1e3);
+            let t = Instant::now();
+            let cp = helpers::kafka::checkpoint::load(&dir, "bench", &config)
+                .expect("load")
+                .expect("a checkpoint");
+            black_box(WindowEngine::from_state(cp.engine).expect("restore"));
+            load.push(secs(t) * 1e3);
+        }
+        let size = std::fs::metadata(helpers::kafka::checkpoint::path(&dir)).map_or(0, |m| m.len());
+        println!(
+            "{hashtags:>7} hashtags: save {:>8.2} ms   restore {:>8.2} ms   file {:>10} bytes",
+            median(&save),
+            median(&load),
+            size
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!();
+}
+
 fn main() {
     // `cargo bench` adds `--bench`; the other arguments name the parts to run.
     let which: Vec<String> = std::env::args()
@@ -728,5 +783,8 @@ fn main() {
     }
     if want("scaling") {
         bench_scaling();
+    }
+    if want("checkpoint") {
+        bench_checkpoint();
     }
 }

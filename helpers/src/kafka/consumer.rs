@@ -588,6 +588,9 @@ struct ConsumerLoop<'s> {
     /// at the first health check after events arrive (within a second), not a whole
     /// interval later: the first chart comes as soon as there is something to show.
     counted_once: bool,
+    /// Messages read before this start, by the consumer whose checkpoint we resumed (0
+    /// without one): the first trigger comes early once messages arrive after them.
+    resumed_at: u64,
     /// The engine and the counters (a separate field, so it can be borrowed mutably while
     /// a message still borrows `consumer`).
     counter: Counter,
@@ -637,6 +640,7 @@ impl<'s> ConsumerLoop<'s> {
             next_partition_check: Instant::now(),
             unreachable_since: None,
             counted_once: false,
+            resumed_at: consumed,
             counter: Counter {
                 engine,
                 all_time,
@@ -672,7 +676,7 @@ impl<'s> ConsumerLoop<'s> {
                     return Ok(());
                 }
                 Wake::Trigger => self.trigger()?,
-                Wake::Health if !self.counted_once && self.counter.consumed > 0 => {
+                Wake::Health if !self.counted_once && self.counter.consumed > self.resumed_at => {
                     // The first events arrived: trigger now, then every interval from here.
                     self.trigger()?;
                     ticker.reset();
@@ -878,7 +882,7 @@ impl<'s> ConsumerLoop<'s> {
             self.commit(rdkafka::consumer::CommitMode::Sync);
             self.tick_and_publish();
             self.save_checkpoint();
-            self.counted_once |= self.counter.consumed > 0;
+            self.counted_once |= self.counter.consumed > self.resumed_at;
         }
         Ok(())
     }

@@ -172,6 +172,33 @@ fn a_consumer_restarted_from_its_checkpoint_loses_nothing_and_counts_nothing_twi
 }
 
 #[test]
+fn a_restarted_consumer_shows_new_events_at_once_not_a_whole_trigger_later() {
+    // With a one-minute trigger: the first trigger after a restart comes at the first
+    // health check (each second) after new events arrive, as for a first start.
+    let broker = TestBroker::start(3);
+    let config = PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        start_from: StartFrom::Earliest,
+        trigger: Duration::from_secs(60),
+        state_dir: broker.state_dir.clone(),
+        checkpoint: Some(temp_dir("checkpoint-early")),
+        ..Default::default()
+    };
+    produce_to_every_partition(&broker, 300, "checkpoint-early-1");
+    let first = Pipeline::start(config.clone()).unwrap();
+    first
+        .wait_for(Duration::from_secs(20), |s| s.totals.input >= 300)
+        .expect("the first trigger, early");
+    first.stop();
+    produce_to_every_partition(&broker, 200, "checkpoint-early-2");
+    let second = Pipeline::start(config).unwrap();
+    let snap = second
+        .wait_for(Duration::from_secs(20), |s| s.totals.input >= 500)
+        .expect("the new events within seconds, not after the 60 s trigger");
+    assert_eq!(snap.totals.input, 500);
+}
+
+#[test]
 fn a_checkpoint_belongs_to_its_topic_and_windows_and_not_to_a_group() {
     let folder = temp_dir("checkpoint-mismatch");
     let config = PipelineConfig {
