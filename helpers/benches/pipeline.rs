@@ -473,6 +473,16 @@ fn bench_latency() {
     );
 }
 
+/// Events over `hashtags` distinct hashtags, `#tag0`, `#tag1`..., all equally likely.
+fn uniform_generator(hashtags: usize) -> Generator {
+    Generator::new(GeneratorConfig {
+        hashtags: (0..hashtags).map(|i| format!("#tag{i}")).collect(),
+        weights: vec![1.0; hashtags],
+        ..Default::default()
+    })
+    .expect("generator")
+}
+
 /// 5. Building the table and both charts, and the live page's response time.
 fn bench_views() {
     println!("## 5. Views: DataFrame + both charts per snapshot, and the live page");
@@ -480,12 +490,7 @@ fn bench_views() {
         // A snapshot through the real engine: 30 windows of history.
         let mut e =
             engine(WindowConfig::tumbling(Duration::from_secs(60)).with_watermark(Duration::ZERO));
-        let mut g = Generator::new(GeneratorConfig {
-            hashtags: (0..hashtags).map(|i| format!("#tag{i}")).collect(),
-            weights: vec![1.0; hashtags],
-            ..Default::default()
-        })
-        .expect("generator");
+        let mut g = uniform_generator(hashtags);
         let mut buf = Vec::new();
         let per_window = (hashtags * 2).max(1000);
         let mut tick = Duration::ZERO;
@@ -705,12 +710,7 @@ fn bench_checkpoint() {
         let config = WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(10))
             .with_time_domain(helpers::core::config::TimeDomain::EventTime);
         let mut e = engine(config.clone());
-        let mut g = Generator::new(GeneratorConfig {
-            hashtags: (0..hashtags).map(|i| format!("#tag{i}")).collect(),
-            weights: vec![1.0; hashtags],
-            ..Default::default()
-        })
-        .expect("generator");
+        let mut g = uniform_generator(hashtags);
         let mut buf = Vec::new();
         let n = (hashtags * 6).max(6_000);
         for i in 0..n {

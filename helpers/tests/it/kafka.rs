@@ -834,28 +834,8 @@ fn the_group_table_shows_each_member_and_every_message_read_once() {
     // The notebook's section 10b table (`notebook::group_status`), on an embedded broker:
     // it waits for the group to settle, then shows each member and the committed total.
     let state = temp_dir("group-status");
-    let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
-        backend: Some(helpers::kafka::infra::Backend::Embedded),
-        state_dir: state.clone(),
-        wait: Duration::from_secs(30),
-        ..Default::default()
-    })
-    .unwrap();
-    let send = |n: u64| {
-        let sent = helpers::kafka::producer::run(
-            &ProducerConfig {
-                bootstrap: infra.bootstrap.clone(),
-                rate: 0.0,
-                count: Some(n),
-                state_dir: state.clone(),
-                ..Default::default()
-            },
-            &helpers::sys::signal::Shutdown::new(),
-            None,
-        )
-        .unwrap();
-        assert_eq!(sent.acked, n, "{sent:?}");
-    };
+    let infra = embedded(&state, 1);
+    let send = |n: u64| send_events(&infra, &state, n);
     send(600);
     let group = format!("table-{}", std::process::id());
     let member = || {
@@ -906,29 +886,9 @@ fn the_group_table_shows_each_member_and_every_message_read_once() {
 fn the_checkpoint_table_shows_a_restart_that_lost_nothing() {
     // The notebook's section 10c (`notebook::checkpoint_status`), on an embedded broker.
     let state = temp_dir("checkpoint-table");
-    let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
-        backend: Some(helpers::kafka::infra::Backend::Embedded),
-        state_dir: state.clone(),
-        wait: Duration::from_secs(30),
-        ..Default::default()
-    })
-    .unwrap();
+    let infra = embedded(&state, 1);
     let settings = helpers::settings::Settings::default();
-    let send = |n: u64| {
-        let sent = helpers::kafka::producer::run(
-            &ProducerConfig {
-                bootstrap: infra.bootstrap.clone(),
-                rate: 0.0,
-                count: Some(n),
-                state_dir: state.clone(),
-                ..Default::default()
-            },
-            &helpers::sys::signal::Shutdown::new(),
-            None,
-        )
-        .unwrap();
-        assert_eq!(sent.acked, n, "{sent:?}");
-    };
+    let send = |n: u64| send_events(&infra, &state, n);
     send(600);
     let folder = helpers::notebook::new_checkpoint_folder(&infra);
     let config = PipelineConfig {
@@ -969,14 +929,14 @@ fn the_checkpoint_table_shows_a_restart_that_lost_nothing() {
     assert!(e.contains("settings.with_checkpoint(folder)"), "{e}");
 }
 
-/// A 3-broker embedded cluster, every partition on all 3 (replication factor 3), its
-/// state in `state`. (The embedded mock whatever HELPERS_TEST_ENGINE says: Tansu runs one
-/// broker.)
-fn three_brokers(state: &std::path::Path) -> helpers::kafka::infra::Infra {
+/// An embedded cluster of `brokers`, every partition on all of them, its state in `state`,
+/// as the notebook starts it. (The embedded mock whatever HELPERS_TEST_ENGINE says: Tansu
+/// runs one broker.)
+fn embedded(state: &std::path::Path, brokers: i32) -> helpers::kafka::infra::Infra {
     helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
         backend: Some(helpers::kafka::infra::Backend::Embedded),
-        brokers: 3,
-        replication: 3,
+        brokers,
+        replication: brokers,
         state_dir: state.to_path_buf(),
         wait: Duration::from_secs(30),
         ..Default::default()
@@ -984,12 +944,30 @@ fn three_brokers(state: &std::path::Path) -> helpers::kafka::infra::Infra {
     .unwrap()
 }
 
+/// Sends `n` events to `tweets_topic` from this process, as the notebook's `send_events`
+/// does, and checks that the broker acknowledged them all.
+fn send_events(infra: &helpers::kafka::infra::Infra, state: &std::path::Path, n: u64) {
+    let sent = helpers::kafka::producer::run(
+        &ProducerConfig {
+            bootstrap: infra.bootstrap.clone(),
+            rate: 0.0,
+            count: Some(n),
+            state_dir: state.to_path_buf(),
+            ..Default::default()
+        },
+        &helpers::sys::signal::Shutdown::new(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(sent.acked, n, "{sent:?}");
+}
+
 #[test]
 fn a_leader_taken_down_moves_and_nothing_is_lost_or_doubled() {
     // The leader of partition 0 goes down while the producer (acks=all, idempotent)
     // writes.
     let state = temp_dir("failover");
-    let infra = three_brokers(&state);
+    let infra = embedded(&state, 3);
     let parts = infra.partitions();
     assert_eq!(parts.len(), 3, "{parts:?}");
     assert!(parts
@@ -1075,7 +1053,7 @@ fn failing_the_leader_again_first_brings_back_the_broker_left_down() {
     // not take a second broker of three down, which left a partition with one copy and
     // the next cells unable to read the topic's offsets.
     let state = temp_dir("failover-twice");
-    let infra = three_brokers(&state);
+    let infra = embedded(&state, 3);
     let first = helpers::notebook::fail_leader(&infra, 0)
         .unwrap()
         .expect("a leader to fail");
