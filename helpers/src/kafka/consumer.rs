@@ -9,7 +9,8 @@
 //! consumer's lag behind the newest offsets) and the status are published behind a mutex.
 //! Notebook cells read them through the cheap, cloneable, synchronous [`Pipeline`] handle:
 //! nothing async leaks out. The thread stops on [`Pipeline::stop`] or when the last handle
-//! is dropped.
+//! is dropped. Given a checkpoint folder ([`PipelineConfig::checkpoint`]), it saves its
+//! offsets and counts there at every trigger and goes on from them when started again.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
@@ -553,7 +554,8 @@ enum Wake<'c> {
 /// 1. [`ConsumerLoop::sync_partitions`]: know which partitions we read (assign them
 ///    ourselves, or follow the consumer group's rebalances);
 /// 2. on a trigger, [`ConsumerLoop::check_broker`] (is it reachable? did the embedded
-///    broker restart elsewhere?), then [`ConsumerLoop::tick_and_publish`];
+///    broker restart elsewhere?), then [`ConsumerLoop::tick_and_publish`] and, with a
+///    checkpoint folder, [`ConsumerLoop::save_checkpoint`];
 /// 3. on a message, [`Counter::ingest_batch`]: that message and every one already waiting.
 struct ConsumerLoop<'s> {
     /// The settings.
