@@ -495,12 +495,7 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
         .and_then(|m| m.config().group.clone())
         .unwrap_or_default();
     let probe = GroupProbe::new(infra, &group)?;
-    let wait = members
-        .iter()
-        .map(|m| m.config().trigger * 3)
-        .max()
-        .unwrap_or_default()
-        .max(Duration::from_secs(30));
+    let wait = settle_wait(members);
     let settled = until(wait, Duration::from_millis(200), || probe.settled(members));
     let (partitions, _) = retry_once(|| probe.topic())?;
     let done = retry_once(|| probe.committed(partitions))?;
@@ -577,7 +572,7 @@ pub fn checkpoint_status(p: &Pipeline) -> Result<Html> {
         group: None,
         ..p.config().clone()
     })?;
-    let wait = (p.config().trigger * 3).max(Duration::from_secs(30));
+    let wait = settle_wait(&[p]);
     let caught_up = |q: &Pipeline| q.snapshot().is_some_and(|s| s.metrics.lag == Some(0));
     let same = || {
         let (a, b) = (p.status().consumed, reference.status().consumed);
@@ -615,8 +610,9 @@ pub fn checkpoint_status(p: &Pipeline) -> Result<Html> {
         (
             "one that never stopped".to_string(),
             format!(
-                "{} (it read {TWEETS_TOPIC} from its start just now)",
-                counts(&reference)
+                "{} (it read {} from its start just now)",
+                counts(&reference),
+                p.config().topic
             ),
         ),
         (
@@ -637,6 +633,17 @@ pub fn checkpoint_status(p: &Pipeline) -> Result<Html> {
         &table::two_columns(("what", "state"), &rows)?,
         "A consumer with a checkpoint",
     ))
+}
+
+/// How long a table waits for consumers to settle: three of their longest trigger, and at
+/// least 30 s.
+fn settle_wait(members: &[&Pipeline]) -> Duration {
+    members
+        .iter()
+        .map(|m| m.config().trigger * 3)
+        .max()
+        .unwrap_or_default()
+        .max(Duration::from_secs(30))
 }
 
 /// Calls `f`, and once more a second later if it failed: metadata and offsets can be

@@ -55,29 +55,24 @@ pub fn load(dir: &Path, topic: &str, window: &WindowConfig) -> Result<Option<Che
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("reading the checkpoint", file, e)),
     };
-    let hint = "delete that folder, or give another one, to start counting afresh";
-    let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| {
+    let refuse = |why: String| {
         Error::config(
             "checkpoint",
             file.display(),
-            &format!("it cannot be read ({e}): {hint}"),
+            &format!("{why}: delete that folder, or give another one, to start counting afresh"),
         )
-    })?;
+    };
+    let cp: Checkpoint =
+        serde_json::from_str(&text).map_err(|e| refuse(format!("it cannot be read ({e})")))?;
     if cp.topic != topic {
-        return Err(Error::config(
-            "checkpoint",
-            file.display(),
-            &format!(
-                "it was written for topic {:?}, not {topic:?}: {hint}",
-                cp.topic
-            ),
-        ));
+        return Err(refuse(format!(
+            "it was written for topic {:?}, not {topic:?}",
+            cp.topic
+        )));
     }
     if cp.engine.config() != window {
-        return Err(Error::config(
-            "checkpoint",
-            file.display(),
-            &format!("it was written with other windows or watermark settings: {hint}"),
+        return Err(refuse(
+            "it was written with other windows or watermark settings".into(),
         ));
     }
     Ok(Some(cp))
