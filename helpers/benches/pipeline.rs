@@ -345,7 +345,8 @@ fn bench_consumer() {
             }
         });
         stream.push(n as f64 / secs(t0));
-        // Ours: the pipeline thread (StreamConsumer + decode + sliding windows).
+        // Ours: the pipeline (its thread reads with a StreamConsumer; its counting thread
+        // decodes and counts in sliding windows).
         let t0 = Instant::now();
         let p = Pipeline::start(PipelineConfig {
             bootstrap: b.clone(),

@@ -1,23 +1,27 @@
 //! The live consumer: Kafka → decoder → window engine → snapshots, in the background.
 //!
-//! [`Pipeline::start`] spawns one `std::thread` that owns a single-threaded tokio runtime,
-//! an rdkafka `StreamConsumer` and a [`WindowEngine`]. Each message is decoded and counted
-//! as it arrives; every `trigger` interval (default 10 s, like the original Spark job) the
-//! engine ticks, even when no input arrived (the first trigger with events comes early:
-//! within a second of the first events, so the first chart need not wait a whole
-//! interval), and the snapshot, the metrics (with the
-//! consumer's lag behind the newest offsets) and the status are published behind a mutex.
-//! Notebook cells read them through the cheap, cloneable, synchronous [`Pipeline`] handle:
-//! nothing async leaks out. The thread stops on [`Pipeline::stop`] or when the last handle
-//! is dropped. Given a checkpoint folder ([`PipelineConfig::checkpoint`]), it saves its
-//! offsets and counts there at every trigger and goes on from them when started again.
+//! [`Pipeline::start`] spawns one `std::thread` that owns a single-threaded tokio runtime
+//! and an rdkafka `StreamConsumer`, and a second one that owns the [`WindowEngine`]: the
+//! first reads messages and hands them over in batches, the second decodes and counts them
+//! as they arrive (on two cores, reading and counting overlap). Every `trigger` interval
+//! (default 10 s, like the original Spark job) the engine ticks, even when no input
+//! arrived (the first trigger with events comes early: within a second of the first
+//! events, so the first chart need not wait a whole interval), and the snapshot, the
+//! metrics (with the consumer's lag behind the newest offsets) and the status are
+//! published behind a mutex. Notebook cells read them through the cheap, cloneable,
+//! synchronous [`Pipeline`] handle: nothing async leaks out. The threads stop on
+//! [`Pipeline::stop`] or when the last handle is dropped. Given a checkpoint folder
+//! ([`PipelineConfig::checkpoint`]), it saves its offsets and counts there at every
+//! trigger and goes on from them when started again.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use futures_core::Stream;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaResult;
 use rdkafka::message::{BorrowedMessage, Message};
@@ -556,7 +560,8 @@ enum Wake<'c> {
 /// 2. on a trigger, [`ConsumerLoop::check_broker`] (is it reachable? did the embedded
 ///    broker restart elsewhere?), then [`ConsumerLoop::tick_and_publish`] and, with a
 ///    checkpoint folder, [`ConsumerLoop::save_checkpoint`];
-/// 3. on a message, [`Counter::ingest_batch`]: that message and every one already waiting.
+/// 3. on a message, [`Counting::ingest_batch`]: that message and every one already
+///    waiting, handed to the counting thread ([`Counting`]) in batches.
 struct ConsumerLoop<'s> {
     /// The settings.
     config: &'s PipelineConfig,
@@ -593,9 +598,9 @@ struct ConsumerLoop<'s> {
     /// Messages read before this start, by the consumer whose checkpoint we resumed (0
     /// without one): the first trigger comes early once messages arrive after them.
     resumed_at: u64,
-    /// The engine and the counters (a separate field, so it can be borrowed mutably while
-    /// a message still borrows `consumer`).
-    counter: Counter,
+    /// The engine and the counters, on their own thread (a separate field, so it can be
+    /// borrowed mutably while a message still borrows `consumer`).
+    counting: Counting,
 }
 
 /// Counts what arrives: the window engine and the all-time totals.
@@ -643,11 +648,11 @@ impl<'s> ConsumerLoop<'s> {
             unreachable_since: None,
             counted_once: false,
             resumed_at: consumed,
-            counter: Counter {
+            counting: Counting::start(Counter {
                 engine,
                 all_time,
                 consumed,
-            },
+            })?,
         })
     }
 
@@ -673,12 +678,12 @@ impl<'s> ConsumerLoop<'s> {
                     // A group member that leaves commits what it read, and says how much
                     // that was (also since its last trigger).
                     self.commit(rdkafka::consumer::CommitMode::Sync);
-                    let consumed = self.counter.consumed;
+                    let consumed = self.counting.received;
                     self.shared.status(|s| s.consumed = consumed);
                     return Ok(());
                 }
                 Wake::Trigger => self.trigger()?,
-                Wake::Health if !self.counted_once && self.counter.consumed > self.resumed_at => {
+                Wake::Health if !self.counted_once && self.counting.received > self.resumed_at => {
                     // The first events arrived: trigger now, then every interval from here.
                     self.trigger()?;
                     ticker.reset();
@@ -686,7 +691,7 @@ impl<'s> ConsumerLoop<'s> {
                 Wake::Health => {
                     self.check_broker()?;
                 }
-                Wake::Message(m) => self.counter.ingest_batch(&self.consumer, m, self.shared),
+                Wake::Message(m) => self.counting.ingest_batch(&self.consumer, m, self.shared)?,
             }
         }
     }
@@ -882,9 +887,9 @@ impl<'s> ConsumerLoop<'s> {
             // Committed first, synchronously: once the status says how much a member
             // read, that much is committed.
             self.commit(rdkafka::consumer::CommitMode::Sync);
-            self.tick_and_publish();
-            self.save_checkpoint();
-            self.counted_once |= self.counter.consumed > self.resumed_at;
+            self.tick_and_publish()?;
+            self.save_checkpoint()?;
+            self.counted_once |= self.counting.received > self.resumed_at;
         }
         Ok(())
     }
@@ -892,10 +897,11 @@ impl<'s> ConsumerLoop<'s> {
     /// Step 2c: with a checkpoint folder, save where reading stands and the counts up to
     /// there, right after the trigger (the engine's batch is empty then). A failure is
     /// reported in the status, and the next trigger tries again.
-    fn save_checkpoint(&mut self) {
+    fn save_checkpoint(&mut self) -> Result<()> {
         let Some(dir) = &self.config.checkpoint else {
-            return;
+            return Ok(());
         };
+        let counter = self.counting.settled()?;
         // The offset after the last message handed to us, per partition; where it was
         // assigned from if none was.
         let mut offsets = self.assigned_at.clone();
@@ -909,40 +915,39 @@ impl<'s> ConsumerLoop<'s> {
         let cp = Checkpoint {
             topic: self.config.topic.clone(),
             offsets,
-            engine: self.counter.engine.state(),
-            all_time: self
-                .counter
+            engine: counter.engine.state(),
+            all_time: counter
                 .all_time
                 .iter()
                 .map(|(h, c)| (h.to_string(), *c))
                 .collect(),
-            consumed: self.counter.consumed,
+            consumed: counter.consumed,
         };
+        drop(counter);
         if let Err(e) = checkpoint::save(dir, &cp) {
             let text = e.to_string();
             self.shared.status(|s| s.last_error = Some(text));
         }
+        Ok(())
     }
 
     /// Step 2b: fire the engine's trigger and publish the snapshot, its metrics (with the
     /// lag behind the newest offsets), the status and the all-time totals.
-    fn tick_and_publish(&mut self) {
+    fn tick_and_publish(&mut self) -> Result<()> {
         if self.config.panic_on_trigger {
             panic!("test hook: panic_on_trigger");
         }
+        let mut counter = self.counting.settled()?;
         let t0 = Instant::now();
-        let mut snap = self.counter.engine.tick(Timestamp::now());
+        let mut snap = counter.engine.tick(Timestamp::now());
         snap.metrics.trigger_duration += t0.elapsed();
         snap.metrics.lag = lag_of(&self.consumer, &self.config.topic, &self.assigned);
         let all_time = top_with_other(
-            self.counter
-                .all_time
-                .iter()
-                .map(|(h, c)| (&**h, *c))
-                .collect(),
+            counter.all_time.iter().map(|(h, c)| (&**h, *c)).collect(),
             SNAPSHOT_TOP,
         );
-        let consumed = self.counter.consumed;
+        let consumed = counter.consumed;
+        drop(counter);
         let mut st = lock(&self.shared.state);
         if st.metrics.len() >= self.config.metrics_history.max(1) {
             st.metrics.pop_front();
@@ -954,39 +959,11 @@ impl<'s> ConsumerLoop<'s> {
         st.status.consumed = consumed;
         st.snapshot = Some(Arc::new(snap));
         st.all_time = all_time;
+        Ok(())
     }
 }
 
 impl Counter {
-    /// Step 3: counts `first` and every message already waiting (up to [`MAX_BATCH`])
-    /// without going back through `select!`: far fewer wake-ups. A fetch error is
-    /// published, never fatal.
-    fn ingest_batch(
-        &mut self,
-        consumer: &PipelineConsumer,
-        first: KafkaResult<BorrowedMessage<'_>>,
-        shared: &Shared,
-    ) {
-        let t0 = Instant::now();
-        let now = Timestamp::now();
-        let mut next = Some(first);
-        let mut batch = 0;
-        while let Some(msg) = next.take() {
-            match msg {
-                Ok(m) => self.ingest(m.payload().unwrap_or(&[]), now),
-                Err(e) => {
-                    let text = fetch_error_text(&e);
-                    shared.status(|s| s.last_error = Some(text));
-                }
-            }
-            batch += 1;
-            if batch < MAX_BATCH {
-                next = try_recv(consumer);
-            }
-        }
-        self.engine.add_busy(t0.elapsed());
-    }
-
     /// Decodes and counts one message received at `now`.
     fn ingest(&mut self, payload: &[u8], now: Timestamp) {
         self.consumed += 1;
@@ -1051,16 +1028,195 @@ const HEALTH_CHECK: Duration = Duration::from_secs(1);
 /// Most messages handled per wake-up before the loop looks at its timer and stop signal.
 const MAX_BATCH: usize = 4096;
 
-/// The next message if one is already waiting, without waiting (`recv` is cancellation
-/// safe, so dropping the pending future loses nothing).
-fn try_recv(
-    consumer: &PipelineConsumer,
-) -> Option<rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'_>>> {
-    let mut fut = std::pin::pin!(consumer.recv());
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match std::future::Future::poll(fut.as_mut(), &mut cx) {
-        std::task::Poll::Ready(r) => Some(r),
-        std::task::Poll::Pending => None,
+/// Messages per batch handed to the counting thread while a wake-up's messages are still
+/// being read (so both threads work at once); fewer when fewer are waiting.
+const SEND_AT: usize = 1024;
+
+/// Batches waiting for the counting thread before the reading thread waits for it (so
+/// memory stays bounded when counting falls behind).
+const QUEUED_BATCHES: usize = 16;
+
+/// Decoding and counting, on a thread of their own: the consumer's thread only reads
+/// messages and copies their payloads into batches (~0.5 µs of librdkafka's own work per
+/// message, against ~0.25 µs to decode and count one), so on two cores reading and
+/// counting overlap. The [`Counter`] sits behind a mutex that the counting thread holds
+/// while it counts a batch; [`Counting::settled`] waits until every batch handed over is
+/// counted and then lends the counter to a trigger or a checkpoint.
+struct Counting {
+    /// The engine and the counters.
+    counter: Arc<Mutex<Counter>>,
+    /// Where batches go (`None` once closed).
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    /// The counting thread.
+    thread: Option<JoinHandle<()>>,
+    /// The batch being filled.
+    batch: Batch,
+    /// Emptied batches the counting thread gave back, to fill again.
+    spare: std::sync::mpsc::Receiver<Batch>,
+    /// Messages handed over so far (with those of the checkpoint resumed, like
+    /// [`Counter::consumed`], which equals it once every batch is counted).
+    received: u64,
+}
+
+/// Work for the counting thread, done in order.
+enum Job {
+    /// Decode and count these messages.
+    Count(Batch),
+    /// Say that every batch sent before this one is counted.
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+/// Payloads received together, copied end to end into one buffer.
+#[derive(Default)]
+struct Batch {
+    /// The payloads, one after another.
+    bytes: Vec<u8>,
+    /// Where each payload ends in `bytes`.
+    ends: Vec<usize>,
+    /// When they were received (the processing time they are counted at).
+    now: Timestamp,
+}
+
+impl Counting {
+    /// Starts the counting thread with `counter`.
+    fn start(counter: Counter) -> Result<Counting> {
+        let received = counter.consumed;
+        let counter = Arc::new(Mutex::new(counter));
+        let (jobs, todo) = std::sync::mpsc::sync_channel::<Job>(QUEUED_BATCHES);
+        // Counted batches come back empty, to be filled again: no allocation per batch.
+        let (give_back, spare) = std::sync::mpsc::sync_channel::<Batch>(QUEUED_BATCHES + 1);
+        let mine = counter.clone();
+        let thread = std::thread::Builder::new()
+            .name("pipeline-count".into())
+            .spawn(move || {
+                for job in todo {
+                    match job {
+                        Job::Count(mut batch) => {
+                            let t0 = Instant::now();
+                            let mut c = lock(&mine);
+                            let mut start = 0;
+                            for &end in &batch.ends {
+                                c.ingest(&batch.bytes[start..end], batch.now);
+                                start = end;
+                            }
+                            c.engine.add_busy(t0.elapsed());
+                            drop(c);
+                            batch.bytes.clear();
+                            batch.ends.clear();
+                            // If the reader has enough spares, this one is dropped.
+                            let _ = give_back.try_send(batch);
+                        }
+                        Job::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::os("cannot start the counting thread", e))?;
+        Ok(Counting {
+            counter,
+            jobs: Some(jobs),
+            thread: Some(thread),
+            batch: Batch::default(),
+            spare,
+            received,
+        })
+    }
+
+    /// Step 3: hands `first` and every message already waiting (up to [`MAX_BATCH`]) to
+    /// the counting thread, without going back through `select!`: far fewer wake-ups. A
+    /// fetch error is published, never fatal.
+    fn ingest_batch(
+        &mut self,
+        consumer: &PipelineConsumer,
+        first: KafkaResult<BorrowedMessage<'_>>,
+        shared: &Shared,
+    ) -> Result<()> {
+        let now = Timestamp::now();
+        // One stream for the whole batch: each `recv` would register and drop a waker.
+        let mut stream = consumer.stream();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut next = Some(first);
+        let mut batch = 0;
+        while let Some(msg) = next.take() {
+            match msg {
+                Ok(m) => self.push(m.payload().unwrap_or(&[]), now)?,
+                Err(e) => {
+                    let text = fetch_error_text(&e);
+                    shared.status(|s| s.last_error = Some(text));
+                }
+            }
+            batch += 1;
+            if batch < MAX_BATCH {
+                // Nothing waiting (`Pending`): the batch ends; no message is lost.
+                if let std::task::Poll::Ready(m) = Pin::new(&mut stream).poll_next(&mut cx) {
+                    next = m;
+                }
+            }
+        }
+        self.send()
+    }
+
+    /// Adds one payload received at `now` to the batch; sends the batch once it is full.
+    fn push(&mut self, payload: &[u8], now: Timestamp) -> Result<()> {
+        if self.batch.ends.is_empty() {
+            self.batch.now = now;
+        }
+        self.batch.bytes.extend_from_slice(payload);
+        self.batch.ends.push(self.batch.bytes.len());
+        self.received += 1;
+        if self.batch.ends.len() >= SEND_AT {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the batch being filled (if any) to the counting thread.
+    fn send(&mut self) -> Result<()> {
+        if self.batch.ends.is_empty() {
+            return Ok(());
+        }
+        let next = self.spare.try_recv().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.batch, next);
+        self.job(Job::Count(batch))
+    }
+
+    /// Sends `job`; if the counting thread has ended (it panicked), raises its panic here.
+    fn job(&mut self, job: Job) -> Result<()> {
+        let sent = self.jobs.as_ref().map(|jobs| jobs.send(job).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        self.jobs = None;
+        if let Some(Err(panic)) = self.thread.take().map(JoinHandle::join) {
+            std::panic::resume_unwind(panic);
+        }
+        Err(Error::Process {
+            what: "the counting thread".into(),
+            detail: "stopped".into(),
+        })
+    }
+
+    /// The counter, once every message handed over is counted.
+    fn settled(&mut self) -> Result<std::sync::MutexGuard<'_, Counter>> {
+        self.send()?;
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        self.job(Job::Flush(done))?;
+        if wait.recv().is_err() {
+            // It ended before answering: say why.
+            self.job(Job::Flush(std::sync::mpsc::sync_channel(1).0))?;
+        }
+        Ok(lock(&self.counter))
+    }
+}
+
+impl Drop for Counting {
+    /// Ends the counting thread (what it was given is dropped with it).
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -1115,4 +1271,53 @@ fn lag_of(consumer: &PipelineConsumer, topic: &str, partitions: &[i32]) -> Optio
         lag += (high - pos).max(0);
     }
     Some(lag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the reading thread hands over is all counted, in order, once `settled`
+    /// returns: full batches, the partial last one, and malformed payloads (counted as
+    /// rejected), on top of the counts of a checkpoint resumed.
+    #[test]
+    fn the_counting_thread_counts_every_payload_handed_over() {
+        let mut engine =
+            WindowEngine::new(WindowConfig::tumbling(Duration::from_secs(60))).expect("engine");
+        let mut counting = Counting::start(Counter {
+            engine: {
+                engine.ingest_raw(b"not json", Timestamp(0));
+                engine
+            },
+            all_time: AllTime::default(),
+            consumed: 1,
+        })
+        .expect("counting thread");
+        let n = 3 * SEND_AT + 7;
+        let now = Timestamp::now();
+        for i in 0..n {
+            let payload = if i % 100 == 99 {
+                b"{\"broken".to_vec()
+            } else {
+                format!(
+                    r##"{{"usuario":"@a","texto":"t","hashtag_principal":"#T{}","timestamp":{}.0}}"##,
+                    i % 3,
+                    now.micros() / 1_000_000
+                )
+                .into_bytes()
+            };
+            counting.push(&payload, now).expect("push");
+        }
+        assert_eq!(counting.received, n as u64 + 1);
+        let c = counting.settled().expect("settled");
+        assert_eq!(c.consumed, n as u64 + 1);
+        let totals = c.engine.totals();
+        assert_eq!(totals.input, n as u64 + 1);
+        let broken = (n / 100) as u64;
+        assert_eq!(totals.rejected.0.iter().sum::<u64>(), broken + 1);
+        assert_eq!(totals.accepted, n as u64 - broken);
+        let per_tag: u64 = c.all_time.values().sum();
+        assert_eq!(per_tag, n as u64 - broken);
+        assert_eq!(c.all_time.len(), 3);
+    }
 }
