@@ -1,16 +1,17 @@
 //! The live consumer: Kafka → decoder → window engine → snapshots, in the background.
 //!
-//! [`Pipeline::start`] spawns one `std::thread` that owns a single-threaded tokio runtime
-//! and an rdkafka `StreamConsumer`, and a second one that owns the [`WindowEngine`]: the
-//! first reads messages and hands them over in batches, the second decodes and counts them
-//! as they arrive (on two cores, reading and counting overlap). Every `trigger` interval
-//! (default 10 s, like the original Spark job) the engine ticks, even when no input
-//! arrived (the first trigger with events comes early: within a second of the first
-//! events, so the first chart need not wait a whole interval), and the snapshot, the
-//! metrics (with the consumer's lag behind the newest offsets) and the status are
-//! published behind a mutex. Notebook cells read them through the cheap, cloneable,
-//! synchronous [`Pipeline`] handle: nothing async leaks out. The threads stop on
-//! [`Pipeline::stop`] or when the last handle is dropped. Given a checkpoint folder
+//! [`Pipeline::start`] spawns one `std::thread` that owns a single-threaded tokio
+//! runtime and an rdkafka `StreamConsumer`; it starts a second, counting thread. The
+//! first reads messages and hands them over in batches; the second decodes them and
+//! counts them in the [`WindowEngine`] as they arrive (on two cores, reading and
+//! counting overlap). Every `trigger` interval (default 10 s, like the original Spark
+//! job) the reading thread ticks the engine, even when no input arrived (the first
+//! trigger with events comes early: within a second of the first events, so the first
+//! chart need not wait a whole interval), and the snapshot, the metrics (with the
+//! consumer's lag behind the newest offsets) and the status are published behind a
+//! mutex. Notebook cells read them through the cheap, cloneable, synchronous
+//! [`Pipeline`] handle: nothing async leaks out. The threads stop on [`Pipeline::stop`]
+//! or when the last handle is dropped. Given a checkpoint folder
 //! ([`PipelineConfig::checkpoint`]), it saves its offsets and counts there at every
 //! trigger and goes on from them when started again.
 
@@ -30,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::core::config::{WindowConfig, TWEETS_TOPIC};
-use crate::core::event::decode;
+use crate::core::event::{decode, MAX_PAYLOAD_BYTES};
 use crate::core::time::Timestamp;
 use crate::core::window::{
     top_with_other, Outcome, Snapshot, TriggerMetrics, WindowEngine, OTHER, SNAPSHOT_TOP,
@@ -609,7 +610,7 @@ struct Counter {
     engine: WindowEngine,
     /// Events counted per hashtag since the start.
     all_time: AllTime,
-    /// Messages received since the start.
+    /// Messages counted (decoded, or rejected) since the start.
     consumed: u64,
 }
 
@@ -676,9 +677,9 @@ impl<'s> ConsumerLoop<'s> {
             match wake {
                 Wake::Stop => {
                     // A group member that leaves commits what it read, and says how much
-                    // that was (also since its last trigger).
+                    // that was (also since its last trigger), once it is all counted.
                     self.commit(rdkafka::consumer::CommitMode::Sync);
-                    let consumed = self.counting.received;
+                    let consumed = self.counting.settled()?.consumed;
                     self.shared.status(|s| s.consumed = consumed);
                     return Ok(());
                 }
@@ -697,7 +698,8 @@ impl<'s> ConsumerLoop<'s> {
     }
 
     /// In a group: commits how far this member has read each of its partitions (the
-    /// offset after the last message handed to us; each is counted as soon as it is).
+    /// offset after the last message handed to us; each is handed to the counting thread
+    /// as soon as it is read, and counted before any trigger reads the counts).
     fn commit(&self, mode: rdkafka::consumer::CommitMode) {
         if self.config.group.is_some() {
             // Nothing read yet is not an error worth reporting.
@@ -895,7 +897,7 @@ impl<'s> ConsumerLoop<'s> {
     }
 
     /// Step 2c: with a checkpoint folder, save where reading stands and the counts up to
-    /// there, right after the trigger (the engine's batch is empty then). A failure is
+    /// there, right after the trigger (the engine's trigger batch is empty then). A failure is
     /// reported in the status, and the next trigger tries again.
     fn save_checkpoint(&mut self) -> Result<()> {
         let Some(dir) = &self.config.checkpoint else {
@@ -1032,9 +1034,17 @@ const MAX_BATCH: usize = 4096;
 /// being read (so both threads work at once); fewer when fewer are waiting.
 const SEND_AT: usize = 1024;
 
-/// Batches waiting for the counting thread before the reading thread waits for it (so
-/// memory stays bounded when counting falls behind).
+/// A batch is handed over sooner if its payloads reach this many bytes (with payloads
+/// kept to [`MAX_PAYLOAD_BYTES`] + 1, a batch never holds much more).
+const SEND_BYTES: usize = 1 << 20;
+
+/// Batches waiting for the counting thread before the reading thread waits for it: with
+/// [`SEND_BYTES`] and [`SPARE_BATCHES`], the batches hold under 50 MiB however far
+/// counting falls behind and however large the messages.
 const QUEUED_BATCHES: usize = 16;
+
+/// Emptied batches kept for reuse (more are freed).
+const SPARE_BATCHES: usize = 4;
 
 /// Decoding and counting, on a thread of their own: the consumer's thread only reads
 /// messages and copies their payloads into batches (~0.5 µs of librdkafka's own work per
@@ -1051,6 +1061,8 @@ struct Counting {
     thread: Option<JoinHandle<()>>,
     /// The batch being filled.
     batch: Batch,
+    /// Since when the reading thread has been filling it (for [`Batch::reading`]).
+    reading_since: Instant,
     /// Emptied batches the counting thread gave back, to fill again.
     spare: std::sync::mpsc::Receiver<Batch>,
     /// Messages handed over so far (with those of the checkpoint resumed, like
@@ -1064,6 +1076,9 @@ enum Job {
     Count(Batch),
     /// Say that every batch sent before this one is counted.
     Flush(std::sync::mpsc::SyncSender<()>),
+    /// Test hook: panic (how a test shows that a panic there is reported, not hidden).
+    #[cfg(test)]
+    Panic,
 }
 
 /// Payloads received together, copied end to end into one buffer.
@@ -1075,6 +1090,8 @@ struct Batch {
     ends: Vec<usize>,
     /// When they were received (the processing time they are counted at).
     now: Timestamp,
+    /// How long the reading thread took to read them.
+    reading: Duration,
 }
 
 impl Counting {
@@ -1084,7 +1101,7 @@ impl Counting {
         let counter = Arc::new(Mutex::new(counter));
         let (jobs, todo) = std::sync::mpsc::sync_channel::<Job>(QUEUED_BATCHES);
         // Counted batches come back empty, to be filled again: no allocation per batch.
-        let (give_back, spare) = std::sync::mpsc::sync_channel::<Batch>(QUEUED_BATCHES + 1);
+        let (give_back, spare) = std::sync::mpsc::sync_channel::<Batch>(SPARE_BATCHES);
         let mine = counter.clone();
         let thread = std::thread::Builder::new()
             .name("pipeline-count".into())
@@ -1092,14 +1109,15 @@ impl Counting {
                 for job in todo {
                     match job {
                         Job::Count(mut batch) => {
-                            let t0 = Instant::now();
                             let mut c = lock(&mine);
+                            let t0 = Instant::now();
                             let mut start = 0;
                             for &end in &batch.ends {
                                 c.ingest(&batch.bytes[start..end], batch.now);
                                 start = end;
                             }
-                            c.engine.add_busy(t0.elapsed());
+                            // The processing time of the metrics: reading and counting.
+                            c.engine.add_busy(batch.reading + t0.elapsed());
                             drop(c);
                             batch.bytes.clear();
                             batch.ends.clear();
@@ -1109,6 +1127,8 @@ impl Counting {
                         Job::Flush(done) => {
                             let _ = done.send(());
                         }
+                        #[cfg(test)]
+                        Job::Panic => panic!("test hook"),
                     }
                 }
             })
@@ -1118,6 +1138,7 @@ impl Counting {
             jobs: Some(jobs),
             thread: Some(thread),
             batch: Batch::default(),
+            reading_since: Instant::now(),
             spare,
             received,
         })
@@ -1133,6 +1154,7 @@ impl Counting {
         shared: &Shared,
     ) -> Result<()> {
         let now = Timestamp::now();
+        self.reading_since = Instant::now();
         // One stream for the whole batch: each `recv` would register and drop a waker.
         let mut stream = consumer.stream();
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -1148,7 +1170,9 @@ impl Counting {
             }
             batch += 1;
             if batch < MAX_BATCH {
-                // Nothing waiting (`Pending`): the batch ends; no message is lost.
+                // `Pending`: nothing waiting, or an event other than a message (a
+                // rebalance, a commit's result) was served; the batch ends, and the next
+                // turn's `recv` goes on. No message is lost.
                 if let std::task::Poll::Ready(m) = Pin::new(&mut stream).poll_next(&mut cx) {
                     next = m;
                 }
@@ -1162,10 +1186,13 @@ impl Counting {
         if self.batch.ends.is_empty() {
             self.batch.now = now;
         }
-        self.batch.bytes.extend_from_slice(payload);
+        // Beyond the decoder's limit, one byte more is as good as the rest: it is rejected
+        // as oversized all the same, and a huge message costs no memory here.
+        let keep = payload.len().min(MAX_PAYLOAD_BYTES + 1);
+        self.batch.bytes.extend_from_slice(&payload[..keep]);
         self.batch.ends.push(self.batch.bytes.len());
         self.received += 1;
-        if self.batch.ends.len() >= SEND_AT {
+        if self.batch.ends.len() >= SEND_AT || self.batch.bytes.len() >= SEND_BYTES {
             self.send()?;
         }
         Ok(())
@@ -1176,6 +1203,8 @@ impl Counting {
         if self.batch.ends.is_empty() {
             return Ok(());
         }
+        self.batch.reading = self.reading_since.elapsed();
+        self.reading_since = Instant::now();
         let next = self.spare.try_recv().unwrap_or_default();
         let batch = std::mem::replace(&mut self.batch, next);
         self.job(Job::Count(batch))
@@ -1183,18 +1212,24 @@ impl Counting {
 
     /// Sends `job`; if the counting thread has ended (it panicked), raises its panic here.
     fn job(&mut self, job: Job) -> Result<()> {
-        let sent = self.jobs.as_ref().map(|jobs| jobs.send(job).is_ok());
-        if sent == Some(true) {
-            return Ok(());
+        match &self.jobs {
+            Some(jobs) if jobs.send(job).is_ok() => Ok(()),
+            _ => Err(self.ended()),
         }
+    }
+
+    /// The counting thread has ended (it only ends early by panicking): waits for it and
+    /// says why, as the consumer's error.
+    fn ended(&mut self) -> Error {
         self.jobs = None;
-        if let Some(Err(panic)) = self.thread.take().map(JoinHandle::join) {
-            std::panic::resume_unwind(panic);
+        let detail = match self.thread.take().map(JoinHandle::join) {
+            Some(Err(panic)) => format!("it panicked: {}", panic_message(panic.as_ref())),
+            _ => "it stopped".into(),
+        };
+        Error::Process {
+            what: "the consumer's counting thread".into(),
+            detail,
         }
-        Err(Error::Process {
-            what: "the counting thread".into(),
-            detail: "stopped".into(),
-        })
     }
 
     /// The counter, once every message handed over is counted.
@@ -1203,8 +1238,8 @@ impl Counting {
         let (done, wait) = std::sync::mpsc::sync_channel(1);
         self.job(Job::Flush(done))?;
         if wait.recv().is_err() {
-            // It ended before answering: say why.
-            self.job(Job::Flush(std::sync::mpsc::sync_channel(1).0))?;
+            // It ended before answering.
+            return Err(self.ended());
         }
         Ok(lock(&self.counter))
     }
@@ -1276,6 +1311,7 @@ fn lag_of(consumer: &PipelineConsumer, topic: &str, partitions: &[i32]) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event::Rejection;
 
     /// What the reading thread hands over is all counted, in order, once `settled`
     /// returns: full batches, the partial last one, and malformed payloads (counted as
@@ -1294,6 +1330,7 @@ mod tests {
         })
         .expect("counting thread");
         let n = 3 * SEND_AT + 7;
+        let huge = vec![b'{'; 4 * MAX_PAYLOAD_BYTES];
         let now = Timestamp::now();
         for i in 0..n {
             let payload = if i % 100 == 99 {
@@ -1308,16 +1345,44 @@ mod tests {
             };
             counting.push(&payload, now).expect("push");
         }
-        assert_eq!(counting.received, n as u64 + 1);
+        // Kept to one byte over the limit, and still rejected as oversized.
+        counting.push(&huge, now).expect("push");
+        assert!(counting.batch.bytes.len() < 3 * SEND_AT * 200 + MAX_PAYLOAD_BYTES + 2);
+        assert_eq!(counting.received, n as u64 + 2);
         let c = counting.settled().expect("settled");
-        assert_eq!(c.consumed, n as u64 + 1);
+        assert_eq!(c.consumed, n as u64 + 2);
         let totals = c.engine.totals();
-        assert_eq!(totals.input, n as u64 + 1);
+        assert_eq!(totals.input, n as u64 + 2);
         let broken = (n / 100) as u64;
-        assert_eq!(totals.rejected.0.iter().sum::<u64>(), broken + 1);
+        assert_eq!(totals.rejected.0.iter().sum::<u64>(), broken + 2);
+        assert_eq!(totals.rejected.0[Rejection::Oversized.index()], 1);
         assert_eq!(totals.accepted, n as u64 - broken);
         let per_tag: u64 = c.all_time.values().sum();
         assert_eq!(per_tag, n as u64 - broken);
         assert_eq!(c.all_time.len(), 3);
+    }
+
+    /// A panic on the counting thread ends the consumer with an error that says so; the
+    /// reading thread neither hangs nor goes on as if nothing was wrong.
+    #[test]
+    fn a_panic_on_the_counting_thread_is_reported() {
+        let engine = WindowEngine::new(WindowConfig::default()).expect("engine");
+        let mut counting = Counting::start(Counter {
+            engine,
+            all_time: AllTime::default(),
+            consumed: 0,
+        })
+        .expect("counting thread");
+        counting.job(Job::Panic).expect("sent");
+        let said = counting.settled().err().expect("an error").to_string();
+        assert_eq!(
+            said,
+            "the consumer's counting thread failed: it panicked: test hook"
+        );
+        assert!(counting.thread.is_none(), "joined");
+        let again = counting
+            .push(b"{}", Timestamp(0))
+            .and_then(|_| counting.send());
+        assert!(again.is_err(), "later batches fail too");
     }
 }
