@@ -1215,7 +1215,8 @@ impl Counting {
         self.job(Job::Count(batch))
     }
 
-    /// Sends `job`; if the counting thread has ended (it panicked), raises its panic here.
+    /// Sends `job`; if the counting thread has ended (it panicked), says so as an error
+    /// ([`Counting::ended`]).
     fn job(&mut self, job: Job) -> Result<()> {
         match &self.jobs {
             Some(jobs) if jobs.send(job).is_ok() => Ok(()),
