@@ -7,9 +7,11 @@ script writes one file per batch, then runs
 * PySpark: a file source reading one file per trigger (`maxFilesPerTrigger` 1,
   `trigger(availableNow=True)`), event time `timestamp` cast to a timestamp,
   `withWatermark("ts", "<delay> seconds")`, `window(ts, width, slide)`, a count per
-  hashtag, output mode `update` (and `append` for some scenarios) through `foreachBatch`;
+  hashtag, output modes `update` and `complete` (and `append` for some scenarios) through
+  `foreachBatch`;
 * our engine: `cargo run --example replay` on the same files, one tick per batch, under
-  Spark's rule (must match) and the old per-event rule (reported, for the record).
+  Spark's rule (must match), in complete mode (must match) and under the old per-event
+  rule (reported, for the record).
 
 It compares, for every scenario:
 
@@ -23,7 +25,11 @@ It compares, for every scenario:
    by batch. The (event, window) pairs dropped are compared too: for Spark, events ×
    width/slide − the sum of the final counts; ours `Totals::late_windows`;
 4. the watermark each batch ran with (Spark's `eventTime.watermark`, ours the previous
-   trigger's watermark).
+   trigger's watermark);
+5. complete mode, batch by batch: every row Spark writes (its whole result table, late
+   rows included: complete mode applies no watermark filter and keeps every window)
+   against ours (`Snapshot::windows` of an engine in `OutputMode::Complete`), and
+   `numRowsDroppedByWatermark` (must be 0 on both sides).
 
 Any difference is printed and the exit status is 1. Usage (from the repository root):
     .venv/bin/python scripts/spark_conformance.py [--random N] [--seed S] [--keep DIR]
@@ -319,6 +325,25 @@ def rows_of(engine_rows):
     return sorted((s, e, h, c) for s, e, h, c in engine_rows)
 
 
+def compare_complete(spark_complete, ours):
+    """Differences between Spark's complete mode and our engine in complete mode."""
+    diffs = []
+    ob = ours["batches"]
+    # Our engine ticks as often as Spark ran update-mode batches; in complete mode Spark
+    # runs no trailing no-data batches (nothing to evict), and ours change nothing.
+    if len(spark_complete) > len(ob):
+        diffs.append(f"complete: Spark ran {len(spark_complete)} batches, we ticked {len(ob)}")
+    for b in ob[len(spark_complete):]:
+        if b["input_rows"] or rows_of(b["windows"]) != rows_of(ob[len(spark_complete) - 1]["windows"]):
+            diffs.append("complete: an idle trigger after Spark's last batch changed the result")
+    for i, (sb, b) in enumerate(zip(spark_complete, ob)):
+        if sb["rows"] != rows_of(b["windows"]):
+            diffs.append(f"batch {i}: complete rows\n      Spark {sb['rows']}\n      ours  {rows_of(b['windows'])}")
+        if sb["dropped"] != b["late_groups"]:
+            diffs.append(f"batch {i}: complete numRowsDroppedByWatermark Spark {sb['dropped']}, ours {b['late_groups']}")
+    return diffs
+
+
 def compare(sc, spark, spark_append, ours):
     """Differences between Spark and our engine (Spark rule), as readable lines."""
     diffs = []
@@ -389,9 +414,10 @@ def main():
     import pyspark
     print(f"Spark {spark.version} (PySpark {pyspark.__version__}), local[1], "
           f"{len(scenarios)} scenarios", flush=True)
-    spark_runs, append_runs = {}, {}
+    spark_runs, append_runs, complete_runs = {}, {}, {}
     for sc in scenarios:
         spark_runs[sc.name] = run_spark(spark, sc, dirs[sc.name], "update", root)
+        complete_runs[sc.name] = run_spark(spark, sc, dirs[sc.name], "complete", root)
         if sc.append:
             append_runs[sc.name] = run_spark(spark, sc, dirs[sc.name], "append", root)
     spark.stop()
@@ -414,11 +440,12 @@ def main():
     for sc in scenarios:
         sp = spark_runs[sc.name]
         diffs, pairs, groups = compare(sc, sp, append_runs.get(sc.name), ours[sc.name]["spark"])
+        diffs += compare_complete(complete_runs[sc.name], ours[sc.name]["complete"])
         differ, old_pairs = per_event_gap(sp, ours[sc.name]["per_event"])
         total_old_differ += differ
         old = f"  {differ} counts differ, {old_pairs} pairs dropped" if differ or old_pairs != pairs else "  same"
         shape = f"{sc.width}/{sc.slide}/{sc.delay}"
-        mode = "+append" if sc.name in append_runs else ""
+        mode = "+complete" + ("+append" if sc.name in append_runs else "")
         result = "ok" + mode if not diffs else "DIFFERENT"
         print(f"{sc.name:<28}{shape:>12}{len(sp):>8}{sc.rows():>6}{groups:>16}{pairs:>15}{old:<30}  {result}")
         for d in diffs:

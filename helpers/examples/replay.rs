@@ -1,5 +1,5 @@
 //! Runs micro-batch files through the window engine, one trigger per file, under both
-//! late-data rules, and prints what happened as JSON: the other half of the Spark
+//! late-data rules and in Spark's complete output mode, and prints what happened as JSON: the other half of the Spark
 //! conformance test (`scripts/spark_conformance.py` runs PySpark on the same files).
 //!
 //! ```sh
@@ -15,7 +15,7 @@ mod common;
 
 use std::time::Duration;
 
-use helpers::core::config::{LateRule, TimeDomain, WindowConfig};
+use helpers::core::config::{LateRule, OutputMode, TimeDomain, WindowConfig};
 use helpers::core::replay::{count_rows, replay, Replay};
 use helpers::core::time::Timestamp;
 use serde::Deserialize;
@@ -53,6 +53,7 @@ fn describe(r: &Replay) -> Value {
                 "input_rows": s.metrics.input_rows,
                 "updated": rows(count_rows(&s.updated)),
                 "closed": rows(count_rows(&s.closed)),
+                "windows": rows(count_rows(&s.windows)),
                 "late_rows": s.metrics.late_rows,
                 "late_groups": s.metrics.late_groups,
                 "watermark": s.metrics.watermark.map(|w| w.micros()),
@@ -78,9 +79,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let batches =
             common::read_batches(&s.dir).map_err(|e| format!("reading {}: {e}", s.dir))?;
         let mut runs = serde_json::Map::new();
-        for (name, rule) in [
-            ("spark", LateRule::SparkWindowEnd),
-            ("per_event", LateRule::PerEvent),
+        for (name, rule, mode) in [
+            ("spark", LateRule::SparkWindowEnd, OutputMode::Update),
+            ("per_event", LateRule::PerEvent, OutputMode::Update),
+            ("complete", LateRule::SparkWindowEnd, OutputMode::Complete),
         ] {
             let config = WindowConfig::sliding(
                 Duration::from_secs(s.width_s),
@@ -88,7 +90,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .with_watermark(Duration::from_secs(s.delay_s))
             .with_time_domain(TimeDomain::EventTime)
-            .with_late_rule(rule);
+            .with_late_rule(rule)
+            .with_output_mode(mode);
             let r = replay(
                 config,
                 &batches,

@@ -108,6 +108,41 @@ impl std::str::FromStr for LateRule {
     }
 }
 
+/// Which of Spark's output modes the engine keeps state for. `update` and `append` count
+/// the same way (each [`crate::core::window::Snapshot`] carries what both would write);
+/// `complete` changes what is kept and what is late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OutputMode {
+    /// Spark's `update` (the original job's): write the (window, hashtag) counts that
+    /// changed. The watermark judges late rows and frees closed windows.
+    #[default]
+    Update,
+    /// Spark's `append`: write each window once, when the watermark makes it final.
+    /// Counted exactly like `update`.
+    Append,
+    /// Spark's `complete`: write every window at every trigger. Spark keeps every window
+    /// forever and applies no watermark filter to input rows (checked against PySpark
+    /// 4.3): late rows are counted and nothing is ever closed, so state grows with the
+    /// stream's length. For short lessons only.
+    Complete,
+}
+
+impl std::str::FromStr for OutputMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<OutputMode, Error> {
+        match spelling(s).as_str() {
+            "update" => Ok(OutputMode::Update),
+            "append" => Ok(OutputMode::Append),
+            "complete" => Ok(OutputMode::Complete),
+            _ => Err(Error::config(
+                "output_mode",
+                s,
+                "use `update`, `append` or `complete`",
+            )),
+        }
+    }
+}
+
 /// In processing time, which clock stamps an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum ProcessingClock {
@@ -149,6 +184,9 @@ pub struct WindowConfig {
     /// Which data counts as late (Spark's rule by default).
     #[serde(default)]
     pub late_rule: LateRule,
+    /// Spark's output mode: `complete` keeps every window and drops no late row.
+    #[serde(default)]
+    pub output_mode: OutputMode,
     /// In processing time: one stamp per trigger (Spark's `current_timestamp()`, the
     /// default) or one per message.
     #[serde(default)]
@@ -190,6 +228,7 @@ impl WindowConfig {
             watermark_delay: Duration::from_secs(60),
             time_domain: TimeDomain::ProcessingTime,
             late_rule: LateRule::SparkWindowEnd,
+            output_mode: OutputMode::Update,
             processing_clock: ProcessingClock::PerTrigger,
             history: 30,
             max_hashtags: DEFAULT_MAX_HASHTAGS,
@@ -220,6 +259,12 @@ impl WindowConfig {
     /// The same settings with another late-data rule.
     pub fn with_late_rule(mut self, rule: LateRule) -> WindowConfig {
         self.late_rule = rule;
+        self
+    }
+
+    /// The same settings for another of Spark's output modes.
+    pub fn with_output_mode(mut self, mode: OutputMode) -> WindowConfig {
+        self.output_mode = mode;
         self
     }
 
@@ -328,6 +373,11 @@ mod tests {
             ProcessingClock::PerMessage
         );
         assert!("sundial".parse::<ProcessingClock>().is_err());
+        assert_eq!(
+            "Complete".parse::<OutputMode>().unwrap(),
+            OutputMode::Complete
+        );
+        assert!("all".parse::<OutputMode>().is_err());
         let d = WindowConfig::default();
         assert_eq!(
             (d.late_rule, d.processing_clock),
@@ -338,5 +388,6 @@ mod tests {
             "watermark_delay":{"secs":60,"nanos":0},"time_domain":"EventTime","history":30}"#;
         let c: WindowConfig = serde_json::from_str(old).unwrap();
         assert_eq!(c.late_rule, LateRule::SparkWindowEnd);
+        assert_eq!(c.output_mode, OutputMode::Update);
     }
 }
