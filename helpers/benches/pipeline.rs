@@ -168,7 +168,7 @@ fn cluster_with(topic: &str, partitions: i32) -> (Broker, String) {
     let broker = Broker::Tansu(child);
     let t = Instant::now();
     loop {
-        if let Some(info) = helpers::kafka::broker::BrokerInfo::read(&dir) {
+        if let Some(info) = helpers::lab::broker::BrokerInfo::read(&dir) {
             return (broker, info.bootstrap);
         }
         assert!(t.elapsed() < Duration::from_secs(30), "Tansu did not start");

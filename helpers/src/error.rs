@@ -35,9 +35,10 @@ pub enum Error {
     Kafka {
         /// What we were doing.
         context: String,
-        /// The client's error.
+        /// The client's error (rdkafka's `KafkaError`; boxed, so that this bottom layer
+        /// carries no Kafka type and `core` stays free of one).
         #[source]
-        source: rdkafka::error::KafkaError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A helper program could not be found or built.
     #[error("cannot find or build the `{name}` program: {hint}")]
@@ -126,10 +127,10 @@ impl Error {
     }
 
     /// An [`Error::Kafka`] while doing `context`.
-    pub fn kafka(context: &str, source: rdkafka::error::KafkaError) -> Error {
+    pub fn kafka(context: &str, source: impl std::error::Error + Send + Sync + 'static) -> Error {
         Error::Kafka {
             context: context.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 }

@@ -11,15 +11,15 @@
 //! ```
 //!
 //! # Layout
-//! The folders follow the pipeline, in order; each one's docs say what lives there and
-//! what it may use.
+//! The folders follow the pipeline, in order; each one's docs say what lives there.
 //!
 //! * [`core`]: what a stream is and how it is counted: the wire schema and decoder, the
 //!   synthetic generator, timestamps, the window engine, replays of fixed micro-batches.
 //!   Pure: no I/O, no Kafka, no clock.
-//! * [`kafka`]: everything that talks to a broker: client settings, the embedded broker,
-//!   Docker-or-embedded infrastructure, the health check, the producer process and the
-//!   live consumer.
+//! * [`kafka`]: the pipeline's Kafka clients: client settings, the producer process and
+//!   the live consumer, its checkpoint.
+//! * [`lab`]: the classroom's Kafka: the embedded broker, Tansu, Docker, the embedded
+//!   cluster's controller, the health check.
 //! * [`views`]: what a class looks at: Polars tables, plotters charts, the live page.
 //! * [`sys`]: plumbing: the state directory, child processes that never outlive the
 //!   notebook, signals, finding the helper programs.
@@ -27,11 +27,31 @@
 //! * [`notebook`]: the facade: the functions the notebook's cells call.
 //! * [`error`]: the one error type; its messages say what to do.
 //!
+//! # Layers
+//! Each layer uses only the layers below it (and files of its own folder, with no import
+//! cycle between files). The integration test `tests/it/layers.rs` reads every
+//! `crate::` path of the library's code against this table and fails on a wrong-way or
+//! circular import.
+//!
+//! | layer | may use |
+//! |---|---|
+//! | [`notebook`] (the facade) | everything below |
+//! | [`settings`] (flags and environment variables, read once) | everything below |
+//! | [`views`] (tables, charts, the live page: render data they are given) | lab, kafka, core, sys, error |
+//! | [`lab`] (embedded broker, Tansu, Docker, controller, health) | kafka, core, sys, error |
+//! | [`kafka`] (client settings, producer, consumer, checkpoint) | core, sys, error |
+//! | [`core`] (event, generator, time, window, replay: pure) | error |
+//! | [`sys`] (state folder, processes, signals, programs: knows no stream) | error |
+//! | [`error`] | nothing of this crate, and no Kafka type |
+//!
+//! The programs (`src/bin/*`) sit above all of it.
+//!
 //! The [`prelude`] brings in what a notebook cell needs.
 
 pub mod core;
 pub mod error;
 pub mod kafka;
+pub mod lab;
 pub mod notebook;
 pub mod settings;
 pub mod sys;
@@ -53,9 +73,9 @@ pub mod prelude {
     pub use crate::core::window::{Snapshot, WindowCounts, WindowEngine};
     pub use crate::error::{Error, Result};
     pub use crate::kafka::consumer::{Pipeline, PipelineConfig, StartFrom};
-    pub use crate::kafka::health;
-    pub use crate::kafka::infra::{self, Backend, Infra};
     pub use crate::kafka::producer::{Producer, ProducerConfig};
+    pub use crate::lab::health;
+    pub use crate::lab::infra::{self, Backend, Infra};
     pub use crate::notebook::*;
     pub use crate::settings::Settings;
     pub use crate::views::html::Html;

@@ -9,9 +9,9 @@ use crate::core::generator::Generator;
 use crate::core::time::Timestamp;
 use crate::core::window::{Snapshot, WindowEngine, OTHER};
 use crate::error::{Error, Result};
-use crate::kafka::consumer::{Pipeline, PipelineConfig};
-use crate::kafka::infra::Infra;
+use crate::kafka::consumer::{BrokerState, Pipeline, PipelineConfig};
 use crate::kafka::producer::Producer;
+use crate::lab::infra::Infra;
 use crate::settings::{Environment, Settings};
 use crate::sys::process::pid_alive;
 use crate::sys::wait::until;
@@ -47,10 +47,14 @@ pub fn kafka_status(infra: &Infra) -> Result<Html> {
         rows.push((
             format!("topic {}", t.name),
             format!(
-                "{} partitions, {} messages, end offsets {:?}",
+                "{} partitions, {} messages, end offsets {}",
                 t.partitions(),
                 t.messages(),
                 t.end_offsets
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }
@@ -150,7 +154,7 @@ fn snapshot_with_data(p: &Pipeline, wait: Duration) -> Result<std::sync::Arc<Sna
         let st = p.status();
         Error::Timeout {
             what: format!(
-                "the first counted event (consumer: {:?}, {} messages received); is the \
+                "the first counted event (consumer: {}, {} messages received); is the \
                     producer running?",
                 st.broker, st.consumed
             ),
@@ -290,7 +294,7 @@ pub fn status(
         ),
         (
             "consumer".into(),
-            pipeline.map_or_else(not_started, consumer_line),
+            pipeline.map_or_else(not_started, |p| consumer_line(p, infra)),
         ),
         ("processes".into(), processes_line(&state_dir)),
     ];
@@ -320,16 +324,35 @@ fn producer_line(p: &Producer) -> String {
     )
 }
 
-/// The status table's consumer row.
-fn consumer_line(p: &Pipeline) -> String {
+/// The status table's consumer row. While the consumer cannot reach Kafka, and `kafka` is
+/// the embedded cluster, it says how many brokers are really down (librdkafka's own
+/// reason counts its connections, twice the brokers).
+fn consumer_line(p: &Pipeline, kafka: Option<&Infra>) -> String {
     let st = p.status();
+    let broker = match (&st.broker, kafka.and_then(Infra::brokers_down_count)) {
+        (BrokerState::Unreachable(_), Some((down, of))) => {
+            format!("broker unreachable: {down} of {of} brokers down")
+        }
+        (state, _) => state.to_string(),
+    };
     format!(
-        "{} · {:?} · partitions {:?} · {} messages",
+        "{} · {broker} · partitions {} · {} messages",
         if st.running { "running" } else { "stopped" },
-        st.broker,
-        st.partitions,
+        list(&st.partitions),
         st.consumed
     )
+}
+
+/// `0, 1, 2` (or `none`): a list of numbers in words, not Rust's `[0, 1, 2]`.
+fn list(items: &[i32]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The status table's row of what runs from `state_dir`, found by pid and thread name.
@@ -457,7 +480,10 @@ pub fn cluster_status(infra: &Infra, producer: &Producer, pipeline: &Pipeline) -
     )];
     rows.push((
         "consumer".into(),
-        format!("{} · counted {counted}", consumer_line(pipeline)),
+        format!(
+            "{} · counted {counted}",
+            consumer_line(pipeline, Some(infra))
+        ),
     ));
     if parts.is_empty() {
         rows.push((
@@ -507,13 +533,13 @@ pub fn group_status(infra: &Infra, members: &[&Pipeline]) -> Result<Html> {
             (
                 format!("consumer {}", i + 1),
                 format!(
-                    "{} · partitions {:?} · read {} messages",
+                    "{} · partitions {} · read {} messages",
                     if s.running {
                         "running"
                     } else {
                         "left the group"
                     },
-                    if s.running { s.partitions } else { vec![] },
+                    list(if s.running { &s.partitions } else { &[] }),
                     s.consumed
                 ),
             )
@@ -892,7 +918,7 @@ fn timeline(cfg: WindowConfig, t0: f64, events: &[(&str, f64)]) -> Result<(Vec<S
         let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
         finals.extend(snap.closed.clone());
         log.push(format!(
-            "event {} {tag} at {} → {:?}; watermark now {}",
+            "event {} {tag} at {} → {}; watermark now {}",
             i + 1,
             Timestamp::from_secs_f64(t0 + dt).clock(),
             outcome,

@@ -189,7 +189,7 @@ pub struct Settings {
     pub watch: WatchSettings,
 }
 
-/// Which Kafka [`crate::kafka::infra::start`] runs.
+/// Which Kafka [`crate::lab::infra::start`] runs.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendChoice {
     /// Apache Kafka in Docker (`docker/docker-compose.yml`).
@@ -291,7 +291,7 @@ impl Environment {
     /// runs), as `(name [VARIABLE], value)` rows.
     pub fn rows(&self) -> Vec<(String, String)> {
         let brokers = self.docker_brokers.unwrap_or(1);
-        let (file, _) = crate::kafka::infra::docker_kafka(brokers);
+        let (file, _) = crate::lab::infra::docker_kafka(brokers);
         vec![(
             "Kafka brokers, when Docker runs Kafka [DOCKER_BROKERS]".to_string(),
             format!("{brokers} ({file})"),

@@ -7,7 +7,7 @@
 use clap::Parser;
 use helpers::core::config::TWEETS_TOPIC;
 use helpers::error::{Error, Result};
-use helpers::kafka::broker::{run, BrokerConfig, Engine};
+use helpers::lab::broker::{run, BrokerConfig, Engine};
 use helpers::settings::{ChildArgs, Environment};
 use helpers::sys::signal::{on_outage_signals, start_program};
 use helpers::sys::state::default_state_dir;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use helpers::kafka::{health, infra};
+use helpers::lab::{health, infra};
 use helpers::settings::Environment;
 use helpers::sys::state::default_state_dir;
 

@@ -67,8 +67,11 @@
 //! Spark writes a streaming aggregation in one of three output modes; each snapshot holds
 //! what each would write at that trigger:
 //! * `update`: [`Snapshot::updated`], the (window, hashtag) counts that changed;
-//! * `complete`: [`Snapshot::windows`], every window still in state (Spark's complete mode
-//!   keeps every window forever and ignores the watermark; we keep the open ones);
+//! * `complete`: [`Snapshot::windows`], every window in state. Spark's complete mode
+//!   keeps every window forever and applies no watermark filter to input rows: late rows
+//!   are counted. With [`OutputMode::Complete`] the engine does the same (nothing is
+//!   late, nothing closes); with the default [`OutputMode::Update`] `windows` holds only
+//!   the open windows.
 //! * `append`: [`Snapshot::closed`], each window once, when the watermark finalises it.
 //!
 //! # How it is computed
@@ -83,7 +86,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::{LateRule, ProcessingClock, TimeDomain, WindowConfig};
+use crate::core::config::{LateRule, OutputMode, ProcessingClock, TimeDomain, WindowConfig};
 use crate::core::event::{decode, Event, Rejection, RejectionCounts};
 use crate::core::time::{duration_micros, Timestamp};
 use crate::error::Error;
@@ -165,6 +168,19 @@ pub enum Outcome {
     Rejected(Rejection),
 }
 
+/// In words, for a student: `counted in 2 windows`, `late: dropped from every window`,
+/// `rejected: empty_hashtag`.
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Counted(1) => f.write_str("counted in 1 window"),
+            Outcome::Counted(n) => write!(f, "counted in {n} windows"),
+            Outcome::Late => f.write_str("late: dropped from every window"),
+            Outcome::Rejected(reason) => write!(f, "rejected: {reason}"),
+        }
+    }
+}
+
 /// Running totals since the engine started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
@@ -236,7 +252,8 @@ pub struct Snapshot {
     pub metrics: TriggerMetrics,
     /// Every open window with data, oldest first; each `counts` sorted by count, at most
     /// [`SNAPSHOT_TOP`] hashtags and an [`OTHER`] row for the rest. What
-    /// Spark's `complete` output mode would show (minus the windows we freed).
+    /// Spark's `complete` output mode writes when the engine runs with
+    /// [`OutputMode::Complete`] (otherwise the windows already closed are not in it).
     pub windows: Vec<WindowCounts>,
     /// Windows that closed at this trigger (final counts), oldest first: Spark's `append`
     /// output mode.
@@ -511,6 +528,10 @@ impl WindowEngine {
 
     /// How many of the windows of an event at `t` (µs) in pane `pane` are too late for it.
     fn late_windows(&self, t: i64, pane: i64) -> i64 {
+        if self.config.output_mode == OutputMode::Complete {
+            // Spark's complete mode applies no watermark filter to input rows.
+            return 0;
+        }
         match (self.late_watermark, self.config.late_rule) {
             (None, _) => 0,
             (Some(w), LateRule::PerEvent) => {
@@ -635,6 +656,10 @@ impl WindowEngine {
             LateRule::PerEvent => self.watermark,
         };
         self.late_watermark = close;
+        // Spark's complete mode keeps every window: none is ever closed or freed.
+        if self.config.output_mode == OutputMode::Complete {
+            return None;
+        }
         close
     }
 
@@ -1214,6 +1239,56 @@ mod tests {
         assert!(s2.updated.is_empty());
         assert_eq!(rows(&s2.closed), vec![row(0.0, "#a", 2), row(0.0, "#b", 1)]);
         assert_eq!(rows(&s2.windows), vec![row(60.0, "#c", 1)]);
+    }
+
+    #[test]
+    fn complete_mode_keeps_every_window_and_counts_late_rows_as_spark_does() {
+        // The same timeline under update and complete: after the watermark passes 60 s,
+        // update closes [0, 60) and drops a late #a from it; complete counts it there and
+        // closes nothing (Spark's complete mode applies no watermark filter).
+        let run = |mode: OutputMode| {
+            let config = event_time(60, 60, 0)
+                .config()
+                .clone()
+                .with_output_mode(mode);
+            let mut e = WindowEngine::new(config).unwrap();
+            e.ingest(&ev("#a", 10.0), secs(0.0));
+            e.ingest(&ev("#c", 130.0), secs(0.0));
+            e.tick(secs(0.0)); // watermark 130
+            e.tick(secs(0.0)); // [0, 60) closes under update
+            let late = e.ingest(&ev("#a", 20.0), secs(0.0));
+            (late, e.tick(secs(0.0)))
+        };
+        let (late, update) = run(OutputMode::Update);
+        assert_eq!(late, Outcome::Late);
+        assert_eq!(rows(&update.windows), vec![row(120.0, "#c", 1)]);
+        assert_eq!(
+            (update.metrics.late_rows, update.metrics.late_groups),
+            (1, 1)
+        );
+        let (counted, complete) = run(OutputMode::Complete);
+        assert_eq!(counted, Outcome::Counted(1));
+        assert_eq!(
+            rows(&complete.windows),
+            vec![row(0.0, "#a", 2), row(120.0, "#c", 1)]
+        );
+        assert!(complete.closed.is_empty() && complete.history.is_empty());
+        assert_eq!(
+            (complete.metrics.late_rows, complete.metrics.late_groups),
+            (0, 0)
+        );
+        // The watermark still moves (Spark reports it), it just decides nothing.
+        assert_eq!(complete.metrics.watermark, Some(secs(130.0)));
+    }
+
+    #[test]
+    fn outcomes_read_as_words() {
+        assert_eq!(Outcome::Counted(1).to_string(), "counted in 1 window");
+        assert_eq!(Outcome::Counted(6).to_string(), "counted in 6 windows");
+        assert_eq!(Outcome::Late.to_string(), "late: dropped from every window");
+        assert!(Outcome::Rejected(Rejection::NotJson)
+            .to_string()
+            .starts_with("rejected: "));
     }
 
     #[test]

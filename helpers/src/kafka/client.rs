@@ -14,28 +14,8 @@ use rdkafka::metadata::Metadata;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::sys::validate_name;
 use crate::sys::wait::until;
-
-/// Checks a name that will reach a command line or a file name (a topic, a program):
-/// Kafka's own rule, `[A-Za-z0-9._-]{1,249}`, and not `.` or `..`.
-pub(crate) fn validate_name(what: &str, name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 249
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::config(
-            what,
-            format!("{name:?}"),
-            "use 1 to 249 characters among letters, digits, `.`, `_` and `-`",
-        ))
-    }
-}
 
 /// Settings shared by every client: where the brokers are, and quiet logs.
 pub fn base_config(bootstrap: &str) -> ClientConfig {
@@ -214,6 +194,17 @@ pub enum TopicCreation {
     /// The broker has no admin API (the embedded broker): it was created by a metadata
     /// request (auto-creation), with the broker's default partition count.
     AutoCreated,
+}
+
+/// In words, for the health check's report.
+impl std::fmt::Display for TopicCreation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TopicCreation::Created => "created",
+            TopicCreation::Existed => "already there",
+            TopicCreation::AutoCreated => "created on first use",
+        })
+    }
 }
 
 /// Makes sure `topic` exists with `partitions` partitions: through the Kafka admin API

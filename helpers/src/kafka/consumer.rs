@@ -38,10 +38,10 @@ use crate::core::window::{
 };
 use crate::error::{Error, Result};
 use crate::kafka::checkpoint::{self, Checkpoint};
-use crate::kafka::client::validate_name;
 use crate::kafka::client::{consumer_config, partitions_of};
 use crate::sys::lock;
 use crate::sys::state::default_state_dir;
+use crate::sys::validate_name;
 use crate::sys::wait::poll;
 
 /// Where a new consumer starts reading.
@@ -57,7 +57,7 @@ pub enum StartFrom {
 /// Settings of the live consumer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineConfig {
-    /// Broker address; empty means "find it" (see [`crate::kafka::infra::bootstrap`]).
+    /// Broker address; empty means "find it" (see [`crate::lab::infra::bootstrap`]).
     pub bootstrap: String,
     /// Topic to read.
     pub topic: String,
@@ -116,6 +116,17 @@ pub enum BrokerState {
     Connected,
     /// The last request failed; the consumer keeps retrying.
     Unreachable(String),
+}
+
+/// In words, for a status table: `connecting`, `connected`, or the reason it is not.
+impl std::fmt::Display for BrokerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BrokerState::Connecting => f.write_str("connecting"),
+            BrokerState::Connected => f.write_str("connected"),
+            BrokerState::Unreachable(reason) => f.write_str(reason),
+        }
+    }
 }
 
 /// What the consumer is doing.
@@ -250,7 +261,7 @@ impl Pipeline {
         // embedded broker comes back on a new port after a restart.
         let auto_bootstrap = config.bootstrap.is_empty();
         if auto_bootstrap {
-            config.bootstrap = crate::kafka::infra::bootstrap(&config.state_dir);
+            config.bootstrap = crate::lab::infra::bootstrap(&config.state_dir);
         }
         let shared = Arc::new(Shared::new(&config.bootstrap));
         let thread_shared = shared.clone();
@@ -377,7 +388,7 @@ impl Pipeline {
             }),
             None => Err(Error::Timeout {
                 what: format!(
-                    "the consumer to find topic {:?} at {} ({:?})",
+                    "the consumer to find topic {:?} at {} ({})",
                     self.config.topic,
                     self.config.bootstrap,
                     self.status().broker
@@ -847,7 +858,7 @@ impl<'s> ConsumerLoop<'s> {
             s.broker = BrokerState::Unreachable(format!("broker unreachable: {text}"));
             s.last_error = Some(text);
         });
-        let fresh = crate::kafka::infra::bootstrap(&self.config.state_dir);
+        let fresh = crate::lab::infra::bootstrap(&self.config.state_dir);
         if self.auto_bootstrap
             && fresh != self.bootstrap
             && since.elapsed() > Duration::from_secs(2)

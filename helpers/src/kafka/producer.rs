@@ -27,9 +27,9 @@ use crate::core::generator::{Generator, GeneratorConfig, TrendShift};
 use crate::core::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::kafka::client::producer_config;
-use crate::kafka::client::validate_name;
 use crate::sys::binary::binary;
 use crate::sys::lock;
+use crate::sys::process::read_live_record;
 use crate::sys::process::spawn_child;
 use crate::sys::process::terminate_child;
 use crate::sys::process::terminate_recorded;
@@ -37,14 +37,14 @@ use crate::sys::process::ProcessRecord;
 use crate::sys::signal::Shutdown;
 use crate::sys::state::default_state_dir;
 use crate::sys::state::ensure_dir;
-use crate::sys::state::read_live_record;
 use crate::sys::state::write_atomic;
+use crate::sys::validate_name;
 use crate::sys::wait::until;
 
 /// Settings of the producer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProducerConfig {
-    /// Broker address; empty means "find it" (see [`crate::kafka::infra::bootstrap`]).
+    /// Broker address; empty means "find it" (see [`crate::lab::infra::bootstrap`]).
     pub bootstrap: String,
     /// Topic to write to.
     pub topic: String,
@@ -200,7 +200,7 @@ pub fn run_controlled(
 ) -> Result<ProducerStats> {
     config.validate()?;
     let bootstrap = if config.bootstrap.is_empty() {
-        crate::kafka::infra::bootstrap(&config.state_dir)
+        crate::lab::infra::bootstrap(&config.state_dir)
     } else {
         config.bootstrap.clone()
     };
@@ -460,7 +460,7 @@ impl Producer {
         let mut config = config;
         config.validate()?;
         if config.bootstrap.is_empty() {
-            config.bootstrap = crate::kafka::infra::bootstrap(&config.state_dir);
+            config.bootstrap = crate::lab::infra::bootstrap(&config.state_dir);
         }
         let dir = config.state_dir.clone();
         ensure_dir(&dir)?;

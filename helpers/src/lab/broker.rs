@@ -6,7 +6,7 @@
 //! `kafka-python` all connect to it like to Apache Kafka. Its limits, which the notebook
 //! explains: data lives in memory only (gone when the program stops); no admin API (topics
 //! are created here, up front); its port is picked by the OS, so the address is published in
-//! `broker.json` in the state directory, where [`crate::kafka::infra`] finds it.
+//! `broker.json` in the state directory, where [`crate::lab::infra`] finds it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 use crate::core::config::TWEETS_TOPIC;
 use crate::core::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::kafka::client::validate_name;
-use crate::kafka::controller::{ClusterControl, Controller, PartitionState, CONTROL_FILE};
-use crate::kafka::tansu::Tansu;
+use crate::lab::controller::{ClusterControl, Controller, PartitionState, CONTROL_FILE};
+use crate::lab::tansu::Tansu;
 use crate::sys::process::ProcessRecord;
 use crate::sys::signal::Shutdown;
 use crate::sys::state::ensure_dir;
 use crate::sys::state::write_atomic;
+use crate::sys::validate_name;
 
 /// File name, in the state directory, of the running broker's [`BrokerInfo`].
 pub(crate) const BROKER_FILE: &str = "broker.json";
@@ -36,7 +36,7 @@ pub enum Engine {
     #[default]
     Mock,
     /// Tansu, an independent Kafka-compatible broker, as a supervised child process
-    /// (see [`crate::kafka::tansu`]).
+    /// (see [`crate::lab::tansu`]).
     Tansu,
 }
 
@@ -85,7 +85,7 @@ pub struct BrokerInfo {
     pub topics: Vec<(String, i32)>,
     /// When it started.
     pub started: Timestamp,
-    /// False during an outage ([`crate::kafka::infra::Infra::outage`]): connections are refused,
+    /// False during an outage ([`crate::lab::infra::Infra::outage`]): connections are refused,
     /// the data is kept.
     #[serde(default = "yes")]
     pub available: bool,
@@ -94,10 +94,10 @@ pub struct BrokerInfo {
     #[serde(default)]
     pub start_time: Option<u64>,
     /// Each partition's leader, replicas and in-sync replicas, as the controller sees
-    /// them (the mock only; see [`crate::kafka::controller`]).
+    /// them (the mock only; see [`crate::lab::controller`]).
     #[serde(default)]
     pub cluster: Vec<PartitionState>,
-    /// Brokers taken down by [`crate::kafka::infra::Infra::broker_down`].
+    /// Brokers taken down by [`crate::lab::infra::Infra::broker_down`].
     #[serde(default)]
     pub down: Vec<i32>,
 }

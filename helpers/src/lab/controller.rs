@@ -18,7 +18,7 @@
 //!
 //! Requests come through a small JSON file in the state directory
 //! ([`CONTROL_FILE`]: `{"down": [2]}`), written by
-//! [`crate::kafka::infra::Infra::broker_down`]; the state is published in `broker.json`.
+//! [`crate::lab::infra::Infra::broker_down`]; the state is published in `broker.json`.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -48,18 +48,6 @@ impl HealthReport {
     pub fn passed(&self) -> bool {
         !self.steps.is_empty() && self.steps.iter().all(|s| s.ok)
     }
-
-    /// Called by evcxr: shows the report as preformatted text.
-    pub fn evcxr_display(&self) {
-        crate::views::html::Html::new(
-            format!(
-                "<pre style=\"font-family:monospace\">{}</pre>",
-                crate::views::html::escape(&self.to_string())
-            ),
-            self.to_string(),
-        )
-        .evcxr_display();
-    }
 }
 
 impl fmt::Display for HealthReport {
@@ -126,7 +114,7 @@ pub fn check(bootstrap: &str, n: u32, wait: Duration) -> HealthReport {
             .map_err(|e| e.to_string())
     }) && step("create a fresh topic", &mut || {
         ensure_topic(bootstrap, &topic, 1, wait)
-            .map(|how| format!("{topic} ({how:?})"))
+            .map(|how| format!("{topic} ({how})"))
             .map_err(|e| e.to_string())
     }) && step(&format!("produce {n} messages"), &mut || {
         produce(bootstrap, &topic, n, wait)

@@ -3,7 +3,7 @@
 //! [`start`] uses Docker (`docker compose -f docker/docker-compose.yml up --wait`: real
 //! Apache Kafka on 127.0.0.1:9092; with `DOCKER_BROKERS=3`, three brokers from
 //! `docker/docker-compose.cluster.yml` on 127.0.0.1:9092, 9094 and 9096) when a Docker
-//! engine answers, and otherwise starts the embedded broker ([`crate::kafka::broker`]); it
+//! engine answers, and otherwise starts the embedded broker ([`crate::lab::broker`]); it
 //! says which it chose and why. Readiness is a metadata request with a bounded wait, never
 //! a fixed sleep. The embedded broker lives until [`Infra::stop`], [`Infra::down`], or the
 //! end of the process that started it (it watches our pid), so a failing cell that drops a
@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::config::{CLUSTER_BOOTSTRAP, DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
 use crate::error::{Error, Result};
-use crate::kafka::broker::{BrokerInfo, Engine, BROKER_FILE};
 use crate::kafka::client::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
-use crate::kafka::controller::{ClusterControl, PartitionState, CONTROL_FILE};
+use crate::lab::broker::{BrokerInfo, Engine, BROKER_FILE};
+use crate::lab::controller::{ClusterControl, PartitionState, CONTROL_FILE};
 use crate::settings::{BackendChoice, Environment};
 use crate::sys::binary::binary;
 use crate::sys::binary::crate_dir;
@@ -639,7 +639,7 @@ impl Infra {
 
     /// Takes broker `id` (from 1) of the embedded cluster down, as a crash would: its
     /// partitions get a new leader among their in-sync replicas (the `broker` program plays
-    /// Kafka's controller, see [`crate::kafka::controller`]). Waits until it is done.
+    /// Kafka's controller, see [`crate::lab::controller`]). Waits until it is done.
     pub fn broker_down(&self, id: i32) -> Result<()> {
         self.set_broker(id, false)
     }
@@ -701,6 +701,23 @@ impl Infra {
             .filter(|i| Some(i.pid) == self.broker_pid)
             .map(|i| i.down.into_iter().collect())
             .unwrap_or_default()
+    }
+
+    /// How many of the embedded cluster's brokers are down, and how many it has: all of
+    /// them during an outage ([`Infra::outage`]), else those taken down one by one.
+    /// `None` for Docker's Kafka, whose brokers we do not run. (librdkafka's own "6/6
+    /// brokers are down" counts its connections: one per bootstrap address and one per
+    /// broker it learned of, so twice the brokers.)
+    pub fn brokers_down_count(&self) -> Option<(usize, usize)> {
+        let info =
+            BrokerInfo::read(&self.config.state_dir).filter(|i| Some(i.pid) == self.broker_pid)?;
+        let brokers = usize::try_from(info.brokers).unwrap_or(0);
+        let down = if info.available {
+            info.down.len()
+        } else {
+            brokers
+        };
+        Some((down, brokers))
     }
 
     /// Whether the broker still answers (a quick metadata request).

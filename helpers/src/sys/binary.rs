@@ -1,12 +1,15 @@
 //! Finding our helper programs (`broker`, `producer`, ...), building them once if absent.
+//!
+//! Reads four environment variables of its own, each a path or a switch about programs
+//! (never about the stream): `HELPERS_BIN_DIR`, `HELPERS_NO_BUILD`, and cargo's own
+//! `CARGO_TARGET_DIR` and `CARGO`. [`crate::settings::Environment`] lists them with the
+//! other settings, under the same names.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
-use crate::kafka::client::validate_name;
-use crate::settings::Environment;
-use crate::sys::lock;
+use crate::sys::{lock, validate_name};
 
 /// The directory of the `helpers` crate (where `cargo build` can rebuild the binaries).
 pub(crate) fn crate_dir() -> PathBuf {
@@ -23,20 +26,37 @@ static BUILD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// runs `cargo build --release --bins` once (a few minutes the first time) and says so on
 /// stderr.
 pub fn binary(name: &str) -> Result<PathBuf> {
-    let env = Environment::current();
+    let cargo = path_var("CARGO");
     find_binary(
         name,
-        &search_dirs(&env),
-        !env.no_build,
-        env.cargo.as_deref(),
+        &search_dirs(),
+        !switch_var("HELPERS_NO_BUILD"),
+        cargo.as_deref(),
     )
 }
 
+/// A path from the environment variable `name` (unset or empty: `None`), kept as the OS
+/// gave it (not made UTF-8).
+fn path_var(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// A switch from the environment variable `name`, read as clap reads a flag's variable:
+/// unset, empty, `0`, `false`, `f`, `no`, `n` and `off` (any case) are off, anything else on.
+fn switch_var(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| {
+        let v = v.to_string_lossy().trim().to_ascii_lowercase();
+        !["", "0", "false", "f", "no", "n", "off"].contains(&v.as_str())
+    })
+}
+
 /// Where [`binary`] looks, in order.
-pub(crate) fn search_dirs(env: &Environment) -> Vec<PathBuf> {
+pub(crate) fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(dir) = &env.bin_dir {
-        dirs.push(dir.clone());
+    if let Some(dir) = path_var("HELPERS_BIN_DIR") {
+        dirs.push(dir);
     }
     // Next to the running program, when it is itself a build product (a test or one of
     // our binaries): never an unrelated folder like ~/.cargo/bin.
@@ -56,10 +76,7 @@ pub(crate) fn search_dirs(env: &Environment) -> Vec<PathBuf> {
             }
         }
     }
-    let target = env
-        .cargo_target_dir
-        .clone()
-        .unwrap_or_else(|| crate_dir().join("target"));
+    let target = path_var("CARGO_TARGET_DIR").unwrap_or_else(|| crate_dir().join("target"));
     dirs.push(target.join("release"));
     dirs.push(target.join("debug"));
     dirs

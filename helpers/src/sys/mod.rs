@@ -21,9 +21,32 @@ pub mod wait;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::error::{Error, Result};
+
 /// Locks `m`, also when a thread panicked while holding it: every value we guard stays
 /// valid between statements (counters, snapshots, child handles), so the data is still
 /// worth reading, and a panic elsewhere must not cascade into every later call.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Checks a name that will reach a command line or a file name (a topic, a program):
+/// Kafka's own rule, `[A-Za-z0-9._-]{1,249}`, and not `.` or `..`.
+pub(crate) fn validate_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            what,
+            format!("{name:?}"),
+            "use 1 to 249 characters among letters, digits, `.`, `_` and `-`",
+        ))
+    }
 }

@@ -216,6 +216,14 @@ pub(crate) fn threads_named(name: &str) -> usize {
         .count()
 }
 
+/// Reads a pid file (`<state>/<name>.pid`, a [`ProcessRecord`] as JSON): the record if
+/// that process still runs. `None` if absent, unreadable, in the old format (a bare pid,
+/// which cannot tell a reused pid apart), or if the process is gone or is another one.
+pub(crate) fn read_live_record(path: &Path) -> Option<ProcessRecord> {
+    let rec: ProcessRecord = serde_json::from_slice(&crate::sys::state::read(path).ok()?).ok()?;
+    rec.is_running().then_some(rec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

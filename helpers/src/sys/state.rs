@@ -16,15 +16,15 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::settings::Environment;
-use crate::sys::process::ProcessRecord;
 
 /// Where the running pieces publish their addresses, pids, stats and logs.
 ///
 /// `STREAM_DEMO_DIR` if set, else `<tmp>/streaming-demo-<uid>`.
+/// This layer reads that one variable itself, as the OS gave it (not made UTF-8);
+/// [`crate::settings::Environment`] lists it with the other settings.
 pub fn default_state_dir() -> PathBuf {
-    if let Some(dir) = Environment::current().state_dir {
-        return dir;
+    if let Some(dir) = std::env::var_os("STREAM_DEMO_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
     }
     std::env::temp_dir().join(format!("streaming-demo-{}", uid()))
 }
@@ -102,14 +102,6 @@ pub(crate) fn read_trusted(dir: &Path, name: &str) -> Option<Vec<u8>> {
         return None;
     }
     read(&dir.join(name)).ok()
-}
-
-/// Reads a pid file (`<state>/<name>.pid`, a [`ProcessRecord`] as JSON): the record if
-/// that process still runs. `None` if absent, unreadable, in the old format (a bare pid,
-/// which cannot tell a reused pid apart), or if the process is gone or is another one.
-pub(crate) fn read_live_record(path: &Path) -> Option<ProcessRecord> {
-    let rec: ProcessRecord = serde_json::from_slice(&read(path).ok()?).ok()?;
-    rec.is_running().then_some(rec)
 }
 
 /// Opens (creating it, mode 0600) a log file to append to, refusing a symbolic link.

@@ -90,6 +90,23 @@ impl fmt::Display for Html {
     }
 }
 
+/// The health check's report in a notebook cell (the report itself is data, in
+/// [`crate::lab::health`]; this is how a cell shows it).
+impl crate::lab::health::HealthReport {
+    /// Called by evcxr: shows the report as preformatted text.
+    pub fn evcxr_display(&self) {
+        let text = self.to_string();
+        Html::new(
+            format!(
+                "<pre style=\"font-family:monospace\">{}</pre>",
+                escape(&text)
+            ),
+            text,
+        )
+        .evcxr_display();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

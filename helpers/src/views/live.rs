@@ -447,7 +447,7 @@ fn fragment(pipeline: &Pipeline) -> String {
             let st = pipeline.status();
             format!(
                 "<p>Waiting for the first trigger… (consumer: {})</p>",
-                escape(&format!("{:?}", st.broker))
+                escape(&st.broker.to_string())
             )
         }
     }

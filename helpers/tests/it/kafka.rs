@@ -422,7 +422,7 @@ fn producer_rate_and_trend_change_while_it_runs() {
 #[test]
 fn health_check_passes_on_a_live_broker_and_fails_clearly_without_one() {
     let broker = TestBroker::start(1);
-    let report = helpers::kafka::health::check(&broker.bootstrap, 10, Duration::from_secs(15));
+    let report = helpers::lab::health::check(&broker.bootstrap, 10, Duration::from_secs(15));
     assert!(report.passed(), "{report}");
     assert_eq!(report.steps.len(), 4);
     assert!(report.to_string().contains("all 10 received, once each"));
@@ -431,7 +431,7 @@ fn health_check_passes_on_a_live_broker_and_fails_clearly_without_one() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = dead.local_addr().unwrap().to_string();
     drop(dead);
-    let report = helpers::kafka::health::check(&addr, 3, Duration::from_secs(2));
+    let report = helpers::lab::health::check(&addr, 3, Duration::from_secs(2));
     assert!(!report.passed());
     let text = report.to_string();
     assert!(
@@ -517,7 +517,7 @@ fn children_exit_when_their_parent_is_killed() {
     wait_until(
         "the broker to publish its address",
         Duration::from_secs(30),
-        || helpers::kafka::broker::BrokerInfo::read(&state).is_some(),
+        || helpers::lab::broker::BrokerInfo::read(&state).is_some(),
     );
     assert!(pid_alive(broker_pid));
     shell.kill().unwrap();
@@ -662,13 +662,13 @@ print(json.dumps(counts))
 #[test]
 fn infra_starts_checks_and_stops_the_embedded_broker() {
     let state = temp_dir("infra");
-    let config = helpers::kafka::infra::InfraConfig {
+    let config = helpers::lab::infra::InfraConfig {
         backend: Some(crate::support::hosted_backend()),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
         ..Default::default()
     };
-    let infra = helpers::kafka::infra::start_with(config.clone()).unwrap();
+    let infra = helpers::lab::infra::start_with(config.clone()).unwrap();
     assert_eq!(infra.backend, crate::support::hosted_backend());
     let pid = infra.broker_pid.unwrap();
     assert!(infra.to_string().contains(&infra.bootstrap));
@@ -680,9 +680,9 @@ fn infra_starts_checks_and_stops_the_embedded_broker() {
         .find(|t| t.name == "tweets_topic")
         .unwrap();
     assert_eq!(topic.partitions(), 3);
-    assert_eq!(helpers::kafka::infra::bootstrap(&state), infra.bootstrap);
+    assert_eq!(helpers::lab::infra::bootstrap(&state), infra.bootstrap);
     // Starting again reuses the running broker.
-    let again = helpers::kafka::infra::start_with(config).unwrap();
+    let again = helpers::lab::infra::start_with(config).unwrap();
     assert_eq!(again.broker_pid, Some(pid));
     assert!(again.reason.contains("reusing"));
     infra.down(true).unwrap();
@@ -859,10 +859,7 @@ fn the_group_table_shows_each_member_and_every_message_read_once() {
     };
     let a = member();
     let t = table(&[&a]);
-    assert!(
-        t.contains("partitions [0, 1, 2] · read 600 messages"),
-        "{t}"
-    );
+    assert!(t.contains("partitions 0, 1, 2 · read 600 messages"), "{t}");
     assert!(t.contains("cover 600: each one once"), "{t}");
     let b = member();
     let t = table(&[&a, &b]);
@@ -878,7 +875,7 @@ fn the_group_table_shows_each_member_and_every_message_read_once() {
     assert!(t.contains("left the group"), "{t}");
     send(300);
     let t = table(&[&a, &b]);
-    assert!(t.contains("partitions [0, 1, 2]"), "{t}");
+    assert!(t.contains("partitions 0, 1, 2 · "), "{t}");
     assert!(t.contains("cover 1200: each one once"), "{t}");
 }
 
@@ -932,9 +929,9 @@ fn the_checkpoint_table_shows_a_restart_that_lost_nothing() {
 /// An embedded cluster of `brokers`, every partition on all of them, its state in `state`,
 /// as the notebook starts it. (The embedded mock whatever HELPERS_TEST_ENGINE says: Tansu
 /// runs one broker.)
-fn embedded(state: &std::path::Path, brokers: i32) -> helpers::kafka::infra::Infra {
-    helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
-        backend: Some(helpers::kafka::infra::Backend::Embedded),
+fn embedded(state: &std::path::Path, brokers: i32) -> helpers::lab::infra::Infra {
+    helpers::lab::infra::start_with(helpers::lab::infra::InfraConfig {
+        backend: Some(helpers::lab::infra::Backend::Embedded),
         brokers,
         replication: brokers,
         state_dir: state.to_path_buf(),
@@ -946,7 +943,7 @@ fn embedded(state: &std::path::Path, brokers: i32) -> helpers::kafka::infra::Inf
 
 /// Sends `n` events to `tweets_topic` from this process, as the notebook's `send_events`
 /// does, and checks that the broker acknowledged them all.
-fn send_events(infra: &helpers::kafka::infra::Infra, state: &std::path::Path, n: u64) {
+fn send_events(infra: &helpers::lab::infra::Infra, state: &std::path::Path, n: u64) {
     let sent = helpers::kafka::producer::run(
         &ProducerConfig {
             bootstrap: infra.bootstrap.clone(),

@@ -11,11 +11,14 @@
 //!   only, clear errors.
 //! * `fuzz_corpora`: every committed fuzz corpus input through its target's oracle
 //!   (`fuzz/checks.rs`), without libFuzzer.
+//! * `layers`: the crate's layers (the table in `src/lib.rs`) and no import cycle,
+//!   read from the source.
 //! * `settings`: the programs' `--help` defaults against the notebook's settings table.
 //! * `support`: fixtures (a real broker per test, temp dirs, Python).
 mod browser;
 mod fuzz_corpora;
 mod kafka;
+mod layers;
 mod live_page;
 mod robustness;
 mod settings;

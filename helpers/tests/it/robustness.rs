@@ -359,7 +359,7 @@ fn issue_10_the_state_dir_is_not_trusted_as_found() {
 #[test]
 fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
     let state = temp_dir("outage");
-    let infra = helpers::kafka::infra::start_with(helpers::kafka::infra::InfraConfig {
+    let infra = helpers::lab::infra::start_with(helpers::lab::infra::InfraConfig {
         backend: Some(crate::support::hosted_backend()),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
@@ -576,7 +576,7 @@ fn errors_say_what_is_wrong_and_what_to_do() {
     // A port taken by something that is not Kafka.
     let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = squatter.local_addr().unwrap().to_string();
-    let e = helpers::kafka::infra::check_kafka_port(&addr)
+    let e = helpers::lab::infra::check_kafka_port(&addr)
         .unwrap_err()
         .to_string();
     let port = addr.rsplit(':').next().unwrap();
@@ -589,9 +589,9 @@ fn errors_say_what_is_wrong_and_what_to_do() {
     assert!(e.contains("STREAM_DEMO_BACKEND=embedded"), "{e}");
     // A free port is just free; a live broker's port is Kafka's.
     drop(squatter);
-    assert!(!helpers::kafka::infra::check_kafka_port(&addr).unwrap());
+    assert!(!helpers::lab::infra::check_kafka_port(&addr).unwrap());
     let broker = TestBroker::start(1);
-    assert!(helpers::kafka::infra::check_kafka_port(&broker.bootstrap).unwrap());
+    assert!(helpers::lab::infra::check_kafka_port(&broker.bootstrap).unwrap());
     // A wrong bootstrap address.
     let e = helpers::kafka::client::wait_for_broker(&addr, Duration::from_secs(1))
         .unwrap_err()
@@ -615,7 +615,7 @@ fn errors_say_what_is_wrong_and_what_to_do() {
         "{e}"
     );
     // Docker absent: one sentence, and the embedded broker is chosen.
-    if let Err(why) = helpers::kafka::infra::docker_engine() {
+    if let Err(why) = helpers::lab::infra::docker_engine() {
         assert!(why.ends_with("so the embedded broker is used"), "{why}");
         assert_eq!(why.matches(". ").count(), 0, "one sentence: {why}");
     }
@@ -624,13 +624,13 @@ fn errors_say_what_is_wrong_and_what_to_do() {
 #[test]
 fn broker_killed_and_restarted_the_consumer_goes_on_with_the_new_log() {
     let state = temp_dir("restart");
-    let config = helpers::kafka::infra::InfraConfig {
+    let config = helpers::lab::infra::InfraConfig {
         backend: Some(crate::support::hosted_backend()),
         state_dir: state.clone(),
         wait: Duration::from_secs(30),
         ..Default::default()
     };
-    let first = helpers::kafka::infra::start_with(config.clone()).unwrap();
+    let first = helpers::lab::infra::start_with(config.clone()).unwrap();
     // The address is found, not given: the consumer may look it up again.
     let pipe = Pipeline::start(PipelineConfig {
         trigger: Duration::from_millis(200),
@@ -657,7 +657,7 @@ fn broker_killed_and_restarted_the_consumer_goes_on_with_the_new_log() {
     // Kill it (SIGKILL: no goodbye), start a new one: new port, empty log.
     helpers::sys::process::signal(first.broker_pid.unwrap(), libc::SIGKILL);
     assert!(wait_gone(first.broker_pid.unwrap(), Duration::from_secs(5)));
-    let second = helpers::kafka::infra::start_with(config).unwrap();
+    let second = helpers::lab::infra::start_with(config).unwrap();
     assert_ne!(second.bootstrap, first.bootstrap);
     assert_eq!(produce(&second.bootstrap, 200).acked, 200);
     let snap = pipe

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use helpers::kafka::broker::BrokerInfo;
+use helpers::lab::broker::BrokerInfo;
 use helpers::sys::wait::{poll, until};
 
 /// The broker the tests run against: `HELPERS_TEST_ENGINE=tansu` for Tansu, else the
@@ -18,10 +18,10 @@ pub fn engine() -> &'static str {
 }
 
 /// The infrastructure backend that hosts [`engine`].
-pub fn hosted_backend() -> helpers::kafka::infra::Backend {
+pub fn hosted_backend() -> helpers::lab::infra::Backend {
     match engine() {
-        "tansu" => helpers::kafka::infra::Backend::Tansu,
-        _ => helpers::kafka::infra::Backend::Embedded,
+        "tansu" => helpers::lab::infra::Backend::Tansu,
+        _ => helpers::lab::infra::Backend::Embedded,
     }
 }
 

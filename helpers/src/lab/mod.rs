@@ -1,0 +1,19 @@
+//! # Stage 1: the classroom's Kafka lab
+//!
+//! The brokers a class runs, and the levers a lesson pulls on them:
+//!
+//! * [`broker`]: the embedded Kafka-protocol broker for machines without Docker.
+//! * [`tansu`]: a second, independent broker (Tansu) the `broker` program can host.
+//! * [`controller`]: the embedded cluster's controller: leaders, replicas, failover.
+//! * [`infra`]: start, check, stop and tear down Kafka (Docker or embedded).
+//! * [`health`]: the health check (produce N messages, read them back), as data.
+//!
+//! May use: [`crate::kafka`] (its clients, to ask a broker questions), [`crate::core`],
+//! [`crate::sys`], [`crate::error`], rdkafka. Rendering is not done here: the views
+//! draw what these modules return.
+
+pub mod broker;
+pub mod controller;
+pub mod health;
+pub mod infra;
+pub mod tansu;
