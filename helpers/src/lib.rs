@@ -75,7 +75,7 @@ pub mod prelude {
     pub use crate::kafka::consumer::{Pipeline, PipelineConfig, StartFrom};
     pub use crate::kafka::producer::{Producer, ProducerConfig};
     pub use crate::lab::health;
-    pub use crate::lab::infra::{self, Backend, Infra};
+    pub use crate::lab::infra::{Backend, Infra};
     pub use crate::notebook::*;
     pub use crate::settings::Settings;
     pub use crate::views::html::Html;

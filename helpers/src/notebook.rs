@@ -22,6 +22,21 @@ use crate::views::html::{escape, Html};
 pub use crate::views::lesson::{at, late_data, output_modes};
 use crate::views::table;
 
+/// Starting the classroom's Kafka from a cell: `infra::start()`.
+pub mod infra {
+    use crate::error::Result;
+    use crate::lab::infra::{start_with, Infra};
+    use crate::settings::Environment;
+
+    /// Starts Kafka for the notebook: the classroom's cluster
+    /// ([`crate::lab::infra::InfraConfig::classroom`]) where the environment says
+    /// (`STREAM_DEMO_BACKEND`, `DOCKER_BROKERS`, `STREAM_DEMO_DIR`). See
+    /// [`crate::lab::infra::start_with`].
+    pub fn start() -> Result<Infra> {
+        start_with(Environment::current().infra_config())
+    }
+}
+
 /// The settings as a table, and which Kafka Docker runs (`DOCKER_BROKERS`).
 pub fn settings_table(s: &Settings) -> Result<Html> {
     let mut rows = s.rows();

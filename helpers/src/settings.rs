@@ -37,6 +37,7 @@ use crate::core::generator::TrendShift;
 use crate::error::{Error, Result};
 use crate::kafka::consumer::PipelineConfig;
 use crate::kafka::producer::ProducerConfig;
+use crate::lab::infra::{Backend, InfraConfig};
 
 /// The longest duration any setting takes: one day (a classroom never needs more, and it
 /// keeps `Instant` arithmetic far from overflowing).
@@ -189,7 +190,7 @@ pub struct Settings {
     pub watch: WatchSettings,
 }
 
-/// Which Kafka [`crate::lab::infra::start`] runs.
+/// Which Kafka [`crate::notebook::infra::start`] runs.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendChoice {
     /// Apache Kafka in Docker (`docker/docker-compose.yml`).
@@ -287,6 +288,66 @@ impl Environment {
         })
     }
 
+    /// The state folder: `STREAM_DEMO_DIR`, else `<tmp>/streaming-demo-<uid>`.
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(crate::sys::state::default_state_dir)
+    }
+
+    /// Docker's Kafka's addresses (`DOCKER_BROKERS`: one broker or three).
+    pub fn docker_bootstrap(&self) -> String {
+        crate::lab::infra::docker_kafka(self.docker_brokers.unwrap_or(1))
+            .1
+            .to_string()
+    }
+
+    /// Where clients should connect: `KAFKA_BOOTSTRAP` if set, else the running broker
+    /// program's address published in `state_dir`, else Docker's (`127.0.0.1:9092`, or
+    /// its three brokers' addresses with `DOCKER_BROKERS=3`).
+    pub fn bootstrap(&self, state_dir: &std::path::Path) -> String {
+        match self.bootstrap.as_deref().map(str::trim) {
+            Some(b) if !b.is_empty() => b.to_string(),
+            _ => crate::kafka::client::find_bootstrap(state_dir, &self.docker_bootstrap()),
+        }
+    }
+
+    /// The notebook's Kafka ([`InfraConfig::classroom`]) with this environment's backend
+    /// (`STREAM_DEMO_BACKEND`), Docker's size (`DOCKER_BROKERS`) and state folder.
+    pub fn infra_config(&self) -> InfraConfig {
+        InfraConfig {
+            backend: self.backend.map(|b| match b {
+                BackendChoice::Docker => Backend::Docker,
+                BackendChoice::Embedded => Backend::Embedded,
+                BackendChoice::Tansu => Backend::Tansu,
+            }),
+            state_dir: self.state_dir(),
+            ..InfraConfig::classroom()
+        }
+        .with_docker_brokers(self.docker_brokers.unwrap_or(1))
+    }
+
+    /// A consumer's settings where this environment runs: its broker (`KAFKA_BOOTSTRAP`,
+    /// else found at start: the published address, else Docker's) and state folder.
+    pub fn place_pipeline(&self, config: PipelineConfig) -> PipelineConfig {
+        PipelineConfig {
+            bootstrap: self.bootstrap.clone().unwrap_or_default(),
+            fallback_bootstrap: self.docker_bootstrap(),
+            state_dir: self.state_dir(),
+            ..config
+        }
+    }
+
+    /// A producer's settings where this environment runs (as [`Environment::place_pipeline`]).
+    pub fn place_producer(&self, config: ProducerConfig) -> ProducerConfig {
+        ProducerConfig {
+            bootstrap: self.bootstrap.clone().unwrap_or_default(),
+            fallback_bootstrap: self.docker_bootstrap(),
+            state_dir: self.state_dir(),
+            ..config
+        }
+    }
+
     /// What the notebook's settings table shows of where things run (which Kafka Docker
     /// runs), as `(name [VARIABLE], value)` rows.
     pub fn rows(&self) -> Vec<(String, String)> {
@@ -329,14 +390,15 @@ impl Settings {
         self.window.window_config()
     }
 
-    /// The producer settings (its broker and topic are found at start).
+    /// The producer settings, placed where the environment says (its broker is found at
+    /// start unless `KAFKA_BOOTSTRAP` names it).
     pub fn producer(&self) -> Result<ProducerConfig> {
-        self.producer.config()
+        Ok(Environment::current().place_producer(self.producer.config()?))
     }
 
-    /// The consumer settings.
+    /// The consumer settings, placed where the environment says.
     pub fn pipeline(&self) -> PipelineConfig {
-        self.window.pipeline()
+        Environment::current().place_pipeline(self.window.pipeline())
     }
 
     /// The consumer settings of a consumer that keeps a checkpoint in `folder` (see

@@ -59,6 +59,7 @@ fn main_result(args: Args) -> Result<()> {
             .map(|t| (t.clone(), args.partitions))
             .collect(),
         state_dir: Some(args.env.state_dir.unwrap_or_else(default_state_dir)),
+        tansu_bin: args.env.tansu_bin,
     };
     run(&config, &shutdown, |info| {
         println!("broker ready at {} (pid {})", info.bootstrap, info.pid);

@@ -49,13 +49,9 @@ fn run(args: Args) -> Result<()> {
     let shutdown = Shutdown::new();
     Shutdown::on_signals()
         .map_err(|e| helpers::error::Error::os("cannot install the signal handlers", e))?;
-    let mut config = args.window.pipeline();
+    let mut config = args.env.place_pipeline(args.window.pipeline());
     config.window.validate()?;
-    config.bootstrap = args.env.bootstrap.unwrap_or_default();
     config.topic = args.topic;
-    if let Some(dir) = args.env.state_dir {
-        config.state_dir = dir;
-    }
     if args.from_beginning {
         config.start_from = StartFrom::Earliest;
     }

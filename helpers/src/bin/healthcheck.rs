@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use clap::Parser;
-use helpers::lab::{health, infra};
+use helpers::lab::health;
 use helpers::settings::Environment;
-use helpers::sys::state::default_state_dir;
 
 /// Checks that Kafka stores and delivers messages.
 #[derive(Parser)]
@@ -25,11 +24,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let state_dir = args.env.state_dir.unwrap_or_else(default_state_dir);
-    let bootstrap = args
-        .env
-        .bootstrap
-        .unwrap_or_else(|| infra::bootstrap(&state_dir));
+    let bootstrap = args.env.bootstrap(&args.env.state_dir());
     let report = health::check(&bootstrap, args.messages, Duration::from_secs(args.wait));
     println!("{report}");
     std::process::exit(if report.passed() { 0 } else { 1 });

@@ -57,13 +57,9 @@ fn config_from(args: &Args) -> Result<ProducerConfig> {
             )
         });
     }
-    let mut c = args.producer.config()?;
-    c.bootstrap = args.env.bootstrap.clone().unwrap_or_default();
+    let mut c = args.env.place_producer(args.producer.config()?);
     c.topic = args.topic.clone();
     c.count = args.count;
-    if let Some(dir) = &args.env.state_dir {
-        c.state_dir = dir.clone();
-    }
     c.validate()?;
     Ok(c)
 }

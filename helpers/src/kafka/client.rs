@@ -3,6 +3,7 @@
 //! One function per client, with a comment on every setting that is not obvious. All
 //! calls here are blocking with a bound; the async consumer lives in [`crate::kafka::consumer`].
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -14,8 +15,43 @@ use rdkafka::metadata::Metadata;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::sys::process::ProcessRecord;
 use crate::sys::validate_name;
 use crate::sys::wait::until;
+
+/// The file in which a broker program ([`crate::lab::broker`]) publishes its address, in
+/// its state folder: the contract between the lab that runs brokers and the clients here.
+pub const BROKER_FILE: &str = "broker.json";
+
+/// The address a broker program that still runs published in `state_dir`, if any (and if
+/// the folder can be trusted: see [`crate::sys::state::check_dir`]).
+pub fn published_bootstrap(state_dir: &Path) -> Option<String> {
+    /// What a client needs of the published record (the lab writes more).
+    #[derive(Deserialize)]
+    struct Published {
+        /// The address.
+        bootstrap: String,
+        /// The broker program's pid ...
+        pid: u32,
+        /// ... and its start time, so a reused pid is never taken for it.
+        start_time: Option<u64>,
+    }
+    let bytes = crate::sys::state::read_trusted(state_dir, BROKER_FILE)?;
+    let p: Published = serde_json::from_slice(&bytes).ok()?;
+    let record = ProcessRecord {
+        pid: p.pid,
+        start_time: p.start_time?,
+        program: "broker".into(),
+    };
+    record.is_running().then_some(p.bootstrap)
+}
+
+/// Where a client given no address connects: the address a running broker program
+/// published in `state_dir` (the embedded broker, or Tansu), else `otherwise` (Docker's
+/// Kafka).
+pub fn find_bootstrap(state_dir: &Path, otherwise: &str) -> String {
+    published_bootstrap(state_dir).unwrap_or_else(|| otherwise.to_string())
+}
 
 /// Settings shared by every client: where the brokers are, and quiet logs.
 pub fn base_config(bootstrap: &str) -> ClientConfig {

@@ -30,7 +30,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::core::config::{WindowConfig, TWEETS_TOPIC};
+use crate::core::config::{WindowConfig, DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
 use crate::core::event::{decode, MAX_PAYLOAD_BYTES};
 use crate::core::time::Timestamp;
 use crate::core::window::{
@@ -38,7 +38,7 @@ use crate::core::window::{
 };
 use crate::error::{Error, Result};
 use crate::kafka::checkpoint::{self, Checkpoint};
-use crate::kafka::client::{consumer_config, partitions_of};
+use crate::kafka::client::{consumer_config, find_bootstrap, partitions_of};
 use crate::sys::lock;
 use crate::sys::state::default_state_dir;
 use crate::sys::validate_name;
@@ -57,8 +57,15 @@ pub enum StartFrom {
 /// Settings of the live consumer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineConfig {
-    /// Broker address; empty means "find it" (see [`crate::lab::infra::bootstrap`]).
+    /// Broker address; empty means "find it": the address a running broker program
+    /// published in `state_dir`, else `fallback_bootstrap` (see
+    /// [`crate::kafka::client::find_bootstrap`]), looked up again if the broker goes away.
     pub bootstrap: String,
+    /// Where to connect when `bootstrap` is empty and no broker program published its
+    /// address: Docker's Kafka (`127.0.0.1:9092`; the settings give its three addresses
+    /// with `DOCKER_BROKERS=3`).
+    #[serde(default = "default_bootstrap")]
+    pub fallback_bootstrap: String,
     /// Topic to read.
     pub topic: String,
     /// Where to start reading.
@@ -90,10 +97,16 @@ pub struct PipelineConfig {
     pub panic_on_trigger: bool,
 }
 
+/// Docker's Kafka's address, [`DEFAULT_BOOTSTRAP`].
+fn default_bootstrap() -> String {
+    DEFAULT_BOOTSTRAP.to_string()
+}
+
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             bootstrap: String::new(),
+            fallback_bootstrap: default_bootstrap(),
             topic: TWEETS_TOPIC.to_string(),
             start_from: StartFrom::Latest,
             window: WindowConfig::default(),
@@ -261,7 +274,7 @@ impl Pipeline {
         // embedded broker comes back on a new port after a restart.
         let auto_bootstrap = config.bootstrap.is_empty();
         if auto_bootstrap {
-            config.bootstrap = crate::lab::infra::bootstrap(&config.state_dir);
+            config.bootstrap = find_bootstrap(&config.state_dir, &config.fallback_bootstrap);
         }
         let shared = Arc::new(Shared::new(&config.bootstrap));
         let thread_shared = shared.clone();
@@ -858,7 +871,7 @@ impl<'s> ConsumerLoop<'s> {
             s.broker = BrokerState::Unreachable(format!("broker unreachable: {text}"));
             s.last_error = Some(text);
         });
-        let fresh = crate::lab::infra::bootstrap(&self.config.state_dir);
+        let fresh = find_bootstrap(&self.config.state_dir, &self.config.fallback_bootstrap);
         if self.auto_bootstrap
             && fresh != self.bootstrap
             && since.elapsed() > Duration::from_secs(2)

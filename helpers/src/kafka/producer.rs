@@ -22,11 +22,11 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _,
 use rdkafka::ClientContext;
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::{DEFAULT_RATE, TWEETS_TOPIC};
+use crate::core::config::{DEFAULT_BOOTSTRAP, DEFAULT_RATE, TWEETS_TOPIC};
 use crate::core::generator::{Generator, GeneratorConfig, TrendShift};
 use crate::core::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::kafka::client::producer_config;
+use crate::kafka::client::{find_bootstrap, producer_config};
 use crate::sys::binary::binary;
 use crate::sys::lock;
 use crate::sys::process::read_live_record;
@@ -44,8 +44,15 @@ use crate::sys::wait::until;
 /// Settings of the producer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProducerConfig {
-    /// Broker address; empty means "find it" (see [`crate::lab::infra::bootstrap`]).
+    /// Broker address; empty means "find it": the address a running broker program
+    /// published in `state_dir`, else `fallback_bootstrap` (see
+    /// [`crate::kafka::client::find_bootstrap`]).
     pub bootstrap: String,
+    /// Where to connect when `bootstrap` is empty and no broker program published its
+    /// address: Docker's Kafka (`127.0.0.1:9092`; the settings give its three addresses
+    /// with `DOCKER_BROKERS=3`).
+    #[serde(default = "default_bootstrap")]
+    pub fallback_bootstrap: String,
     /// Topic to write to.
     pub topic: String,
     /// Events per second; 0 means as fast as possible. The original sent 1 per second.
@@ -64,10 +71,16 @@ pub struct ProducerConfig {
     pub allow_multiple: bool,
 }
 
+/// Docker's Kafka's address, [`DEFAULT_BOOTSTRAP`].
+fn default_bootstrap() -> String {
+    DEFAULT_BOOTSTRAP.to_string()
+}
+
 impl Default for ProducerConfig {
     fn default() -> Self {
         ProducerConfig {
             bootstrap: String::new(),
+            fallback_bootstrap: default_bootstrap(),
             topic: TWEETS_TOPIC.to_string(),
             rate: DEFAULT_RATE,
             count: None,
@@ -200,7 +213,7 @@ pub fn run_controlled(
 ) -> Result<ProducerStats> {
     config.validate()?;
     let bootstrap = if config.bootstrap.is_empty() {
-        crate::lab::infra::bootstrap(&config.state_dir)
+        find_bootstrap(&config.state_dir, &config.fallback_bootstrap)
     } else {
         config.bootstrap.clone()
     };
@@ -460,7 +473,7 @@ impl Producer {
         let mut config = config;
         config.validate()?;
         if config.bootstrap.is_empty() {
-            config.bootstrap = crate::lab::infra::bootstrap(&config.state_dir);
+            config.bootstrap = find_bootstrap(&config.state_dir, &config.fallback_bootstrap);
         }
         let dir = config.state_dir.clone();
         ensure_dir(&dir)?;

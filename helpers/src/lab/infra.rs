@@ -1,6 +1,6 @@
 //! Infrastructure control: start, check, stop and tear down Kafka from a notebook cell.
 //!
-//! [`start`] uses Docker (`docker compose -f docker/docker-compose.yml up --wait`: real
+//! [`start_with`] uses Docker (`docker compose -f docker/docker-compose.yml up --wait`: real
 //! Apache Kafka on 127.0.0.1:9092; with `DOCKER_BROKERS=3`, three brokers from
 //! `docker/docker-compose.cluster.yml` on 127.0.0.1:9092, 9094 and 9096) when a Docker
 //! engine answers, and otherwise starts the embedded broker ([`crate::lab::broker`]); it
@@ -12,10 +12,10 @@
 //! Docker's outage ([`Infra::outage`]) pauses the container (all three with
 //! `DOCKER_BROKERS=3`: an outage of the whole cluster), and a pause outlives the
 //! kernel that asked for it; so the pausing process is recorded in the state directory and
-//! [`start`] unpauses a paused container unless that process still runs elsewhere.
+//! [`start_with`] unpauses a paused container unless that process still runs elsewhere.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,7 +27,6 @@ use crate::error::{Error, Result};
 use crate::kafka::client::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
 use crate::lab::broker::{BrokerInfo, Engine, BROKER_FILE};
 use crate::lab::controller::{ClusterControl, PartitionState, CONTROL_FILE};
-use crate::settings::{BackendChoice, Environment};
 use crate::sys::binary::binary;
 use crate::sys::binary::crate_dir;
 use crate::sys::lock;
@@ -111,25 +110,35 @@ impl InfraConfig {
     }
 }
 
-impl Default for InfraConfig {
-    fn default() -> Self {
-        let env = Environment::current();
-        let backend = env.backend.map(|b| match b {
-            BackendChoice::Docker => Backend::Docker,
-            BackendChoice::Embedded => Backend::Embedded,
-            BackendChoice::Tansu => Backend::Tansu,
-        });
-        let (file, docker_bootstrap) = docker_kafka(env.docker_brokers.unwrap_or(1));
+impl InfraConfig {
+    /// The same settings with Docker's Kafka of `brokers` brokers (3: the cluster's compose
+    /// file; else the single node's), see [`docker_kafka`].
+    pub fn with_docker_brokers(self, brokers: u8) -> InfraConfig {
+        let (file, docker_bootstrap) = docker_kafka(brokers);
         InfraConfig {
-            backend,
             compose_file: crate_dir().join("..").join(file),
             docker_bootstrap: docker_bootstrap.to_string(),
+            ..self
+        }
+    }
+}
+
+impl Default for InfraConfig {
+    /// Docker if an engine answers, else one embedded broker; Docker's single-node Kafka.
+    /// (The settings' [`crate::settings::Environment::infra_config`] applies
+    /// `STREAM_DEMO_BACKEND` and `DOCKER_BROKERS` to the classroom's.)
+    fn default() -> Self {
+        InfraConfig {
+            backend: None,
+            compose_file: PathBuf::new(),
+            docker_bootstrap: String::new(),
             partitions: 3,
             brokers: 1,
             replication: 1,
             wait: Duration::from_secs(90),
             state_dir: default_state_dir(),
         }
+        .with_docker_brokers(1)
     }
 }
 
@@ -174,22 +183,6 @@ pub fn docker_kafka(brokers: u8) -> (&'static str, &'static str) {
         ("docker/docker-compose.cluster.yml", CLUSTER_BOOTSTRAP)
     } else {
         ("docker/docker-compose.yml", DEFAULT_BOOTSTRAP)
-    }
-}
-
-/// Where clients should connect: `KAFKA_BOOTSTRAP` if set, else the running embedded
-/// broker's address from `state_dir`, else Docker's (`127.0.0.1:9092`, or its three
-/// brokers' addresses with `DOCKER_BROKERS=3`).
-pub fn bootstrap(state_dir: &Path) -> String {
-    let env = Environment::current();
-    if let Some(b) = &env.bootstrap {
-        if !b.trim().is_empty() {
-            return b.clone();
-        }
-    }
-    match BrokerInfo::read(state_dir) {
-        Some(info) if info.process().is_some() => info.bootstrap,
-        _ => docker_kafka(env.docker_brokers.unwrap_or(1)).1.to_string(),
     }
 }
 
@@ -333,11 +326,6 @@ fn compose_with(
     }
 }
 
-/// Starts Kafka for the notebook: [`InfraConfig::classroom`]. See [`start_with`].
-pub fn start() -> Result<Infra> {
-    start_with(InfraConfig::classroom())
-}
-
 /// Starts Kafka: Docker if an engine answers (or if forced), else the embedded broker;
 /// then makes sure `tweets_topic` exists. Re-running it reuses what is already running.
 pub fn start_with(config: InfraConfig) -> Result<Infra> {
@@ -439,7 +427,7 @@ fn resume_if_paused(run: Runner<'_>, config: &InfraConfig) -> Result<Option<Stri
 }
 
 /// Docker's outage: `docker compose pause` (and a record of who paused, so the next
-/// [`start`] can tell an abandoned pause from another notebook's demo), or `unpause`.
+/// [`start_with`] can tell an abandoned pause from another notebook's demo), or `unpause`.
 fn docker_outage(run: Runner<'_>, config: &InfraConfig, down: bool) -> Result<()> {
     let record = config.state_dir.join(PAUSED_BY_FILE);
     if down {

