@@ -16,7 +16,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +28,7 @@ use crate::lab::broker::{BrokerInfo, Engine, BROKER_FILE};
 use crate::lab::controller::{ClusterControl, PartitionState, CONTROL_FILE};
 use crate::sys::binary::binary;
 use crate::sys::binary::crate_dir;
+use crate::sys::command::{run_bounded, CommandError};
 use crate::sys::lock;
 use crate::sys::process::spawn_child;
 use crate::sys::process::{signal_recorded, terminate_recorded, ProcessRecord};
@@ -183,79 +183,6 @@ pub fn docker_kafka(brokers: u8) -> (&'static str, &'static str) {
         ("docker/docker-compose.cluster.yml", CLUSTER_BOOTSTRAP)
     } else {
         ("docker/docker-compose.yml", DEFAULT_BOOTSTRAP)
-    }
-}
-
-/// Why a command run by [`run_bounded`] gave no output.
-#[derive(Debug)]
-enum CommandError {
-    /// The program could not be started (not installed, not executable).
-    CannotRun(String),
-    /// It did not finish within its bound (it was killed).
-    TimedOut(String),
-    /// It ran and failed: the last line of its standard error.
-    Failed(String),
-}
-
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CommandError::CannotRun(s) | CommandError::TimedOut(s) | CommandError::Failed(s) => {
-                f.write_str(s)
-            }
-        }
-    }
-}
-
-/// Reads a child's pipe to its end on a thread of its own, so a chatty child never blocks
-/// on a full pipe while we wait for it.
-fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        buf
-    })
-}
-
-/// Runs a command (argument vector, no shell) with a time bound; returns its standard
-/// output. Both pipes are read while it runs.
-fn run_bounded(
-    program: &str,
-    args: &[&str],
-    bound: Duration,
-) -> std::result::Result<String, CommandError> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| CommandError::CannotRun(format!("`{program}` cannot be run ({e})")))?;
-    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
-    let finished = crate::sys::wait::poll(bound, Duration::from_millis(50), || {
-        child.try_wait().ok().flatten()
-    });
-    let Some(status) = finished else {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(CommandError::TimedOut(format!(
-            "`{program} {}` did not finish within {} s",
-            args.join(" "),
-            bound.as_secs()
-        )));
-    };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
-    if status.success() {
-        Ok(String::from_utf8_lossy(&out).trim().to_string())
-    } else {
-        let err = String::from_utf8_lossy(&err);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty());
-        Err(CommandError::Failed(
-            last.unwrap_or("failed").trim().to_string(),
-        ))
     }
 }
 
@@ -770,6 +697,8 @@ impl fmt::Display for Status {
 
 #[cfg(test)]
 mod tests {
+    use std::process::Command;
+
     use super::*;
 
     #[test]
@@ -932,26 +861,5 @@ mod tests {
                 .collect()
         };
         assert_eq!(images(&cluster), vec![images(&single)[0].clone(); 3]);
-    }
-
-    #[test]
-    fn command_errors_say_what_happened() {
-        let bound = Duration::from_secs(5);
-        assert!(matches!(
-            run_bounded("/nonexistent/program", &[], bound),
-            Err(CommandError::CannotRun(_))
-        ));
-        match run_bounded(
-            "sh",
-            &["-c", "echo first >&2; echo 'last words' >&2; exit 3"],
-            bound,
-        ) {
-            Err(CommandError::Failed(e)) => assert_eq!(e, "last words"),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            run_bounded("sleep", &["5"], Duration::from_millis(200)),
-            Err(CommandError::TimedOut(_))
-        ));
     }
 }

@@ -8,12 +8,14 @@
 //! * [`signal`]: how a loop learns it must stop (signals, a handle, a dead parent), and
 //!   the embedded broker's outage signals.
 //! * [`binary`]: finding our helper programs, building them once if absent.
+//! * [`command`]: running a command with a time bound (how the lab asks Docker).
 //! * [`wait`]: waiting on a condition with a bound (never a fixed sleep).
 //!
 //! May use: the standard library, libc, signal-hook and [`crate::error`]; nothing about
 //! streams or Kafka.
 
 pub mod binary;
+pub mod command;
 pub mod process;
 pub mod signal;
 pub mod state;

@@ -251,42 +251,6 @@ print(n)
     assert_eq!(snap.totals.accepted, 14);
 }
 
-/// Issue 10 (item 4): a consumer thread that panics is reported as stopped, with the
-/// panic's message, and the calls that wait for it fail at once instead of timing out.
-#[test]
-fn issue_10_a_panicking_consumer_says_so_at_once() {
-    let pipe = Pipeline::start(PipelineConfig {
-        // No broker needed: the trigger fires whether or not one answers.
-        bootstrap: "127.0.0.1:1".into(),
-        trigger: Duration::from_millis(50),
-        state_dir: temp_dir("panic"),
-        panic_on_trigger: true,
-        ..Default::default()
-    })
-    .unwrap();
-    wait_until(
-        "the consumer thread to end",
-        Duration::from_secs(20),
-        || !pipe.status().running,
-    );
-    let said = "the consumer thread panicked: test hook: panic_on_trigger";
-    assert_eq!(pipe.status().last_error.as_deref(), Some(said));
-    let start = std::time::Instant::now();
-    let ready = pipe.wait_ready(Duration::from_secs(30)).unwrap_err();
-    let snap = pipe
-        .wait_for(Duration::from_secs(30), |_| true)
-        .unwrap_err();
-    assert!(
-        start.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        start.elapsed()
-    );
-    for err in [ready, snap] {
-        assert_eq!(err.to_string(), format!("the consumer failed: {said}"));
-    }
-    pipe.stop();
-}
-
 /// Issue 10 (item 3): the state directory is not trusted as found. A stale pid file that
 /// names an unrelated process leaves that process alive; a log file planted as a symbolic
 /// link is refused and its target left untouched; a directory anyone can write is refused.

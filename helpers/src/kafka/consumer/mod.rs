@@ -1,0 +1,509 @@
+//! The live consumer: Kafka → decoder → window engine → snapshots, in the background.
+//!
+//! [`Pipeline::start`] spawns one `std::thread` that owns a single-threaded tokio
+//! runtime and an rdkafka `StreamConsumer`; it starts a second, counting thread. The
+//! first reads messages and hands them over in batches; the second decodes them and
+//! counts them in the [`WindowEngine`] as they arrive (on two cores, reading and
+//! counting overlap). Every `trigger` interval (default 10 s, like the original Spark
+//! job) the reading thread ticks the engine, even when no input arrived (the first
+//! trigger with events comes early: within a second of the first events, so the first
+//! chart need not wait a whole interval), and the snapshot, the metrics (with the
+//! consumer's lag behind the newest offsets) and the status are published behind a
+//! mutex. Notebook cells read them through the cheap, cloneable, synchronous
+//! [`Pipeline`] handle: nothing async leaks out. The threads stop on [`Pipeline::stop`]
+//! or when the last handle is dropped. Given a checkpoint folder
+//! ([`PipelineConfig::checkpoint`]), it saves its offsets and counts there at every
+//! trigger and goes on from them when started again.
+//!
+//! # Files, one job each
+//! * this file: the settings ([`PipelineConfig`]), what is published ([`PipelineStatus`],
+//!   snapshots, metrics) and the [`Pipeline`] handle that starts, reads and stops it;
+//! * `read_loop.rs`: the reading thread, a tokio loop with one named step per job
+//!   (follow partitions, read, check the broker, trigger, checkpoint);
+//! * `counting.rs`: the counting thread, fed with batches of payloads;
+//! * `connection.rs`: the rdkafka side (client, its context, connecting, the lag).
+
+mod connection;
+mod counting;
+mod read_loop;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::core::config::{WindowConfig, DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
+use crate::core::window::{Snapshot, TriggerMetrics, WindowEngine};
+use crate::error::{Error, Result};
+use crate::kafka::checkpoint;
+use crate::kafka::client::find_bootstrap;
+use crate::sys::lock;
+use crate::sys::state::default_state_dir;
+use crate::sys::validate_name;
+use crate::sys::wait::poll;
+
+use self::read_loop::run;
+
+/// Where a new consumer starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StartFrom {
+    /// Only events produced from now on (the original's `startingOffsets: latest`).
+    #[default]
+    Latest,
+    /// Everything the topic still holds.
+    Earliest,
+}
+
+/// Settings of the live consumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// Broker address; empty means "find it": the address a running broker program
+    /// published in `state_dir`, else `fallback_bootstrap` (see
+    /// [`crate::kafka::client::find_bootstrap`]), looked up again if the broker goes away.
+    pub bootstrap: String,
+    /// Where to connect when `bootstrap` is empty and no broker program published its
+    /// address: Docker's Kafka (`127.0.0.1:9092`; the settings give its three addresses
+    /// with `DOCKER_BROKERS=3`).
+    #[serde(default = "default_bootstrap")]
+    pub fallback_bootstrap: String,
+    /// Topic to read.
+    pub topic: String,
+    /// Where to start reading.
+    pub start_from: StartFrom,
+    /// Windows, time domain and watermark.
+    pub window: WindowConfig,
+    /// How often the engine ticks (Spark's trigger interval).
+    pub trigger: Duration,
+    /// How many per-trigger metrics rows to keep.
+    pub metrics_history: usize,
+    /// Where the embedded broker's address is published.
+    pub state_dir: PathBuf,
+    /// Join this consumer group instead of reading every partition: consumers with the same
+    /// group share the topic's partitions (each reads its own), which scales out. `None`
+    /// (the default): this consumer reads all partitions itself, with no group to wait for.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// A folder for the consumer's checkpoint (Spark's `checkpointLocation`): at every
+    /// trigger the consumer saves its offsets and its counts there, and a consumer started
+    /// again with the same folder goes on from them, losing nothing and counting nothing
+    /// twice (see [`crate::kafka::checkpoint`]). `None` (the default): no checkpoint. Only
+    /// for a consumer alone: a group keeps its offsets in Kafka.
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+    /// Test hook (unit tests only): the loop panics at its first trigger, to show that a
+    /// panic in the consumer thread is reported, not hidden.
+    #[cfg(test)]
+    #[serde(skip)]
+    pub(crate) panic_on_trigger: bool,
+}
+
+/// Docker's Kafka's address, [`DEFAULT_BOOTSTRAP`].
+fn default_bootstrap() -> String {
+    DEFAULT_BOOTSTRAP.to_string()
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            bootstrap: String::new(),
+            fallback_bootstrap: default_bootstrap(),
+            topic: TWEETS_TOPIC.to_string(),
+            start_from: StartFrom::Latest,
+            window: WindowConfig::default(),
+            trigger: Duration::from_secs(10),
+            metrics_history: 360,
+            state_dir: default_state_dir(),
+            group: None,
+            checkpoint: None,
+            #[cfg(test)]
+            panic_on_trigger: false,
+        }
+    }
+}
+
+/// The consumer's connection to the broker, as the status table shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BrokerState {
+    /// Not connected yet, or the topic does not exist yet.
+    Connecting,
+    /// Reading.
+    Connected,
+    /// The last request failed; the consumer keeps retrying.
+    Unreachable(String),
+}
+
+/// In words, for a status table: `connecting`, `connected`, or the reason it is not.
+impl std::fmt::Display for BrokerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BrokerState::Connecting => f.write_str("connecting"),
+            BrokerState::Connected => f.write_str("connected"),
+            BrokerState::Unreachable(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// What the consumer is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineStatus {
+    /// False once the thread has ended.
+    pub running: bool,
+    /// The address used.
+    pub bootstrap: String,
+    /// Connection state.
+    pub broker: BrokerState,
+    /// Partitions read.
+    pub partitions: Vec<i32>,
+    /// Messages received so far.
+    pub consumed: u64,
+    /// The last error the consumer saw (it goes on after errors).
+    pub last_error: Option<String>,
+}
+
+/// What the thread publishes.
+#[derive(Debug)]
+struct State {
+    /// The newest snapshot (after the first trigger).
+    snapshot: Option<Arc<Snapshot>>,
+    /// Recent per-trigger metrics, oldest first.
+    metrics: VecDeque<TriggerMetrics>,
+    /// The status.
+    status: PipelineStatus,
+    /// Events counted per hashtag since the start (as of the last trigger), highest first.
+    all_time: Vec<(String, u64)>,
+}
+
+/// Shared between the handle and the thread.
+#[derive(Debug)]
+struct Shared {
+    /// Published state.
+    state: Mutex<State>,
+    /// Wakes the thread to stop.
+    stop: Notify,
+}
+
+impl Shared {
+    /// Nothing published yet: a consumer connecting to `bootstrap`.
+    fn new(bootstrap: &str) -> Shared {
+        Shared {
+            state: Mutex::new(State {
+                snapshot: None,
+                metrics: VecDeque::new(),
+                all_time: Vec::new(),
+                status: PipelineStatus {
+                    running: true,
+                    bootstrap: bootstrap.to_string(),
+                    broker: BrokerState::Connecting,
+                    partitions: Vec::new(),
+                    consumed: 0,
+                    last_error: None,
+                },
+            }),
+            stop: Notify::new(),
+        }
+    }
+
+    /// Changes the published status.
+    fn status(&self, change: impl FnOnce(&mut PipelineStatus)) {
+        change(&mut lock(&self.state).status);
+    }
+}
+
+/// Owns the thread; stops it when the last [`Pipeline`] clone goes away.
+#[derive(Debug)]
+struct Guard {
+    /// Shared state.
+    shared: Arc<Shared>,
+    /// The consumer thread.
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Guard {
+    fn stop(&self) {
+        self.shared.stop.notify_one();
+        if let Some(t) = lock(&self.thread).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Handle to the live consumer. Cheap to clone; every method is synchronous.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The thread's owner.
+    guard: Arc<Guard>,
+    /// The settings used.
+    config: PipelineConfig,
+}
+
+impl Pipeline {
+    /// Starts the consumer thread. Returns at once; the first snapshot comes after the
+    /// first trigger. Fails only on bad settings.
+    pub fn start(config: PipelineConfig) -> Result<Pipeline> {
+        let mut config = config;
+        validate_name("topic", &config.topic)?;
+        let resume = match &config.checkpoint {
+            Some(dir) if config.group.is_some() => {
+                return Err(Error::config(
+                    "checkpoint",
+                    dir.display(),
+                    "a consumer group keeps its offsets in Kafka: use a checkpoint with a \
+                     consumer alone (group: None)",
+                ))
+            }
+            Some(dir) => checkpoint::load(dir, &config.topic, &config.window)?,
+            None => None,
+        };
+        let engine = match &resume {
+            Some(cp) => WindowEngine::from_state(cp.engine.clone())?,
+            None => WindowEngine::new(config.window.clone())?,
+        };
+        if config.trigger < Duration::from_millis(10) {
+            return Err(Error::config(
+                "trigger",
+                format!("{:?}", config.trigger),
+                "use at least 10 ms",
+            ));
+        }
+        // An address found (not given) is looked up again if the broker disappears: the
+        // embedded broker comes back on a new port after a restart.
+        let auto_bootstrap = config.bootstrap.is_empty();
+        if auto_bootstrap {
+            config.bootstrap = find_bootstrap(&config.state_dir, &config.fallback_bootstrap);
+        }
+        let shared = Arc::new(Shared::new(&config.bootstrap));
+        let thread_shared = shared.clone();
+        let thread_config = config.clone();
+        let thread = std::thread::Builder::new()
+            .name("pipeline".into())
+            .spawn(move || {
+                // A panic must not leave a handle that looks alive: catch it, and say so.
+                // (`AssertUnwindSafe`: after a panic we only read the status, which every
+                // lock keeps valid between statements; see `sys::lock`.)
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(
+                        &thread_config,
+                        auto_bootstrap,
+                        engine,
+                        resume,
+                        &thread_shared,
+                    )
+                }));
+                let mut st = lock(&thread_shared.state);
+                st.status.running = false;
+                match result {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => st.status.last_error = Some(e.to_string()),
+                    Err(panic) => {
+                        st.status.last_error = Some(format!(
+                            "the consumer thread panicked: {}",
+                            panic_message(panic.as_ref())
+                        ))
+                    }
+                }
+            })
+            .map_err(|e| Error::os("cannot start the consumer thread", e))?;
+        Ok(Pipeline {
+            guard: Arc::new(Guard {
+                shared,
+                thread: Mutex::new(Some(thread)),
+            }),
+            config,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        lock(&self.guard.shared.state)
+    }
+
+    /// The settings used.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// The newest snapshot (`None` before the first trigger). Shared, not copied: the lock
+    /// the consumer publishes under is held only to clone the pointer, so a page refresh or
+    /// a `watch` poll never stalls the consumer, however many hashtags a snapshot holds.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.state().snapshot.clone()
+    }
+
+    /// Calls `each` with the snapshot of every new trigger, checking every `poll`, for
+    /// `length` or until `stop()` says so: how the `watch` cell and the terminal programs
+    /// print a leaderboard line per trigger. Returns how many triggers it saw.
+    pub fn follow(
+        &self,
+        length: Duration,
+        poll: Duration,
+        stop: impl Fn() -> bool,
+        mut each: impl FnMut(&Snapshot),
+    ) -> usize {
+        let mut last = None;
+        let mut seen = 0;
+        crate::sys::wait::until(length, poll, || {
+            if let Some(s) = self.snapshot() {
+                if last != Some(s.metrics.trigger_id) {
+                    each(&s);
+                    last = Some(s.metrics.trigger_id);
+                    seen += 1;
+                }
+            }
+            stop()
+        });
+        seen
+    }
+
+    /// Recent per-trigger metrics, oldest first.
+    pub fn metrics(&self) -> Vec<TriggerMetrics> {
+        self.state().metrics.iter().cloned().collect()
+    }
+
+    /// Totals of the newest snapshot (cheap: no windows are copied).
+    pub fn totals(&self) -> crate::core::window::Totals {
+        self.state()
+            .snapshot
+            .as_ref()
+            .map(|s| s.totals)
+            .unwrap_or_default()
+    }
+
+    /// What the consumer is doing.
+    pub fn status(&self) -> PipelineStatus {
+        self.state().status.clone()
+    }
+
+    /// Events counted per hashtag since the consumer started (all windows together, each
+    /// event once), highest first, as of the last trigger: the
+    /// [`SNAPSHOT_TOP`] leaders, the rest summed as [`OTHER`].
+    pub fn all_time_counts(&self) -> Vec<(String, u64)> {
+        self.state().all_time.clone()
+    }
+
+    /// Waits (at most `wait`) until the consumer has its partitions and reads from them;
+    /// events produced after this returns are all counted. Fails at once, with the
+    /// consumer's last error, if the consumer thread has ended.
+    pub fn wait_ready(&self, wait: Duration) -> Result<()> {
+        // Ready (partitions found) or ended (with its error): either way, stop waiting.
+        let settled = poll(wait, Duration::from_millis(20), || {
+            let st = self.status();
+            (!st.partitions.is_empty() || !st.running).then_some(st)
+        });
+        match settled {
+            Some(st) if st.running => Ok(()),
+            Some(st) => Err(Error::Process {
+                what: "the consumer".into(),
+                detail: st.last_error.unwrap_or_else(|| "stopped".into()),
+            }),
+            None => Err(Error::Timeout {
+                what: format!(
+                    "the consumer to find topic {:?} at {} ({})",
+                    self.config.topic,
+                    self.config.bootstrap,
+                    self.status().broker
+                ),
+                secs: wait.as_secs(),
+            }),
+        }
+    }
+
+    /// Waits (at most `wait`) for a snapshot for which `pred` holds; returns it. Fails at
+    /// once, with the consumer's last error, if the consumer thread has ended.
+    pub fn wait_for(
+        &self,
+        wait: Duration,
+        pred: impl Fn(&Snapshot) -> bool,
+    ) -> Result<Arc<Snapshot>> {
+        let settled = poll(wait, Duration::from_millis(20), || {
+            let st = self.state();
+            match &st.snapshot {
+                Some(s) if pred(s) => Some(Ok(s.clone())),
+                _ if !st.status.running => Some(Err(st.status.last_error.clone())),
+                _ => None,
+            }
+        });
+        match settled {
+            Some(Ok(snap)) => Ok(snap),
+            Some(Err(last_error)) => Err(Error::Process {
+                what: "the consumer".into(),
+                detail: last_error.unwrap_or_else(|| "stopped".into()),
+            }),
+            None => Err(Error::Timeout {
+                what: "the consumer's snapshot to reach the expected state".into(),
+                secs: wait.as_secs(),
+            }),
+        }
+    }
+
+    /// Stops the consumer thread and waits for it.
+    pub fn stop(&self) {
+        self.guard.stop();
+    }
+}
+
+/// The message a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::core::time::Timestamp;
+
+    /// Issue 10 (item 4): a consumer thread that panics is reported as stopped, with the
+    /// panic's message, and the calls that wait for it fail at once instead of timing out.
+    #[test]
+    fn issue_10_a_panicking_consumer_says_so_at_once() {
+        let state_dir = std::env::temp_dir().join(format!(
+            "helpers-consumer-panic-{}-{}",
+            std::process::id(),
+            Timestamp::now().micros()
+        ));
+        let pipe = Pipeline::start(PipelineConfig {
+            // No broker needed: the trigger fires whether or not one answers.
+            bootstrap: "127.0.0.1:1".into(),
+            trigger: Duration::from_millis(50),
+            state_dir: state_dir.clone(),
+            panic_on_trigger: true,
+            ..Default::default()
+        })
+        .expect("started");
+        let ended = poll(Duration::from_secs(20), Duration::from_millis(20), || {
+            (!pipe.status().running).then_some(())
+        });
+        assert!(ended.is_some(), "the consumer thread did not end");
+        let said = "the consumer thread panicked: test hook: panic_on_trigger";
+        assert_eq!(pipe.status().last_error.as_deref(), Some(said));
+        let start = Instant::now();
+        let ready = pipe.wait_ready(Duration::from_secs(30)).unwrap_err();
+        let snap = pipe
+            .wait_for(Duration::from_secs(30), |_| true)
+            .unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        for err in [ready, snap] {
+            assert_eq!(err.to_string(), format!("the consumer failed: {said}"));
+        }
+        pipe.stop();
+        let _ = std::fs::remove_dir_all(state_dir);
+    }
+}
