@@ -11,9 +11,10 @@ reports no process left running; no output shows Rust's Debug text (`Counted(1)`
 `Unreachable("...")`, `Some(`, `Status { field: ... }`).
 """
 import html
-import json
 import re
 import sys
+
+import nbjson
 
 
 def outputs_of(cell):
@@ -66,13 +67,13 @@ def rows(markup):
 
 
 def main(path, twice=False):
-    nb = json.load(open(path, encoding="utf-8"))
+    nb = nbjson.load(path)
     failures = []
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    code = nbjson.code_cells(nb)
     by_source = {}
     for i, cell in enumerate(code):
         text, error = outputs_of(cell)
-        src = "".join(cell["source"])
+        src = nbjson.source(cell)
         by_source[src] = text
         if error:
             failures.append(f"code cell {i} failed: {error}\n--- source:\n{src}")
@@ -99,7 +100,7 @@ def main(path, twice=False):
         return ""
 
     # The trending table: hashtags with counts > 0.
-    trending = rows(output("trending(&pipeline)"))
+    trending = rows(output("pipeline.show_trending()"))
     header = next((r for r in trending if "hashtag" in r and "count" in r), None)
     if not header:
         failures.append("the trending table has no hashtag/count header")
@@ -112,7 +113,7 @@ def main(path, twice=False):
 
     # One producer and one consumer, even after every cell ran twice; during the outage
     # the consumer said the broker was unreachable.
-    status = output("status(Some(&kafka)")
+    status = output("show_status(&[&kafka")
     procs = [r for r in rows(status) if r and r[0] == "processes"]
     if not procs or "producers running: 1 · consumer threads: 1" not in procs[0][1]:
         failures.append(f"expected one producer and one consumer: {procs}")
@@ -123,7 +124,7 @@ def main(path, twice=False):
 
     # Section 7b, the consumer written in the cell: three micro-batches, and it counted
     # hashtags in at least one of them.
-    own = rows(output("micro_batches(&batches)"))
+    own = rows(output("show_micro_batches(&batches)"))
     head = next((r for r in own if "batch" in r and "hashtag" in r), None)
     if not head:
         failures.append("the own-consumer cell shows no micro-batch table")
@@ -136,8 +137,8 @@ def main(path, twice=False):
         print(f"own consumer: {len(data)} rows, {len(counted)} with counts")
     # Section 9b, a leader fails: on the embedded 3-broker cluster partition 0 gets a new
     # leader and the producer loses nothing; a single broker (Tansu) says why not.
-    backend = next((r[1] for r in rows(output("kafka_status(&kafka)")) if r and r[0] == "backend"), "")
-    failover = output("fail_leader(&kafka, 0)")
+    backend = next((r[1] for r in rows(output("kafka.show()")) if r and r[0] == "backend"), "")
+    failover = output("kafka.fail_leader(0)")
     if backend == "embedded":
         m = re.search(r"broker (\d+), the leader of partition 0, is down; broker (\d+) leads it now", failover)
         p0 = next((r[1] for r in rows(failover) if r and r[0] == "partition 0"), "")
@@ -186,7 +187,7 @@ def main(path, twice=False):
             failures.append(f"consumer 2 read none of the new events: {group}")
         print(f"consumer group after {snippet!r}: {group}")
     # Producer vs consumer: per hashtag, produced == counted.
-    recon = rows(output("reconcile(&sent"))
+    recon = rows(output("show_reconcile(&sent"))
     produced = [r for r in recon if len(r) == 2 and r[1].startswith("produced ")]
     if not produced:
         failures.append("no producer-vs-consumer rows")
@@ -198,14 +199,14 @@ def main(path, twice=False):
 
     # Both charts: SVG naming the hashtags.
     tags = [r[0] for r in produced if r[0].startswith("#")]
-    for snippet in ("top_chart(&pipeline)", "trend_chart(&pipeline)"):
+    for snippet in ("pipeline.show_top()", "pipeline.show_trend()"):
         svg = output(snippet)
         if "<svg" not in svg:
             failures.append(f"{snippet}: no SVG")
         missing = [t for t in tags if html.escape(t, quote=False) not in svg]
-        if snippet.startswith("trend") and missing:
+        if "trend" in snippet and missing:
             failures.append(f"{snippet}: hashtags not named: {missing}")
-        if snippet.startswith("top") and not any(html.escape(t, quote=False) in svg for t in tags):
+        if "top" in snippet and not any(html.escape(t, quote=False) in svg for t in tags):
             failures.append(f"{snippet}: names no hashtag")
 
     # Clean-up: nothing left running.

@@ -31,18 +31,17 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbjson
+
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts" / "lab"
 BIN = Path(sys.executable).parent  # the venv's bin: jupyter is there
 BASE = "/user/student/"  # as JupyterHub serves a user's server
 COPY = "Notebook.lab.ipynb"  # next to the original, so `:dep helpers = { path = "helpers" }` works
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
-# The short settings of scripts/test; the environment may override them.
-SETTINGS = {
-    "WATCH_SECS": "12", "WATCH_EVERY_SECS": "3", "TRIGGER_SECS": "2", "PRODUCER_RATE": "20",
-    "WINDOW_SECS": "20", "SLIDE_SECS": "4", "WATERMARK_SECS": "10",
-    "STREAM_DEMO_BACKEND": "embedded",
-}
+# The short settings of scripts/test (scripts/short_settings.env); the environment may
+# override them.
+SETTINGS = nbjson.short_settings()
 RUN_TIMEOUT = float(os.environ.get("LAB_TEST_TIMEOUT", "1500"))  # the whole notebook, s
 
 started = time.monotonic()
@@ -250,7 +249,7 @@ def run(browser, lab):
     check(re.fullmatch(rf"http://127\.0\.0\.1:{lab.port}{BASE}proxy/\d+/[0-9a-f]{{32}}/", src or "") is not None,
           "the live frame goes through jupyter-server-proxy under the base URL", src)
     check(shows, "the live frame, through the proxy, shows the trending table (a row with a hashtag)")
-    live = cell_index(page, "live.iframe()")
+    live = cell_index(page, "live.show()")
     shot(page, "3-live-frame-proxy.png", live, ".stream-demo-live")
     live_port = re.search(r"proxy/(\d+)/", src or "proxy/0/").group(1)
 
@@ -269,7 +268,7 @@ def run(browser, lab):
     check(src2 == f"http://127.0.0.1:{live_port}/",
           "without jupyter-server-proxy the live frame keeps the direct address", src2)
     check(shows2, "the live frame, direct, shows the trending table")
-    shot(page2, "4-live-frame-direct.png", page2.evaluate(JS_FIND_CELL, "live.iframe()"), ".stream-demo-live")
+    shot(page2, "4-live-frame-direct.png", page2.evaluate(JS_FIND_CELL, "live.show()"), ".stream-demo-live")
     direct.close()
 
     # Until every code cell ran (or an error stopped Run All).
@@ -287,15 +286,15 @@ def run(browser, lab):
           f"{state['ran']}/{state['code']}, kernel {state['kernel']}")
 
     # What a student sees, from the lab's DOM.
-    i = cell_index(page, "settings_table(&settings)")
+    i = cell_index(page, "settings.show()")
     check(len(page.evaluate(JS_OUTPUT, [i, "table"])) >= 1, "the settings table renders as an HTML <table>")
     shot(page, "1-settings-table.png", i)
-    i = cell_index(page, "top_chart(&pipeline)")
+    i = cell_index(page, "pipeline.show_top()")
     check(len(page.evaluate(JS_OUTPUT, [i, "svg"])) >= 1, "the first chart (top hashtags) renders as <svg>")
     shot(page, "2-first-chart.png", i)
-    i = cell_index(page, "trending(&pipeline)")
+    i = cell_index(page, "pipeline.show_trending()")
     check(len(page.evaluate(JS_OUTPUT, [i, "table"])) >= 1, "the trending table renders as an HTML <table>")
-    i = cell_index(page, "trend_chart(&pipeline)")
+    i = cell_index(page, "pipeline.show_trend()")
     check(len(page.evaluate(JS_OUTPUT, [i, "svg"])) >= 1, "the trend chart (count per window) renders as <svg>")
     shot(page, "5-trend-chart.png", i)
     i = cell_index(page, "clean_up(")
@@ -339,11 +338,10 @@ def main():
     ARTIFACTS.mkdir(parents=True)
     tmp = Path(tempfile.mkdtemp(prefix="lab-test-"))
     state_dir = str(tmp / "state")
-    nb = json.loads((REPO / notebook).read_text(encoding="utf-8"))
-    for c in nb["cells"]:
-        if c["cell_type"] == "code":
-            c["outputs"], c["execution_count"] = [], None
-    (REPO / COPY).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+    nb = nbjson.load(REPO / notebook)
+    for c in nbjson.code_cells(nb):
+        c["outputs"], c["execution_count"] = [], None
+    nbjson.save(nb, REPO / COPY)
 
     env = dict(os.environ)
     for k, v in SETTINGS.items():

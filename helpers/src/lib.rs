@@ -61,24 +61,22 @@ pub mod views;
 /// section 7b): `use helpers::rdkafka::...`, the same version the helpers use.
 pub use rdkafka;
 
-/// Everything a notebook cell needs: `use helpers::prelude::*;`.
+/// Everything a notebook cell needs: `use helpers::prelude::*;`. A small vocabulary
+/// (see [`notebook`] for its rules): the values a cell keeps and the settings that start
+/// them, the engine's types for the section that writes its own consumer, and the `show…`
+/// functions that take more than one value. Everything else a cell calls is a method of
+/// these values.
 pub mod prelude {
-    pub use crate::core::config::{
-        LateRule, ProcessingClock, TimeDomain, WindowConfig, DEFAULT_BOOTSTRAP, DEFAULT_HASHTAGS,
-        TWEETS_TOPIC,
-    };
-    pub use crate::core::event::{decode, Event, Rejection};
-    pub use crate::core::generator::{Generator, GeneratorConfig, TrendShift};
+    pub use crate::core::config::{TimeDomain, WindowConfig, TWEETS_TOPIC};
     pub use crate::core::time::Timestamp;
-    pub use crate::core::window::{Snapshot, WindowCounts, WindowEngine};
-    pub use crate::error::{Error, Result};
-    pub use crate::kafka::consumer::{Pipeline, PipelineConfig, StartFrom};
-    pub use crate::kafka::producer::{Producer, ProducerConfig};
-    pub use crate::lab::health;
-    pub use crate::lab::infra::{Backend, Infra};
-    pub use crate::notebook::*;
+    pub use crate::core::window::WindowEngine;
+    pub use crate::kafka::consumer::Pipeline;
+    pub use crate::kafka::producer::Producer;
+    pub use crate::notebook::{
+        at, clean_up, show_cluster, show_decoded, show_group, show_late_data, show_micro_batches,
+        show_output_modes, show_reconcile, show_status, show_timeline, start_kafka,
+    };
     pub use crate::settings::Settings;
-    pub use crate::views::html::Html;
     pub use crate::views::live::LivePage;
     pub use std::time::Duration;
 }

@@ -190,7 +190,7 @@ pub struct Settings {
     pub watch: WatchSettings,
 }
 
-/// Which Kafka [`crate::notebook::infra::start`] runs.
+/// Which Kafka [`crate::notebook::start_kafka`] runs.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendChoice {
     /// Apache Kafka in Docker (`docker/docker-compose.yml`).

@@ -38,7 +38,7 @@ fn run(args: &Args) -> Result<()> {
     Shutdown::on_signals().map_err(|e| Error::os("cannot install the signal handlers", e))?;
     let settings = &args.settings;
     settings.validate()?;
-    let kafka = helpers::notebook::infra::start()?;
+    let kafka = helpers::notebook::start_kafka()?;
     println!("{kafka}");
     if let Some(pid) = kafka.broker_pid {
         println!("broker pid {pid}");

@@ -124,6 +124,18 @@ impl BrokerInfo {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// How many of the cluster's brokers are down, and how many it has: all of them during
+    /// an outage (`available` false), else those taken down one by one.
+    pub fn down_count(&self) -> (usize, usize) {
+        let brokers = usize::try_from(self.brokers).unwrap_or(0);
+        let down = if self.available {
+            self.down.len()
+        } else {
+            brokers
+        };
+        (down, brokers)
+    }
+
     /// The broker process, if it still runs: the recorded pid, started at the recorded
     /// time, running the `broker` program. Never a process that merely got its pid later.
     pub fn process(&self) -> Option<ProcessRecord> {

@@ -618,23 +618,6 @@ impl Infra {
             .unwrap_or_default()
     }
 
-    /// How many of the embedded cluster's brokers are down, and how many it has: all of
-    /// them during an outage ([`Infra::outage`]), else those taken down one by one.
-    /// `None` for Docker's Kafka, whose brokers we do not run. (librdkafka's own "6/6
-    /// brokers are down" counts its connections: one per bootstrap address and one per
-    /// broker it learned of, so twice the brokers.)
-    pub fn brokers_down_count(&self) -> Option<(usize, usize)> {
-        let info =
-            BrokerInfo::read(&self.config.state_dir).filter(|i| Some(i.pid) == self.broker_pid)?;
-        let brokers = usize::try_from(info.brokers).unwrap_or(0);
-        let down = if info.available {
-            info.down.len()
-        } else {
-            brokers
-        };
-        Some((down, brokers))
-    }
-
     /// Whether the broker still answers (a quick metadata request).
     pub fn is_up(&self) -> bool {
         wait_for_broker(&self.bootstrap, Duration::from_secs(2)).is_ok()

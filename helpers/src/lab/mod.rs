@@ -7,6 +7,7 @@
 //! * [`controller`]: the embedded cluster's controller: leaders, replicas, failover.
 //! * [`infra`]: start, check, stop and tear down Kafka (Docker or embedded).
 //! * [`health`]: the health check (produce N messages, read them back), as data.
+//! * [`probe`]: what a consumer group has committed, and how big its topic is.
 //!
 //! May use: [`crate::kafka`] (its clients, to ask a broker questions), [`crate::core`],
 //! [`crate::sys`], [`crate::error`], rdkafka. Rendering is not done here: the views
@@ -16,4 +17,5 @@ pub mod broker;
 pub mod controller;
 pub mod health;
 pub mod infra;
+pub mod probe;
 pub mod tansu;

@@ -44,6 +44,18 @@ impl Html {
         }
     }
 
+    /// Preformatted text (a log, a report), escaped, in a monospace block.
+    pub fn preformatted(text: impl Into<String>) -> Html {
+        let text = text.into();
+        Html::new(
+            format!(
+                "<pre style=\"font-family:monospace\">{}</pre>",
+                escape(&text)
+            ),
+            text,
+        )
+    }
+
     /// Joins fragments one after the other.
     pub fn concat(parts: impl IntoIterator<Item = Html>) -> Html {
         let mut markup = String::new();
@@ -95,15 +107,7 @@ impl fmt::Display for Html {
 impl crate::lab::health::HealthReport {
     /// Called by evcxr: shows the report as preformatted text.
     pub fn evcxr_display(&self) {
-        let text = self.to_string();
-        Html::new(
-            format!(
-                "<pre style=\"font-family:monospace\">{}</pre>",
-                escape(&text)
-            ),
-            text,
-        )
-        .evcxr_display();
+        Html::preformatted(self.to_string()).evcxr_display();
     }
 }
 

@@ -1,16 +1,17 @@
 //! The lesson on late data and output modes: small, fixed timelines (one micro-batch per
 //! trigger, as Spark runs them) through the window engine, shown event by event.
 //!
-//! * [`late_data`]: each event under Spark's rule and under the per-event rule: counted,
+//! * [`show_timeline`]: a few events through tumbling and sliding windows, event by event.
+//! * [`show_late_data`]: each event under Spark's rule and under the per-event rule: counted,
 //!   or dropped, and why (which watermark judged it, where its window ends).
-//! * [`output_modes`]: one trigger as Spark's `update`, `complete` and `append` output
+//! * [`show_output_modes`]: one trigger as Spark's `update`, `complete` and `append` output
 //!   modes would write it.
 //! * [`at`]: a time of day on the demo's day, so cells can write `at("18:00:50")`.
 
 use std::time::Duration;
 
 use crate::core::config::{LateRule, OutputMode, TimeDomain, WindowConfig};
-use crate::core::event::decode;
+use crate::core::event::{decode, Event};
 use crate::core::replay::{batches as to_messages, replay};
 use crate::core::time::Timestamp;
 use crate::core::window::{Outcome, WindowCounts, WindowEngine};
@@ -49,7 +50,7 @@ pub fn at(clock: &str) -> Result<f64> {
 /// Spark's late-data rule and under the per-event rule, in the original job's windows
 /// (60 s tumbling, 60 s watermark delay, event time); then the final counts where the
 /// rules disagree.
-pub fn late_data(batches: &[&[(&str, f64)]]) -> Result<Html> {
+pub fn show_late_data(batches: &[&[(&str, f64)]]) -> Result<Html> {
     let spark = judge(batches, LateRule::SparkWindowEnd)?;
     let per_event = judge(batches, LateRule::PerEvent)?;
     let rows: Vec<(String, String)> = spark
@@ -144,7 +145,7 @@ fn finals(batches: &[&[(&str, f64)]]) -> Result<Html> {
 /// in [`OutputMode::Complete`]: like Spark, it keeps every window and applies no
 /// watermark filter, so a late row is counted there) and `append` (windows the watermark
 /// has just made final, written once).
-pub fn output_modes(batches: &[&[(&str, f64)]], trigger: usize) -> Result<Html> {
+pub fn show_output_modes(batches: &[&[(&str, f64)]], trigger: usize) -> Result<Html> {
     let run_in = |mode: OutputMode| {
         replay(
             original_job().with_output_mode(mode),
@@ -203,6 +204,89 @@ pub fn output_modes(batches: &[&[(&str, f64)]], trigger: usize) -> Result<Html> 
     ]))
 }
 
+/// A small, fixed timeline through the window engine, for the lesson on windows: the same
+/// events in tumbling and sliding windows, in event time, with one event far behind the
+/// watermark (late under [`crate::core::config::LateRule::PerEvent`]; Spark's rule, the default,
+/// still counts it: its window ends after the previous trigger's watermark).
+pub fn show_timeline() -> Result<Html> {
+    let t0 = 1_733_940_000.0; // 18:00:00 UTC
+    let events = [
+        ("#Spark", 5.0),
+        ("#IA", 42.0),
+        ("#Spark", 59.999),
+        ("#Spark", 60.0),
+        ("#IA", 75.0),
+        ("#Spark", 130.0),
+        ("#IA", 20.0), // arrives last, 110 s behind the newest event: see the doc comment
+    ];
+    let mut out = Vec::new();
+    for (name, cfg) in [
+        (
+            "Tumbling 60 s",
+            WindowConfig::tumbling(Duration::from_secs(60)),
+        ),
+        (
+            "Sliding 60 s every 30 s",
+            WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30)),
+        ),
+    ] {
+        let cfg = cfg
+            .with_watermark(Duration::from_secs(60))
+            .with_time_domain(TimeDomain::EventTime);
+        let (log, rows) = timeline(cfg, t0, &events)?;
+        out.push(Html::preformatted(log.join("\n")));
+        out.push(table::show(
+            &table::two_columns(("window", "counts"), &rows)?,
+            name,
+        ));
+    }
+    Ok(Html::concat(out))
+}
+
+/// `(window, counts)` rows of a two-column table.
+type Rows = Vec<(String, String)>;
+
+/// Runs `events` (hashtag, seconds after `t0`) through an engine, a trigger after each:
+/// a log line per event, and a `(window, counts)` row per window, closed or open.
+fn timeline(cfg: WindowConfig, t0: f64, events: &[(&str, f64)]) -> Result<(Vec<String>, Rows)> {
+    let mut e = WindowEngine::new(cfg)?;
+    let mut log = Vec::new();
+    let mut finals = Vec::new();
+    for (i, (tag, dt)) in events.iter().enumerate() {
+        let ev = Event {
+            usuario: "@DataFan".into(),
+            texto: "".into(),
+            hashtag_principal: (*tag).into(),
+            timestamp: t0 + dt,
+        };
+        let outcome = e.ingest(&ev, Timestamp::from_secs_f64(t0 + dt));
+        // A trigger after every event, so the watermark moves as in a live stream.
+        let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
+        finals.extend(snap.closed.clone());
+        log.push(format!(
+            "event {} {tag} at {} → {}; watermark now {}",
+            i + 1,
+            Timestamp::from_secs_f64(t0 + dt).clock(),
+            outcome,
+            snap.metrics.watermark.map_or("-".into(), |w| w.clock())
+        ));
+    }
+    let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
+    let rows = finals
+        .iter()
+        .map(|w| (w, "closed"))
+        .chain(snap.windows.iter().map(|w| (w, "open")))
+        .map(|(w, state)| {
+            let counts: Vec<String> = w.counts.iter().map(|(h, c)| format!("{h} {c}")).collect();
+            (
+                format!("[{}, {}) {state}", w.start.clock(), w.end.clock()),
+                counts.join(", "),
+            )
+        })
+        .collect();
+    Ok((log, rows))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +322,7 @@ mod tests {
             "{:?}",
             spark[2]
         );
-        let html = late_data(&b).unwrap();
+        let html = show_late_data(&b).unwrap();
         assert!(
             html.text.contains("Spark: 1 · per-event: 0"),
             "{}",
@@ -255,7 +339,7 @@ mod tests {
         // at once (append): its end is before the watermark of trigger 1, 18:01:10.
         // Trigger 3: the second #IA is late for update and append: nothing changes. Spark's
         // complete mode applies no watermark filter: it counts it (#IA 2).
-        let t = |n| output_modes(&b, n).unwrap().text;
+        let t = |n| show_output_modes(&b, n).unwrap().text;
         let section = |t: &str, mode: &str| -> String {
             let start = t.find(mode).unwrap();
             t[start..].lines().take(5).collect::<Vec<_>>().join("\n")
@@ -272,6 +356,6 @@ mod tests {
             "{t3}"
         );
         assert!(section(&t2, "complete").contains("#IA 1"), "{t2}");
-        assert!(output_modes(&b, 4).is_err() && output_modes(&b, 0).is_err());
+        assert!(show_output_modes(&b, 4).is_err() && show_output_modes(&b, 0).is_err());
     }
 }

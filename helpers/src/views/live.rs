@@ -2,7 +2,7 @@
 //! itself every few seconds.
 //!
 //! evcxr cannot update a cell's output once the cell has finished, so the notebook shows
-//! this page in an `<iframe>` ([`LivePage::iframe`]). The page's script (`live.js`)
+//! this page in an `<iframe>` ([`LivePage::show`]). The page's script (`live.js`)
 //! fetches `fragment` (the dashboard's HTML) every `refresh` and swaps it in;
 //! `snapshot.json` serves the raw snapshot. Every link of the page is relative, so it
 //! works under a path prefix too. It binds to loopback only, on a port the OS picks, and
@@ -188,7 +188,7 @@ impl LivePage {
     /// direct address, and a script that switches both to Jupyter's proxy where there is
     /// one (see the module docs). The script marks its choice on the frame's box:
     /// `data-live-via` is `probing`, then `proxy` or `direct`.
-    pub fn iframe(&self) -> Html {
+    pub fn show(&self) -> Html {
         let url = self.url();
         Html::new(
             format!(
@@ -205,7 +205,7 @@ impl LivePage {
 
     /// Called by evcxr: shows the iframe.
     pub fn evcxr_display(&self) {
-        self.iframe().evcxr_display();
+        self.show().evcxr_display();
     }
 
     /// Stops the server: it returns within about half a second, whatever clients do.
@@ -481,7 +481,7 @@ refresh();
 timer = setInterval(refresh, every);
 "#;
 
-/// The script in the notebook's frame ([`LivePage::iframe`]): in a page served by a
+/// The script in the notebook's frame ([`LivePage::show`]): in a page served by a
 /// Jupyter server (its base URL in `#jupyter-config-data`, or `body[data-base-url]` in the
 /// classic notebook), it asks for `<base_url><proxy path>live.js`; if our script comes
 /// back (`jupyter-server-proxy` is there and the page is up), the frame and the link move

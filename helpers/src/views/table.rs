@@ -10,6 +10,7 @@
 
 use polars::prelude::*;
 
+use crate::core::event::Event;
 use crate::core::time::Timestamp;
 use crate::core::window::{Snapshot, TriggerMetrics, WindowCounts};
 use crate::error::{Error, Result};
@@ -262,6 +263,32 @@ pub(crate) fn to_text(df: &DataFrame) -> String {
         }
     }
     out
+}
+
+/// Events as a table of their fields (the wire schema, with each field's English name),
+/// then the JSON of each on the wire, one Kafka message a line.
+pub fn events_on_the_wire(events: &[(Event<'_>, String)]) -> Html {
+    let left = "style=\"text-align:left\"";
+    let mut markup = format!(
+        "<table style=\"font-family:monospace\"><tr><th {left}>usuario (user)</th>\
+         <th {left}>texto (text)</th><th {left}>hashtag_principal (main hashtag)</th>\
+         <th>timestamp (s since 1970)</th></tr>"
+    );
+    let mut text = String::new();
+    for (e, json) in events {
+        markup.push_str(&format!(
+            "<tr><td {left}>{}</td><td {left}>{}</td><td {left}>{}</td><td>{:.1}</td></tr>",
+            escape(&e.usuario),
+            escape(&e.texto),
+            escape(&e.hashtag_principal),
+            e.timestamp
+        ));
+        text.push_str(json);
+        text.push('\n');
+    }
+    markup.push_str("</table><p>On the wire (one Kafka message each):</p>");
+    markup.push_str(&Html::preformatted(text.clone()).markup);
+    Html::new(markup, text)
 }
 
 /// A table ready to show in a cell: HTML in the notebook, text elsewhere.

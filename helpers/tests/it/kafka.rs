@@ -404,7 +404,7 @@ fn producer_rate_and_trend_change_while_it_runs() {
     assert!(p.set_rate(-1.0).is_err());
     // End to end: everything acknowledged was counted once, per hashtag; with the trend
     // shift on, every hashtag got its turn.
-    let html = helpers::notebook::reconcile(&last, &pipe, Duration::from_secs(30)).unwrap();
+    let html = helpers::notebook::show_reconcile(&last, &pipe).unwrap();
     assert!(
         html.text
             .contains("Every acknowledged event was counted exactly once."),
@@ -857,7 +857,7 @@ fn the_group_table_shows_each_member_and_every_message_read_once() {
     // would be read twice on the mock, which refuses the commits made while a group
     // rebalances; see the test above.)
     let table = |members: &[&Pipeline]| {
-        helpers::notebook::group_status(&infra, members)
+        helpers::notebook::show_group(&infra, members)
             .unwrap()
             .to_string()
     };
@@ -885,13 +885,13 @@ fn the_group_table_shows_each_member_and_every_message_read_once() {
 
 #[test]
 fn the_checkpoint_table_shows_a_restart_that_lost_nothing() {
-    // The notebook's section 10c (`notebook::checkpoint_status`), on an embedded broker.
+    // The notebook's section 10c (`Pipeline::show_checkpoint`), on an embedded broker.
     let state = temp_dir("checkpoint-table");
     let infra = embedded(&state, 1);
     let settings = helpers::settings::Settings::default();
     let send = |n: u64| send_events(&infra, &state, n);
     send(600);
-    let folder = helpers::notebook::new_checkpoint_folder(&infra);
+    let folder = infra.new_checkpoint_folder();
     let config = PipelineConfig {
         bootstrap: infra.bootstrap.clone(),
         trigger: Duration::from_millis(500),
@@ -899,18 +899,14 @@ fn the_checkpoint_table_shows_a_restart_that_lost_nothing() {
         ..settings.with_checkpoint(&folder)
     };
     let c = Pipeline::start(config.clone()).unwrap();
-    let t = helpers::notebook::checkpoint_status(&c)
-        .unwrap()
-        .to_string();
+    let t = c.show_checkpoint().unwrap().to_string();
     assert!(t.contains("read 600 messages, counted 600 events"), "{t}");
     assert!(t.contains("nothing lost, nothing counted twice"), "{t}");
     assert!(t.contains("partition 0: "), "{t}");
     c.stop();
     send(300);
     let c = Pipeline::start(config).unwrap();
-    let t = helpers::notebook::checkpoint_status(&c)
-        .unwrap()
-        .to_string();
+    let t = c.show_checkpoint().unwrap().to_string();
     assert_eq!(
         t.matches("read 900 messages, counted 900 events").count(),
         2,
@@ -918,13 +914,12 @@ fn the_checkpoint_table_shows_a_restart_that_lost_nothing() {
     );
     assert!(t.contains("nothing lost, nothing counted twice"), "{t}");
     // Without a checkpoint, the table says what to do.
-    let e = helpers::notebook::checkpoint_status(
-        &Pipeline::start(PipelineConfig {
-            checkpoint: None,
-            ..c.config().clone()
-        })
-        .unwrap(),
-    )
+    let e = Pipeline::start(PipelineConfig {
+        checkpoint: None,
+        ..c.config().clone()
+    })
+    .unwrap()
+    .show_checkpoint()
     .unwrap_err()
     .to_string();
     assert!(e.contains("settings.with_checkpoint(folder)"), "{e}");
@@ -1055,13 +1050,9 @@ fn failing_the_leader_again_first_brings_back_the_broker_left_down() {
     // the next cells unable to read the topic's offsets.
     let state = temp_dir("failover-twice");
     let infra = embedded(&state, 3);
-    let first = helpers::notebook::fail_leader(&infra, 0)
-        .unwrap()
-        .expect("a leader to fail");
+    let first = infra.fail_leader(0).unwrap().expect("a leader to fail");
     assert_eq!(infra.brokers_down(), vec![first]);
-    let second = helpers::notebook::fail_leader(&infra, 0)
-        .unwrap()
-        .expect("a leader to fail");
+    let second = infra.fail_leader(0).unwrap().expect("a leader to fail");
     assert_ne!(first, second);
     assert_eq!(
         infra.brokers_down(),
@@ -1074,7 +1065,7 @@ fn failing_the_leader_again_first_brings_back_the_broker_left_down() {
         "every partition led, with two copies in sync: {parts:?}"
     );
     infra.status().expect("the topic's offsets can be read");
-    helpers::notebook::recover(&infra, Some(second)).unwrap();
+    infra.recover(Some(second)).unwrap();
     assert!(infra.brokers_down().is_empty());
     infra.down(false).unwrap();
 }

@@ -254,7 +254,7 @@ fn under_its_secret_path_the_page_answers_any_host() {
     );
     assert_eq!(status(&answer), 405, "{answer}");
     // The notebook's frame: the direct address, the proxy path and the script that picks.
-    let frame = page.iframe().markup;
+    let frame = page.show().markup;
     assert!(
         frame.contains(&format!("<iframe src=\"http://127.0.0.1:{port}/\"")),
         "{frame}"

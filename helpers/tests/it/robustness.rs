@@ -115,7 +115,7 @@ print(json.dumps({"good": i, "bad": expected}))
         .collect();
     assert_eq!(by_reason, bad);
     // They show in the metrics view.
-    let html = helpers::notebook::metrics(&pipe, 5).unwrap();
+    let html = pipe.show_metrics(5).unwrap();
     assert!(html.text.contains("rejected: oversized"), "{}", html.text);
     assert!(html.text.contains("rejected: hashtag_too_long"));
     assert!(html.text.contains("rejected: hashtag_control_char"));
@@ -198,13 +198,13 @@ print(n)
     pipe.wait_for(Duration::from_secs(30), |s| s.totals.input >= sent)
         .unwrap();
     let mut cell = Vec::new();
-    let html = helpers::notebook::watch_to(
-        &mut cell,
-        &pipe,
-        Duration::from_millis(1000),
-        Duration::from_millis(100),
-    )
-    .unwrap();
+    let html = pipe
+        .show_stream_to(
+            &mut cell,
+            Duration::from_millis(1000),
+            Duration::from_millis(100),
+        )
+        .unwrap();
     html.write_evcxr(&mut cell).unwrap();
     let cell = String::from_utf8(cell).unwrap();
 
@@ -384,7 +384,7 @@ fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
         "retried within the delivery timeout: {sent:?}"
     );
     assert!(sent.acked > 300, "{sent:?}");
-    let html = helpers::notebook::reconcile(&sent, &pipe, Duration::from_secs(30)).unwrap();
+    let html = helpers::notebook::show_reconcile(&sent, &pipe).unwrap();
     assert!(
         html.text
             .contains("Every acknowledged event was counted exactly once."),

@@ -384,7 +384,7 @@ impl Pipeline {
 
     /// Events counted per hashtag since the consumer started (all windows together, each
     /// event once), highest first, as of the last trigger: the
-    /// [`SNAPSHOT_TOP`] leaders, the rest summed as [`OTHER`].
+    /// [`crate::core::window::SNAPSHOT_TOP`] leaders, the rest summed as [`crate::core::window::OTHER`].
     pub fn all_time_counts(&self) -> Vec<(String, u64)> {
         self.state().all_time.clone()
     }
@@ -408,6 +408,30 @@ impl Pipeline {
                 what: format!(
                     "the consumer to find topic {:?} at {} ({})",
                     self.config.topic,
+                    self.config.bootstrap,
+                    self.status().broker
+                ),
+                secs: wait.as_secs(),
+            }),
+        }
+    }
+
+    /// Waits (at most `wait`) until the consumer finds the broker unreachable (an outage has
+    /// begun); fails if it has not by then, or if the consumer thread has ended.
+    pub fn wait_unreachable(&self, wait: Duration) -> Result<()> {
+        let seen = poll(wait, Duration::from_millis(20), || {
+            let st = self.status();
+            (matches!(st.broker, BrokerState::Unreachable(_)) || !st.running).then_some(st)
+        });
+        match seen {
+            Some(st) if st.running => Ok(()),
+            Some(st) => Err(Error::Process {
+                what: "the consumer".into(),
+                detail: st.last_error.unwrap_or_else(|| "stopped".into()),
+            }),
+            None => Err(Error::Timeout {
+                what: format!(
+                    "the consumer to find {} unreachable (it is {})",
                     self.config.bootstrap,
                     self.status().broker
                 ),

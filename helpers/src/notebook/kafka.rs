@@ -1,0 +1,307 @@
+//! Kafka as a class sees it: starting it, its table, the health check, a failover, a
+//! consumer group, and a folder for a checkpoint.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::core::config::TWEETS_TOPIC;
+use crate::core::time::Timestamp;
+use crate::error::Result;
+use crate::kafka::consumer::{BrokerState, Pipeline};
+use crate::kafka::producer::Producer;
+use crate::lab::health::{self, HealthReport};
+use crate::lab::infra::{start_with, Infra};
+use crate::lab::probe::GroupProbe;
+use crate::settings::Environment;
+use crate::sys::wait::until;
+use crate::views::console::write_line;
+use crate::views::html::Html;
+use crate::views::table;
+
+use super::parts::{consumer_line, list};
+use super::stream::settle_wait;
+
+/// Starts Kafka for the notebook: the classroom's cluster
+/// ([`crate::lab::infra::InfraConfig::classroom`]) where the environment says
+/// (`STREAM_DEMO_BACKEND`, `DOCKER_BROKERS`, `STREAM_DEMO_DIR`): Docker if an engine
+/// answers, else the embedded broker. See [`crate::lab::infra::start_with`].
+pub fn start_kafka() -> Result<Infra> {
+    start_with(Environment::current().infra_config())
+}
+
+impl Infra {
+    /// Kafka's status (backend, brokers, topics with partitions and end offsets) as a
+    /// table.
+    pub fn show(&self) -> Result<Html> {
+        let st = self.status()?;
+        let mut rows = vec![
+            ("backend".to_string(), st.backend.to_string()),
+            ("bootstrap".to_string(), st.bootstrap.clone()),
+            ("brokers".to_string(), st.brokers.to_string()),
+        ];
+        if let Some(pid) = st.broker_pid {
+            rows.push(("broker pid".into(), pid.to_string()));
+        }
+        for t in &st.topics {
+            let ends: Vec<String> = t.end_offsets.iter().map(i64::to_string).collect();
+            rows.push((
+                format!("topic {}", t.name),
+                format!(
+                    "{} partitions, {} messages, end offsets {}",
+                    t.partitions(),
+                    t.messages(),
+                    ends.join(", ")
+                ),
+            ));
+        }
+        Ok(table::show(&table::key_values(&rows)?, "Kafka"))
+    }
+
+    /// The health check (the original project's `tester.py`): writes `n` numbered
+    /// messages to a fresh topic and reads them back, each step with its verdict, waiting
+    /// at most 15 s for each.
+    pub fn show_health(&self, n: u32) -> HealthReport {
+        health::check(&self.bootstrap, n, Duration::from_secs(15))
+    }
+
+    /// Takes down the broker that leads `partition` of `tweets_topic` (the embedded
+    /// cluster only: its controller moves the leadership first, then the broker is cut
+    /// off), and prints what happened: the new leader and how long the partition had
+    /// none. Returns the broker taken down, or `None` (and says why) where Kafka keeps no
+    /// second copy to fail over to.
+    pub fn fail_leader(&self, partition: i32) -> Result<Option<i32>> {
+        let mut out = std::io::stdout();
+        let state = |p: i32| {
+            self.partitions()
+                .into_iter()
+                .find(|s| s.topic == TWEETS_TOPIC && s.partition == p)
+        };
+        if !state(partition).is_some_and(|s| s.replicas.len() > 1 && s.leader.is_some()) {
+            let _ = write_line(
+                &mut out,
+                &format!(
+                    "Kafka ({}) keeps one copy of partition {partition}: there is nothing to \
+                     fail over to. The embedded cluster (3 brokers, the default backend \
+                     without Docker) shows a failover; with DOCKER_BROKERS=3, stop a broker \
+                     with `docker compose -f docker/docker-compose.cluster.yml stop kafka-1`.",
+                    self.backend
+                ),
+            );
+            return Ok(None);
+        }
+        // One broker down at a time: one left down by an earlier run of this cell comes
+        // back first (with two of three down, the partitions would have one copy left).
+        for id in self.brokers_down() {
+            self.broker_up(id)?;
+            let _ = write_line(
+                &mut out,
+                &format!(
+                    "broker {id} was still down from an earlier run of this cell: it is back \
+                     first"
+                ),
+            );
+        }
+        let Some(leader) = state(partition).and_then(|s| s.leader) else {
+            return Ok(None);
+        };
+        let down_at = Instant::now();
+        self.broker_down(leader)?;
+        let moved = until(Duration::from_secs(10), Duration::from_millis(10), || {
+            state(partition).is_some_and(|s| s.leader.is_some_and(|l| l != leader))
+        });
+        let new = state(partition).and_then(|s| s.leader);
+        let _ = write_line(
+            &mut out,
+            &format!(
+                "broker {leader}, the leader of partition {partition}, is down; {}",
+                match new {
+                    Some(n) if moved => format!(
+                        "broker {n} leads it now, {:.2} s later",
+                        down_at.elapsed().as_secs_f64()
+                    ),
+                    _ => "no replica in sync took over: the partition has no leader".into(),
+                }
+            ),
+        );
+        Ok(Some(leader))
+    }
+
+    /// Brings back the broker [`Infra::fail_leader`] took down (nothing for `None`). It
+    /// comes back as a follower: the partitions it led keep their new leaders.
+    pub fn recover(&self, broker: Option<i32>) -> Result<()> {
+        if let Some(id) = broker {
+            self.broker_up(id)?;
+            let _ = write_line(
+                &mut std::io::stdout(),
+                &format!("broker {id} is back, in sync again, as a follower"),
+            );
+        }
+        Ok(())
+    }
+
+    /// A new, empty folder for a consumer's checkpoint, in this run's state folder. (Each
+    /// run needs its own: the embedded broker's log is new at every start, and a
+    /// checkpoint's offsets belong to one log.)
+    pub fn new_checkpoint_folder(&self) -> PathBuf {
+        self.config
+            .state_dir
+            .join(format!("checkpoint-{}", Timestamp::now().micros()))
+    }
+}
+
+/// Kafka's partitions as a table (leader, replicas, in-sync replicas, for the embedded
+/// cluster), then the producer's and the consumer's counters: what a failover moves, and
+/// what it must not lose. Waits first (up to three triggers, at least 30 s) until the
+/// consumer is connected and its last trigger counted every event the producer had
+/// acknowledged when the call began.
+pub fn show_cluster(kafka: &Infra, producer: &Producer, pipeline: &Pipeline) -> Result<Html> {
+    let acked = producer.stats().acked;
+    until(settle_wait(&[pipeline]), Duration::from_millis(100), || {
+        pipeline.status().broker == BrokerState::Connected
+            && pipeline.snapshot().is_some_and(|s| s.totals.input >= acked)
+    });
+    let parts: Vec<_> = kafka
+        .partitions()
+        .into_iter()
+        .filter(|p| p.topic == TWEETS_TOPIC)
+        .collect();
+    let mut views = vec![];
+    if !parts.is_empty() {
+        let rows: Vec<(String, String)> = parts
+            .iter()
+            .map(|p| {
+                (
+                    format!("partition {}", p.partition),
+                    format!(
+                        "leader {} · replicas {} · in sync {}",
+                        p.leader.map_or("none".into(), |l| l.to_string()),
+                        list(&p.replicas),
+                        list(&p.isr)
+                    ),
+                )
+            })
+            .collect();
+        views.push(table::show(
+            &table::two_columns(("partition", "leader · replicas · in-sync replicas"), &rows)?,
+            &format!("{TWEETS_TOPIC} on the {} cluster", kafka.backend),
+        ));
+    }
+    let s = producer.stats();
+    let counted = pipeline.snapshot().map_or(0, |s| s.totals.accepted);
+    let mut rows = vec![
+        (
+            "producer (acks=all, idempotent)".to_string(),
+            format!(
+                "sent {} · acknowledged {} · failed {}",
+                s.sent, s.acked, s.failed
+            ),
+        ),
+        (
+            "consumer".into(),
+            format!("{} · counted {counted}", consumer_line(pipeline)),
+        ),
+    ];
+    if parts.is_empty() {
+        rows.push((
+            "partitions".into(),
+            format!("{}: one broker, one copy of each partition", kafka.backend),
+        ));
+    }
+    views.push(table::show(
+        &table::key_values(&rows)?,
+        "Producer and consumer",
+    ));
+    Ok(Html::concat(views))
+}
+
+/// The members of one consumer group: the partitions each one reads and the messages it
+/// read, against the messages `tweets_topic` holds. Waits (up to 30 s, or three triggers)
+/// until every partition is read by exactly one running member, every running member has
+/// partitions, and the members together have read every message; then, or at the end of
+/// the wait, shows the table.
+pub fn show_group(kafka: &Infra, members: &[&Pipeline]) -> Result<Html> {
+    let group = members
+        .first()
+        .and_then(|m| m.config().group.clone())
+        .unwrap_or_default();
+    let probe = GroupProbe::new(kafka, &group, TWEETS_TOPIC)?;
+    let wait = settle_wait(members);
+    let settled = until(wait, Duration::from_millis(200), || {
+        settled(&probe, members)
+    });
+    let (partitions, _) = retry_once(|| probe.topic())?;
+    let done = retry_once(|| probe.committed(partitions))?;
+    let mut rows: Vec<(String, String)> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let s = m.status();
+            (
+                format!("consumer {}", i + 1),
+                format!(
+                    "{} · partitions {} · read {} messages",
+                    if s.running {
+                        "running"
+                    } else {
+                        "left the group"
+                    },
+                    list(if s.running { &s.partitions } else { &[] }),
+                    s.consumed
+                ),
+            )
+        })
+        .collect();
+    let together: u64 = members.iter().map(|m| m.status().consumed).sum();
+    let how = if settled {
+        "each one once".to_string()
+    } else {
+        format!("not settled after {} s", wait.as_secs())
+    };
+    rows.push((
+        "together".into(),
+        format!(
+            "read {together} messages of {TWEETS_TOPIC}; the group's committed offsets cover \
+             {done}: {how}"
+        ),
+    ));
+    Ok(table::show(
+        &table::two_columns(("member", "state"), &rows)?,
+        &format!("Consumer group \"{group}\""),
+    ))
+}
+
+/// Whether the group has settled: every partition has one running owner, every running
+/// member has some (as long as there are enough partitions: one who joined has been given
+/// its share), and the members together have read, and committed, every message the topic
+/// holds. A question the broker cannot answer now (a rebalance, a leader that just moved)
+/// means "not yet".
+fn settled(probe: &GroupProbe<'_>, members: &[&Pipeline]) -> bool {
+    let Ok((partitions, held)) = probe.topic() else {
+        return false;
+    };
+    let running: Vec<_> = members
+        .iter()
+        .map(|m| m.status())
+        .filter(|s| s.running)
+        .collect();
+    let mut owned: Vec<i32> = running.iter().flat_map(|s| s.partitions.clone()).collect();
+    owned.sort_unstable();
+    let shared = running.len() > partitions || running.iter().all(|s| !s.partitions.is_empty());
+    let together: u64 = members.iter().map(|m| m.status().consumed).sum();
+    let Ok(done) = probe.committed(partitions) else {
+        return false;
+    };
+    owned == (0..partitions as i32).collect::<Vec<_>>()
+        && shared
+        && together == done as u64
+        && done >= held
+}
+
+/// Calls `f`, and once more a second later if it failed: metadata and offsets can be
+/// briefly unavailable (a rebalance, a leader that just moved).
+fn retry_once<T>(f: impl Fn() -> Result<T>) -> Result<T> {
+    f().or_else(|_| {
+        std::thread::sleep(Duration::from_secs(1));
+        f()
+    })
+}

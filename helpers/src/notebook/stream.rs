@@ -1,0 +1,389 @@
+//! The stream's parts as a class sees them: the settings, the events, the producer's
+//! counters, and the pipeline's trending window, charts, metrics and checkpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::core::event::decode;
+use crate::core::generator::Generator;
+use crate::core::time::Timestamp;
+use crate::core::window::{Snapshot, OTHER};
+use crate::error::{Error, Result};
+use crate::kafka::checkpoint;
+use crate::kafka::consumer::{Pipeline, PipelineConfig, StartFrom};
+use crate::kafka::producer::{self, Producer, ProducerConfig, ProducerStats};
+use crate::settings::{Environment, Settings};
+use crate::sys::signal::Shutdown;
+use crate::sys::wait::until;
+use crate::views::chart::{top_svg, trend_svg};
+use crate::views::console::write_line;
+use crate::views::dashboard::{dashboard, leaderboard, trend_windows, TOP, TREND_TOP};
+use crate::views::html::Html;
+use crate::views::table;
+
+impl Settings {
+    /// The settings as a table, and which Kafka Docker runs (`DOCKER_BROKERS`).
+    pub fn show(&self) -> Result<Html> {
+        let mut rows = self.rows();
+        rows.extend(Environment::current().rows());
+        Ok(table::show(
+            &table::two_columns(("setting", "value"), &rows)?,
+            "Settings (from environment variables)",
+        ))
+    }
+
+    /// `n` sample events from the generator: the decoded fields and the JSON on the wire.
+    pub fn show_events(&self, n: usize) -> Result<Html> {
+        let mut g = Generator::new(self.producer()?.generator)?;
+        let mut buf = Vec::new();
+        let mut events = Vec::new();
+        let now = Timestamp::now().as_secs_f64().floor();
+        for i in 0..n {
+            let d = g.next_json(now + i as f64, &mut buf);
+            events.push((g.event(&d), String::from_utf8_lossy(&buf).into_owned()));
+        }
+        Ok(table::events_on_the_wire(&events))
+    }
+
+    /// Sends `n` more events with these settings, as fast as Kafka takes them, from this
+    /// process (the producer's own loop, without a background process); returns its final
+    /// counters once every event is acknowledged or failed.
+    pub fn send_events(&self, n: u64) -> Result<ProducerStats> {
+        let config = ProducerConfig {
+            count: Some(n),
+            rate: 0.0,
+            ..self.producer()?
+        };
+        producer::run(&config, &Shutdown::new(), None)
+    }
+
+    /// A consumer-group name never used before (`class-<microseconds>`), for
+    /// [`Settings::group_member`].
+    pub fn new_group(&self) -> String {
+        format!("class-{}", Timestamp::now().micros())
+    }
+}
+
+/// What the decoder says of each message: the event's hashtag, or why it is rejected.
+pub fn show_decoded(messages: &[&[u8]]) -> Result<Html> {
+    let rows: Vec<(String, String)> = messages
+        .iter()
+        .map(|m| {
+            let outcome = match decode(m) {
+                Ok(e) => format!(
+                    "event: {} at {}",
+                    e.hashtag_principal,
+                    Timestamp::from_secs_f64(e.timestamp)
+                ),
+                Err(r) => format!("rejected: {r}"),
+            };
+            (String::from_utf8_lossy(m).into_owned(), outcome)
+        })
+        .collect();
+    Ok(table::show(
+        &table::two_columns(("message", "decoded"), &rows)?,
+        "The decoder",
+    ))
+}
+
+impl Producer {
+    /// The producer's counters, once the broker has acknowledged its first event (or after
+    /// 10 s, whatever they are then).
+    pub fn show(&self) -> Result<Html> {
+        until(Duration::from_secs(10), Duration::from_millis(50), || {
+            self.stats().acked > 0 || !self.is_running()
+        });
+        let s = self.stats();
+        let mut rows = vec![
+            ("pid".to_string(), self.pid().to_string()),
+            ("running".to_string(), self.is_running().to_string()),
+            ("sent".to_string(), s.sent.to_string()),
+            ("acknowledged".to_string(), s.acked.to_string()),
+            ("failed".to_string(), s.failed.to_string()),
+            (
+                "rate (target)".to_string(),
+                format!("{} events/s", s.rate_target),
+            ),
+            (
+                "rate (measured)".to_string(),
+                format!("{:.1} events/s", s.rate_actual),
+            ),
+        ];
+        for (h, c) in s.hashtags.iter().zip(&s.acked_per_hashtag) {
+            rows.push((format!("acknowledged {h}"), c.to_string()));
+        }
+        if let Some(e) = &s.last_error {
+            rows.push(("last error".into(), e.clone()));
+        }
+        Ok(table::show(&table::key_values(&rows)?, "Producer"))
+    }
+}
+
+impl Pipeline {
+    /// Waits up to `wait` for the consumer's first snapshot with data.
+    fn snapshot_with_data(&self, wait: Duration) -> Result<Arc<Snapshot>> {
+        self.wait_for(wait, |s| s.trending().is_some())
+            .map_err(|_| {
+                let st = self.status();
+                Error::Timeout {
+                    what: format!(
+                        "the first counted event (consumer: {}, {} messages received); is the \
+                     producer running?",
+                        st.broker, st.consumed
+                    ),
+                    secs: wait.as_secs(),
+                }
+            })
+    }
+
+    /// Shows the stream for `duration`: a leaderboard line every `every` (these lines
+    /// appear while the cell runs), then the dashboard of the last snapshot, the cell's
+    /// lasting record.
+    pub fn show_stream(&self, duration: Duration, every: Duration) -> Result<Html> {
+        self.show_stream_to(&mut std::io::stdout(), duration, every)
+    }
+
+    /// [`Pipeline::show_stream`], writing its lines to `out`. Each line goes through
+    /// [`crate::views::console::line()`]: data never writes evcxr's rich-output markers.
+    pub fn show_stream_to(
+        &self,
+        out: &mut impl std::io::Write,
+        duration: Duration,
+        every: Duration,
+    ) -> Result<Html> {
+        let every = every.max(Duration::from_millis(100));
+        self.follow(
+            duration,
+            every,
+            || false,
+            |s| {
+                // A closed stdout (the cell was interrupted) must not stop the watch.
+                let _ = write_line(out, &leaderboard(s));
+                let _ = out.flush();
+            },
+        );
+        let snap = self.snapshot_with_data(Duration::from_secs(30))?;
+        dashboard(&snap, self.config().window.slide)
+    }
+
+    /// The trending window as a table (a Polars DataFrame shown as HTML).
+    pub fn show_trending(&self) -> Result<Html> {
+        let snap = self.snapshot_with_data(Duration::from_secs(60))?;
+        let df = table::trending(&snap, self.config().window.slide, TOP)?;
+        let w = snap.trending().expect("snapshot has data");
+        Ok(table::show(
+            &df,
+            &format!("Trending: window {}–{}", w.start.clock(), w.end.clock()),
+        ))
+    }
+
+    /// The trending window as a Polars DataFrame, to explore by hand.
+    pub fn trending_frame(&self) -> Result<polars::prelude::DataFrame> {
+        let snap = self.snapshot_with_data(Duration::from_secs(60))?;
+        table::trending(&snap, self.config().window.slide, TOP)
+    }
+
+    /// The bar chart of the top hashtags now.
+    pub fn show_top(&self) -> Result<Html> {
+        let snap = self.snapshot_with_data(Duration::from_secs(60))?;
+        let svg = top_svg(snap.trending(), TOP)?;
+        Ok(Html::new(svg, leaderboard(&snap)))
+    }
+
+    /// The line chart of each hashtag's count per window.
+    pub fn show_trend(&self) -> Result<Html> {
+        let snap = self.snapshot_with_data(Duration::from_secs(60))?;
+        let svg = trend_svg(&trend_windows(&snap), TREND_TOP)?;
+        Ok(Html::new(svg, leaderboard(&snap)))
+    }
+
+    /// The per-trigger metrics (the last `last` triggers), and the totals since the start
+    /// with the rejection reasons seen.
+    pub fn show_metrics(&self, last: usize) -> Result<Html> {
+        let rows = self.metrics();
+        let from = rows.len().saturating_sub(last);
+        let df = table::metrics(&rows[from..])?;
+        let mut parts = vec![table::show(
+            &df,
+            "Per-trigger metrics (like Spark's query progress)",
+        )];
+        if let Some(s) = self.snapshot() {
+            let mut rows = vec![
+                ("messages in".to_string(), s.totals.input.to_string()),
+                ("counted".to_string(), s.totals.accepted.to_string()),
+                (
+                    "late (behind the watermark)".to_string(),
+                    s.totals.late.to_string(),
+                ),
+                (
+                    "rejected".to_string(),
+                    s.totals.rejected.total().to_string(),
+                ),
+            ];
+            rows.extend(
+                s.totals
+                    .rejected
+                    .nonzero()
+                    .map(|(r, n)| (format!("rejected: {r}"), n.to_string())),
+            );
+            if s.totals.overflow > 0 {
+                rows.push((
+                    format!("counted as \"{OTHER}\" (a pane held too many distinct hashtags)"),
+                    s.totals.overflow.to_string(),
+                ));
+            }
+            parts.push(table::show(
+                &table::two_columns(("measure", "value"), &rows)?,
+                "Totals since the consumer started",
+            ));
+        }
+        Ok(Html::concat(parts))
+    }
+
+    /// This consumer, which keeps a checkpoint, beside one that never stopped: a second
+    /// consumer, started now without a checkpoint, reads the topic from its start. Waits
+    /// (up to 30 s, or three triggers) until both have caught up and read the same number
+    /// of messages; then, or at the end of the wait, shows the checkpoint (the file, the
+    /// offsets it saved) and both consumers' counts, and whether they counted the same
+    /// events hashtag by hashtag (in event time, late data can differ: the two saw
+    /// different watermarks).
+    pub fn show_checkpoint(&self) -> Result<Html> {
+        let p = self;
+        let Some(folder) = p.config().checkpoint.clone() else {
+            return Err(Error::config(
+                "checkpoint",
+                "none",
+                "start the consumer with settings.with_checkpoint(folder)",
+            ));
+        };
+        let reference = Pipeline::start(PipelineConfig {
+            start_from: StartFrom::Earliest,
+            checkpoint: None,
+            group: None,
+            ..p.config().clone()
+        })?;
+        let wait = settle_wait(&[p]);
+        let caught_up = |q: &Pipeline| q.snapshot().is_some_and(|s| s.metrics.lag == Some(0));
+        let same = || {
+            let (a, b) = (p.status().consumed, reference.status().consumed);
+            a > 0 && a == b && caught_up(p) && caught_up(&reference)
+        };
+        let agreed = until(wait, Duration::from_millis(200), same);
+        let same_counts = p.all_time_counts() == reference.all_time_counts();
+        let saved = checkpoint::load(&folder, &p.config().topic, &p.config().window)?;
+        let offsets = saved.as_ref().map_or_else(
+            || "none yet (it is written at the first trigger)".to_string(),
+            |cp| {
+                cp.offsets
+                    .iter()
+                    .map(|(part, at)| format!("partition {part}: {at}"))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            },
+        );
+        let counts = |q: &Pipeline| {
+            let counted: u64 = q.all_time_counts().iter().map(|(_, c)| c).sum();
+            format!(
+                "read {} messages, counted {counted} events",
+                q.status().consumed
+            )
+        };
+        let rows = vec![
+            (
+                "checkpoint".to_string(),
+                checkpoint::path(&folder).display().to_string(),
+            ),
+            ("offsets saved at the last trigger".to_string(), offsets),
+            ("this consumer".to_string(), counts(p)),
+            (
+                "one that never stopped".to_string(),
+                format!(
+                    "{} (it read {} from its start just now)",
+                    counts(&reference),
+                    p.config().topic
+                ),
+            ),
+            (
+                "together".to_string(),
+                match (agreed, same_counts) {
+                    (true, true) => "the same messages, the same counts hashtag by hashtag: \
+                                     nothing lost, nothing counted twice"
+                        .to_string(),
+                    (true, false) => "the same messages; the counts differ by late data \
+                                      (event time: each judged it against its own watermark)"
+                        .to_string(),
+                    (false, _) => format!("not the same after {} s", wait.as_secs()),
+                },
+            ),
+        ];
+        reference.stop();
+        Ok(table::show(
+            &table::two_columns(("what", "state"), &rows)?,
+            "A consumer with a checkpoint",
+        ))
+    }
+}
+
+/// What the original job's `foreachBatch` printed, for micro-batches a cell ran itself:
+/// for each trigger, the newest window that got data (Spark's `update` output) and its top
+/// hashtags with their running counts.
+pub fn show_micro_batches(batches: &[Snapshot]) -> Result<Html> {
+    Ok(table::show(
+        &table::micro_batches(batches, TOP)?,
+        "Each micro-batch: the newest window that got data and its top hashtags (update mode)",
+    ))
+}
+
+/// Checks the whole pipeline end to end: what the producer had acknowledged (its final
+/// counters, after `stop`) against what the consumer counted, per hashtag. Waits up to
+/// 60 s for the consumer to catch up.
+pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
+    // Wait (bounded) until the consumer has counted as many events as were acknowledged.
+    until(Duration::from_secs(60), Duration::from_millis(50), || {
+        p.all_time_counts().iter().map(|(_, c)| c).sum::<u64>() >= sent.acked
+    });
+    let counted = p.all_time_counts();
+    let verdict = |equal: bool| if equal { "equal" } else { "DIFFERENT" };
+    let mut rows = Vec::new();
+    let mut all_equal = true;
+    for (h, acked) in sent.hashtags.iter().zip(&sent.acked_per_hashtag) {
+        let c = counted.iter().find(|(t, _)| t == h).map_or(0, |(_, c)| *c);
+        all_equal &= c == *acked;
+        rows.push((
+            h.clone(),
+            format!("produced {acked} · counted {c} · {}", verdict(c == *acked)),
+        ));
+    }
+    let total: u64 = counted.iter().map(|(_, c)| c).sum();
+    all_equal &= total == sent.acked;
+    rows.push((
+        "all hashtags".into(),
+        format!(
+            "produced {} · counted {} · {}",
+            sent.acked,
+            total,
+            verdict(total == sent.acked)
+        ),
+    ));
+    let said = if all_equal {
+        "Every acknowledged event was counted exactly once."
+    } else {
+        "The counts differ: see the rows marked DIFFERENT."
+    };
+    rows.push(("verdict".into(), said.into()));
+    Ok(table::show(
+        &table::two_columns(("hashtag", "check"), &rows)?,
+        "Producer vs consumer",
+    ))
+}
+
+/// How long a table waits for consumers to settle: three of their longest trigger, and at
+/// least 30 s.
+pub(crate) fn settle_wait(members: &[&Pipeline]) -> Duration {
+    members
+        .iter()
+        .map(|m| m.config().trigger * 3)
+        .max()
+        .unwrap_or_default()
+        .max(Duration::from_secs(30))
+}
