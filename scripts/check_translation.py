@@ -9,16 +9,15 @@ add some, like the glossary); no Markdown cell of the translation is an untransl
 of one of the original's longer than 80 characters; no code cell of either notebook has
 saved outputs or an execution count; cell ids are unique. Exits 1 with the first problem.
 """
-import json
 import re
 import sys
+
+import nbjson
 
 LONG = 80  # an identical Markdown cell longer than this was not translated
 
 
-def source(cell):
-    src = cell.get("source", "")
-    return src if isinstance(src, str) else "".join(src)
+source = nbjson.source
 
 
 def squeeze(text):
@@ -31,8 +30,8 @@ def excerpt(text, n=200):
 
 
 def problems(original_path, translated_path):
-    original = json.load(open(original_path, encoding="utf-8"))
-    translated = json.load(open(translated_path, encoding="utf-8"))
+    original = nbjson.load(original_path)
+    translated = nbjson.load(translated_path)
 
     for path, nb in ((original_path, original), (translated_path, translated)):
         ids = [c.get("id") for c in nb["cells"]]
@@ -49,8 +48,8 @@ def problems(original_path, translated_path):
     if k1 != k2:
         yield f"the kernels differ: {original_path} has {k1}, {translated_path} has {k2}"
 
-    code1 = [c for c in original["cells"] if c["cell_type"] == "code"]
-    code2 = [c for c in translated["cells"] if c["cell_type"] == "code"]
+    code1 = nbjson.code_cells(original)
+    code2 = nbjson.code_cells(translated)
     for n, (a, b) in enumerate(zip(code1, code2)):
         if source(a) != source(b):
             yield (f"code cell {n} differs (id {a.get('id')} in {original_path}, id {b.get('id')} "

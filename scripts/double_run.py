@@ -4,10 +4,11 @@ checks that each cell can be re-run without breaking the others.
 Usage: python scripts/double_run.py Notebook.ipynb artifacts/Notebook.twice.ipynb
 """
 import copy
-import json
 import sys
 
-nb = json.load(open(sys.argv[1], encoding="utf-8"))
+import nbjson
+
+nb = nbjson.load(sys.argv[1])
 cells = []
 for c in nb["cells"]:
     cells.append(c)
@@ -17,4 +18,4 @@ for c in nb["cells"]:
         again["id"] = c["id"] + "-again"
         cells.append(again)
 nb["cells"] = cells
-json.dump(nb, open(sys.argv[2], "w", encoding="utf-8"), indent=1, ensure_ascii=False)
+nbjson.save(nb, sys.argv[2])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for $1 seconds, one after the other (local use; see scripts/test).
+# Runs every fuzz target for $1 seconds, one after the other (local use; scripts/test does not run it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-300}

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The fuzz smoke test run by scripts/test: each target replays its corpus
+# A fuzz smoke test, for local use (scripts/test does not run it: it needs cargo-fuzz;
+# `cargo test` replays every committed corpus input through its target's oracle instead,
+# tests/it/fuzz_corpora.rs). Each target replays its corpus
 # (helpers/fuzz/corpus/<target>/), then fuzzes for $FUZZ_SMOKE_SECS seconds (default 10).
 # Quick to build: the dev profile, no sanitizer (`-s none`; overflow checks stay on).
 # cargo-fuzz needs nightly features: RUSTC_BOOTSTRAP=1 lets the stable compiler use them.
