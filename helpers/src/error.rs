@@ -22,7 +22,7 @@ pub enum Error {
     /// No Kafka broker answered at the bootstrap address.
     #[error(
         "no Kafka broker answered at {bootstrap} within {waited_secs} s: start one with \
-        `infra::start()` (or `cargo run --bin broker`) and check the address"
+        `start_kafka()` (or `cargo run --bin broker`) and check the address"
     )]
     BrokerUnreachable {
         /// The address tried.
@@ -48,12 +48,13 @@ pub enum Error {
         /// What to do.
         hint: String,
     },
-    /// A child process failed or a command returned an error.
-    #[error("{what} failed: {detail}")]
-    Process {
-        /// The command or process.
-        what: String,
-        /// What it said.
+    /// A running part of the pipeline (a thread, a program, a command) failed or ended:
+    /// match on `component` to know which.
+    #[error("{component} failed: {detail}")]
+    Failed {
+        /// Which part.
+        component: Component,
+        /// What it said, or what ended it.
         detail: String,
     },
     /// Reading or writing a file or socket failed.
@@ -131,6 +132,41 @@ impl Error {
         Error::Kafka {
             context: context.to_string(),
             source: Box::new(source),
+        }
+    }
+}
+
+/// The running part of the class's pipeline an [`Error::Failed`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Component {
+    /// The consumer's reading thread (the pipeline).
+    Consumer,
+    /// The consumer's counting thread.
+    CountingThread,
+    /// The producer program.
+    Producer,
+    /// The embedded broker program.
+    EmbeddedBroker,
+    /// The Tansu broker the `broker` program hosts.
+    Tansu,
+    /// A Docker command, with its arguments (`docker compose up --wait`).
+    Docker(String),
+    /// Starting Kafka (at this address, when one is concerned).
+    KafkaStart(Option<String>),
+}
+
+impl std::fmt::Display for Component {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Component::Consumer => f.write_str("the consumer"),
+            Component::CountingThread => f.write_str("the consumer's counting thread"),
+            Component::Producer => f.write_str("the producer"),
+            Component::EmbeddedBroker => f.write_str("the embedded broker"),
+            Component::Tansu => f.write_str("tansu"),
+            Component::Docker(command) => f.write_str(command),
+            Component::KafkaStart(None) => f.write_str("starting Kafka"),
+            Component::KafkaStart(Some(addr)) => write!(f, "starting Kafka on {addr}"),
         }
     }
 }

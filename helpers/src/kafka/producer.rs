@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::config::{DEFAULT_BOOTSTRAP, DEFAULT_RATE, TWEETS_TOPIC};
 use crate::core::generator::{Generator, GeneratorConfig, TrendShift};
 use crate::core::time::Timestamp;
-use crate::error::{Error, Result};
+use crate::error::{Component, Error, Result};
 use crate::kafka::client::{find_bootstrap, producer_config};
 use crate::sys::binary::binary;
 use crate::sys::lock;
@@ -505,8 +505,8 @@ impl Producer {
         ];
         let child = spawn_child(&program, &args, &dir.join(LOG_FILE))?;
         // The child is ours and not reaped yet: its pid cannot have been reused.
-        let record = ProcessRecord::of(child.id(), "producer").ok_or_else(|| Error::Process {
-            what: "the producer".into(),
+        let record = ProcessRecord::of(child.id(), "producer").ok_or_else(|| Error::Failed {
+            component: Component::Producer,
             detail: format!("pid {} ended at once: see {}", child.id(), LOG_FILE),
         })?;
         write_atomic(

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::{CLUSTER_BOOTSTRAP, DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
-use crate::error::{Error, Result};
+use crate::error::{Component, Error, Result};
 use crate::kafka::client::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
 use crate::lab::broker::{BrokerInfo, Engine, BROKER_FILE};
 use crate::lab::controller::{ClusterControl, PartitionState, CONTROL_FILE};
@@ -241,13 +241,13 @@ fn compose_with(
                 .into_iter()
                 .chain(args.iter().copied())
                 .collect();
-            run_bounded("docker-compose", &v1, bound).map_err(|e| Error::Process {
-                what: format!("docker-compose {}", args.join(" ")),
+            run_bounded("docker-compose", &v1, bound).map_err(|e| Error::Failed {
+                component: Component::Docker(format!("docker-compose {}", args.join(" "))),
                 detail: e.to_string(),
             })
         }
-        Err(e) => Err(Error::Process {
-            what: format!("docker compose {}", args.join(" ")),
+        Err(e) => Err(Error::Failed {
+            component: Component::Docker(format!("docker compose {}", args.join(" "))),
             detail: e.to_string(),
         }),
     }
@@ -291,8 +291,8 @@ pub fn check_kafka_port(addr: &str) -> Result<bool> {
     if wait_for_broker(addr, Duration::from_secs(3)).is_ok() {
         return Ok(true);
     }
-    Err(Error::Process {
-        what: format!("starting Kafka on {addr}"),
+    Err(Error::Failed {
+        component: Component::KafkaStart(Some(addr.to_string())),
         detail: format!(
             "port {} is taken by another program that is not Kafka: stop it (`ss -ltnp` shows \
              which; a paused Kafka container holds it too: `docker compose -f \
@@ -335,8 +335,8 @@ fn resume_if_paused(run: Runner<'_>, config: &InfraConfig) -> Result<Option<Stri
         crate::sys::state::read_trusted(&config.state_dir, PAUSED_BY_FILE)
             .and_then(|b| serde_json::from_slice(&b).ok());
     if let Some(p) = pauser.filter(|p| p.pid != std::process::id() && p.is_running()) {
-        return Err(Error::Process {
-            what: "starting Kafka".into(),
+        return Err(Error::Failed {
+            component: Component::KafkaStart(None),
             detail: format!(
                 "Kafka's container is paused for an outage by another notebook (pid {}): end \
                  it there with `infra.outage(false)`, or stop that kernel and start again",
@@ -465,8 +465,8 @@ fn wait_published(config: &InfraConfig, child: &mut std::process::Child) -> Resu
             let log = crate::sys::state::read(&config.state_dir.join("broker.log"))
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
-            return Err(Error::Process {
-                what: "the embedded broker".into(),
+            return Err(Error::Failed {
+                component: Component::EmbeddedBroker,
                 detail: format!("exited with {status}: {}", log.lines().last().unwrap_or("")),
             });
         }
@@ -525,16 +525,16 @@ impl Infra {
         match self.backend {
             Backend::Docker => docker_outage(&run_bounded, &self.config, down),
             Backend::Embedded | Backend::Tansu => {
-                let broker = self.broker.as_ref().ok_or_else(|| Error::Process {
-                    what: "the embedded broker".into(),
-                    detail: "its process is unknown: start it with `infra::start()`".into(),
+                let broker = self.broker.as_ref().ok_or_else(|| Error::Failed {
+                    component: Component::EmbeddedBroker,
+                    detail: "its process is unknown: start it with `start_kafka()`".into(),
                 })?;
                 let pid = broker.pid;
                 let sig = if down { libc::SIGUSR1 } else { libc::SIGUSR2 };
                 if !signal_recorded(broker, sig) {
-                    return Err(Error::Process {
-                        what: "the embedded broker".into(),
-                        detail: format!("pid {pid} is not running: start it with `infra::start()`"),
+                    return Err(Error::Failed {
+                        component: Component::EmbeddedBroker,
+                        detail: format!("pid {pid} is not running: start it with `start_kafka()`"),
                     });
                 }
                 let changed = until(Duration::from_secs(5), Duration::from_millis(20), || {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Component, Error, Result};
 use crate::kafka::client::{ensure_topic, wait_for_broker};
 use crate::sys::binary::crate_dir;
 use crate::sys::process::{signal, terminate_child};
@@ -102,8 +102,8 @@ impl Tansu {
     /// Waits until Tansu answers, then creates the topics.
     fn wait_ready(&mut self, topics: &[(String, i32)]) -> Result<()> {
         if let Ok(Some(status)) = self.child.try_wait() {
-            return Err(Error::Process {
-                what: "tansu".into(),
+            return Err(Error::Failed {
+                component: Component::Tansu,
                 detail: format!("exited at once with {status}"),
             });
         }
@@ -125,8 +125,8 @@ impl Tansu {
         if signal(self.child.id(), sig) {
             Ok(())
         } else {
-            Err(Error::Process {
-                what: "tansu".into(),
+            Err(Error::Failed {
+                component: Component::Tansu,
                 detail: "it is not running".into(),
             })
         }

@@ -563,7 +563,7 @@ fn errors_say_what_is_wrong_and_what_to_do() {
     assert_eq!(
         e,
         format!(
-            "no Kafka broker answered at {addr} within 1 s: start one with `infra::start()` \
+            "no Kafka broker answered at {addr} within 1 s: start one with `start_kafka()` \
             (or `cargo run --bin broker`) and check the address"
         )
     );

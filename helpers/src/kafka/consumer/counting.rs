@@ -14,7 +14,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use crate::core::event::{decode, MAX_PAYLOAD_BYTES};
 use crate::core::time::Timestamp;
 use crate::core::window::{Outcome, WindowEngine, OTHER};
-use crate::error::{Error, Result};
+use crate::error::{Component, Error, Result};
 use crate::sys::lock;
 
 use super::connection::{fetch_error_text, PipelineConsumer};
@@ -253,8 +253,8 @@ impl Counting {
             Some(Err(panic)) => format!("it panicked: {}", panic_message(panic.as_ref())),
             _ => "it stopped".into(),
         };
-        Error::Process {
-            what: "the consumer's counting thread".into(),
+        Error::Failed {
+            component: Component::CountingThread,
             detail,
         }
     }
@@ -368,11 +368,18 @@ mod tests {
         .expect("counting thread");
         counting.job(Job::Panic).expect("sent");
         // Whether the batch goes before or after the thread has ended: the same error.
-        let said = counting
+        let err = counting
             .push(b"{}", Timestamp(0))
             .and_then(|_| counting.settled().map(|_| ()))
-            .expect_err("an error")
-            .to_string();
+            .expect_err("an error");
+        assert!(matches!(
+            err,
+            Error::Failed {
+                component: Component::CountingThread,
+                ..
+            }
+        ));
+        let said = err.to_string();
         assert_eq!(
             said,
             "the consumer's counting thread failed: it panicked: test hook"

@@ -38,7 +38,7 @@ use tokio::sync::Notify;
 
 use crate::core::config::{WindowConfig, DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
 use crate::core::window::{Snapshot, TriggerMetrics, WindowEngine};
-use crate::error::{Error, Result};
+use crate::error::{Component, Error, Result};
 use crate::kafka::checkpoint;
 use crate::kafka::client::find_bootstrap;
 use crate::sys::lock;
@@ -400,8 +400,8 @@ impl Pipeline {
         });
         match settled {
             Some(st) if st.running => Ok(()),
-            Some(st) => Err(Error::Process {
-                what: "the consumer".into(),
+            Some(st) => Err(Error::Failed {
+                component: Component::Consumer,
                 detail: st.last_error.unwrap_or_else(|| "stopped".into()),
             }),
             None => Err(Error::Timeout {
@@ -425,8 +425,8 @@ impl Pipeline {
         });
         match seen {
             Some(st) if st.running => Ok(()),
-            Some(st) => Err(Error::Process {
-                what: "the consumer".into(),
+            Some(st) => Err(Error::Failed {
+                component: Component::Consumer,
                 detail: st.last_error.unwrap_or_else(|| "stopped".into()),
             }),
             None => Err(Error::Timeout {
@@ -457,8 +457,8 @@ impl Pipeline {
         });
         match settled {
             Some(Ok(snap)) => Ok(snap),
-            Some(Err(last_error)) => Err(Error::Process {
-                what: "the consumer".into(),
+            Some(Err(last_error)) => Err(Error::Failed {
+                component: Component::Consumer,
                 detail: last_error.unwrap_or_else(|| "stopped".into()),
             }),
             None => Err(Error::Timeout {
@@ -526,6 +526,14 @@ mod tests {
         );
         for err in [ready, snap] {
             assert_eq!(err.to_string(), format!("the consumer failed: {said}"));
+            // A caller matches the kind, not the words.
+            assert!(matches!(
+                err,
+                Error::Failed {
+                    component: Component::Consumer,
+                    ..
+                }
+            ));
         }
         pipe.stop();
         let _ = std::fs::remove_dir_all(state_dir);
