@@ -7,10 +7,13 @@ Every code cell ran without error (nothing on stderr either: evcxr reports a cel
 failed `?` there without failing the cell); the trending table lists hashtags with counts > 0;
 the producer-vs-consumer table shows equal counts per hashtag (every acknowledged event
 counted once); both SVG charts are present and name the hashtags; the clean-up table
-reports no process left running; no output shows Rust's Debug text (`Counted(1)`,
+reports no process left running. Values are read from the data block each view carries
+(`<script type="application/json" data-stream-demo="...">`), not from its words, so a
+reworded or translated table does not break the check; no output shows Rust's Debug text (`Counted(1)`,
 `Unreachable("...")`, `Some(`, `Status { field: ... }`).
 """
 import html
+import json
 import re
 import sys
 
@@ -57,15 +60,6 @@ def debug_text(text):
     return None
 
 
-def rows(markup):
-    """The rows of every HTML table in `markup`, as lists of unescaped cell texts."""
-    found = []
-    for tr in re.findall(r"<tr>(.*?)</tr>", markup, flags=re.S):
-        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, flags=re.S)
-        found.append([html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells])
-    return found
-
-
 def main(path, twice=False):
     nb = nbjson.load(path)
     failures = []
@@ -99,69 +93,64 @@ def main(path, twice=False):
         failures.append(f"no cell contains {snippet!r}")
         return ""
 
-    # The trending table: hashtags with counts > 0.
-    trending = rows(output("pipeline.show_trending()"))
-    header = next((r for r in trending if "hashtag" in r and "count" in r), None)
-    if not header:
-        failures.append("the trending table has no hashtag/count header")
-    else:
-        h, c = header.index("hashtag"), header.index("count")
-        data = [r for r in trending if len(r) == len(header) and r is not header and r[c].isdigit()]
-        if not data or not all(r[h].startswith("#") and int(r[c]) > 0 for r in data):
-            failures.append(f"the trending table lacks hashtags with counts > 0: {data}")
-        print(f"trending table: {[(r[h], int(r[c])) for r in data]}")
+    def data(snippet, name):
+        """The data block `name` of the cell whose source contains `snippet` (the values a
+        view shows, as JSON: whatever words the table uses), or {} and a failure."""
+        m = re.search(r'<script type="application/json" data-stream-demo="%s">(.*?)</script>' % name,
+                      output(snippet), flags=re.S)
+        if not m:
+            failures.append(f"the cell with {snippet!r} has no {name!r} data")
+            return {}
+        return json.loads(m.group(1))
+
+    # The trending window: hashtags with counts > 0.
+    trending = data("pipeline.show_trending()", "trending").get("hashtags", [])
+    if not trending or not all(r["hashtag"].startswith("#") and r["count"] > 0 for r in trending):
+        failures.append(f"the trending table lacks hashtags with counts > 0: {trending}")
+    print(f"trending: {[(r['hashtag'], r['count']) for r in trending]}")
 
     # One producer and one consumer, even after every cell ran twice; during the outage
-    # the consumer said the broker was unreachable.
-    status = output("show_status(&[&kafka")
-    procs = [r for r in rows(status) if r and r[0] == "processes"]
-    if not procs or "producers running: 1 · consumer threads: 1" not in procs[0][1]:
+    # the consumer found the broker unreachable, and said how many brokers were down.
+    status = data("show_status(&[&kafka", "status")
+    procs = status.get("processes", {})
+    if (procs.get("producers"), procs.get("consumer_threads")) != (1, 1):
         failures.append(f"expected one producer and one consumer: {procs}")
-    consumer = [r for r in rows(status) if r and r[0] == "consumer"]
-    if not consumer or "broker unreachable" not in consumer[0][1]:
-        failures.append(f"during the outage the consumer did not say 'broker unreachable': {consumer}")
-    print(f"status during the outage: {procs} {consumer[0][1][:80] if consumer else ''}")
+    consumer = next((p for p in status.get("parts", []) if p["part"] == "consumer"), {})
+    if consumer.get("broker") != "unreachable":
+        failures.append(f"during the outage the consumer did not find the broker unreachable: {consumer}")
+    print(f"status during the outage: {procs} {consumer}")
 
     # Section 7b, the consumer written in the cell: three micro-batches, and it counted
     # hashtags in at least one of them.
-    own = rows(output("show_micro_batches(&batches)"))
-    head = next((r for r in own if "batch" in r and "hashtag" in r), None)
-    if not head:
-        failures.append("the own-consumer cell shows no micro-batch table")
-    else:
-        b, h, c = head.index("batch"), head.index("hashtag"), head.index("count")
-        data = [r for r in own if len(r) == len(head) and r is not head]
-        counted = [r for r in data if r[h].startswith("#") and r[c].isdigit() and int(r[c]) > 0]
-        if {r[b] for r in data} != {"0", "1", "2"} or not counted:
-            failures.append(f"the own-consumer cell: expected 3 batches with counts: {data}")
-        print(f"own consumer: {len(data)} rows, {len(counted)} with counts")
+    own = data("show_micro_batches(&batches)", "micro_batches").get("batches", [])
+    counted = [b for b in own if b["updated"] and any(c > 0 for _, c in b["updated"])]
+    if [b["trigger"] for b in own] != [0, 1, 2] or not counted:
+        failures.append(f"the own-consumer cell: expected 3 batches with counts: {own}")
+    print(f"own consumer: {len(own)} batches, {len(counted)} with counts")
+
     # Section 9b, a leader fails: on the embedded 3-broker cluster partition 0 gets a new
-    # leader and the producer loses nothing; a single broker (Tansu) says why not.
-    backend = next((r[1] for r in rows(output("kafka.show()")) if r and r[0] == "backend"), "")
-    failover = output("kafka.fail_leader(0)")
+    # leader, the broker down is in no in-sync set, the producer loses nothing and the
+    # consumer reads on; a single broker (Tansu) keeps one copy, and nothing fails over.
+    backend = data("kafka.show()", "kafka").get("backend")
+    failover = data("kafka.fail_leader(0)", "cluster")
+    p0 = next((p for p in failover.get("partitions", []) if p["partition"] == 0), None)
     if backend == "embedded":
-        m = re.search(r"broker (\d+), the leader of partition 0, is down; broker (\d+) leads it now", failover)
-        p0 = next((r[1] for r in rows(failover) if r and r[0] == "partition 0"), "")
-        prod = next((r[1] for r in rows(failover) if r and r[0].startswith("producer")), "")
-        cons = next((r[1] for r in rows(failover) if r and r[0] == "consumer"), "")
-        if " · connected · " not in cons:
-            failures.append(f"after one broker of three failed, the consumer is not connected: {cons}")
-        if not m or m.group(1) == m.group(2) or not p0.startswith(f"leader {m.group(2)} ") \
-                or m.group(1) in re.findall(r"\d+", p0.split("in sync")[-1]) \
-                or "failed 0" not in prod:
-            failures.append(f"the failover cell: {failover[:600]!r}")
-        print(f"failover: {m.group(0) if m else None}; partition 0: {p0}; {prod}")
-    elif "keeps one copy of partition 0" not in failover:
-        failures.append(f"the failover cell on {backend!r} says nothing: {failover[:300]!r}")
+        down = failover.get("brokers_down", [])
+        if len(down) != 1 or not p0 or p0["leader"] in (None, down[0]) or down[0] in p0["isr"] \
+                or failover["producer"]["failed"] != 0 or failover["consumer"]["broker"] != "connected":
+            failures.append(f"the failover cell: {failover}")
+        print(f"failover: broker {down} down; partition 0: {p0}; producer {failover.get('producer')}")
+    elif failover.get("partitions") != []:
+        failures.append(f"the failover cell on {backend!r}: {failover}")
     # Section 10c, a checkpoint: the consumer, first started and then restarted from its
     # checkpoint, read and counted what a consumer that never stopped did.
     for snippet in ("reads the topic from its start", "the same folder: it goes on"):
-        table = {r[0]: r[1] for r in rows(output(snippet)) if len(r) == 2}
-        ours, ref = table.get("this consumer", ""), table.get("one that never stopped", "")
-        if not re.match(r"read [1-9]\d* messages", ours) or not ref.startswith(ours) \
-                or "nothing lost, nothing counted twice" not in table.get("together", ""):
-            failures.append(f"the checkpoint cell ({snippet}): {table}")
-        print(f"checkpoint after {snippet!r}: {ours} / {table.get('together', '')}")
+        cp = data(snippet, "checkpoint")
+        ref = cp.get("reference", {})
+        if not cp.get("consumed") or (cp.get("consumed"), cp.get("counted")) != (ref.get("consumed"), ref.get("counted")) \
+                or not (cp.get("agreed") and cp.get("same_counts")):
+            failures.append(f"the checkpoint cell ({snippet}): {cp}")
+        print(f"checkpoint after {snippet!r}: {cp}")
     if twice:
         # Re-running the producer cell replaces the producer: the last one's counters no
         # longer cover every counted event, so the end-to-end equality is checked on the
@@ -176,29 +165,28 @@ def main(path, twice=False):
     for snippet, expect in (("let a = Pipeline::start", 1), ("let b = Pipeline::start", 2),
                             ("300 new events, shared out", 2), ("b.stop();", 1),
                             ("300 more events", 1)):
-        group = {r[0]: r[1] for r in rows(output(snippet)) if len(r) == 2}
-        parts = [re.search(r"partitions (\d[\d, ]*)", v) for k, v in group.items() if k.startswith("consumer")]
-        owned = sorted(int(x) for m in parts if m for x in re.findall(r"\d+", m.group(1)))
-        running = [k for k, v in group.items() if k.startswith("consumer") and v.startswith("running")
-                   and not v.startswith("running · partitions none ")]
-        if owned != [0, 1, 2] or len(running) != expect or "each one once" not in group.get("together", ""):
+        group = data(snippet, "group")
+        members = group.get("members", [])
+        owned = sorted(p for m in members for p in m["partitions"])
+        busy = [m for m in members if m["running"] and m["partitions"]]
+        if owned != [0, 1, 2] or len(busy) != expect or not group.get("settled") \
+                or group.get("committed") != sum(m["consumed"] for m in members):
             failures.append(f"the consumer-group cell ({snippet}): {group}")
-        if snippet.endswith("shared out") and not re.search(r"read [1-9]\d* messages", group.get("consumer 2", "")):
+        if snippet.endswith("shared out") and not (len(members) > 1 and members[1]["consumed"] > 0):
             failures.append(f"consumer 2 read none of the new events: {group}")
         print(f"consumer group after {snippet!r}: {group}")
     # Producer vs consumer: per hashtag, produced == counted.
-    recon = rows(output("show_reconcile(&sent"))
-    produced = [r for r in recon if len(r) == 2 and r[1].startswith("produced ")]
-    if not produced:
-        failures.append("no producer-vs-consumer rows")
-    for name, text in produced:
-        m = re.match(r"produced (\d+) · counted (\d+) · (\w+)", text)
-        if not m or m.group(1) != m.group(2) or int(m.group(1)) == 0:
-            failures.append(f"producer vs consumer differ for {name}: {text}")
-    print(f"producer vs consumer: {produced}")
+    recon = data("show_reconcile(&sent", "reconcile")
+    per_tag = recon.get("hashtags", [])
+    if not per_tag or not recon.get("equal") or not recon.get("produced"):
+        failures.append(f"producer vs consumer: {recon}")
+    for r in per_tag:
+        if r["produced"] != r["counted"] or r["produced"] == 0:
+            failures.append(f"producer vs consumer differ for {r['hashtag']}: {r}")
+    print(f"producer vs consumer: {recon}")
 
     # Both charts: SVG naming the hashtags.
-    tags = [r[0] for r in produced if r[0].startswith("#")]
+    tags = [r["hashtag"] for r in per_tag]
     for snippet in ("pipeline.show_top()", "pipeline.show_trend()"):
         svg = output(snippet)
         if "<svg" not in svg:
@@ -210,11 +198,10 @@ def main(path, twice=False):
             failures.append(f"{snippet}: names no hashtag")
 
     # Clean-up: nothing left running.
-    clean = rows(output("clean_up("))
-    left = [r for r in clean if r and r[0] == "processes left running"]
-    if not left or left[0][1] != "0":
-        failures.append(f"the clean-up cell reports processes left: {left}")
-    print(f"clean-up: {left}")
+    clean = data("clean_up(", "clean_up")
+    if clean.get("left") != 0 or any(p["running"] for p in clean.get("parts", [])):
+        failures.append(f"the clean-up cell reports parts left running: {clean}")
+    print(f"clean-up: {clean}")
 
     return report(failures, code)
 

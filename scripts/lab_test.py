@@ -300,15 +300,13 @@ def run(browser, lab):
     i = cell_index(page, "clean_up(")
     check(len(page.evaluate(JS_OUTPUT, [i, "table"])) >= 1, "the clean-up table renders")
     shot(page, "6-clean-up.png", i)
+    # The value, not the words: the clean-up view's data block (what check_notebook reads).
     left = page.evaluate("""(i) => {
       const node = window.jupyterapp.shell.currentWidget.content.widgets[i].node;
-      for (const tr of node.querySelectorAll('.jp-OutputArea tr')) {
-        const cells = Array.from(tr.children).map(c => c.textContent.trim());
-        if (cells[0] === 'processes left running') return cells[1];
-      }
-      return null;
+      const block = node.querySelector('.jp-OutputArea script[data-stream-demo="clean_up"]');
+      return block ? JSON.parse(block.textContent).left : null;
     }""", i)
-    check(left == "0", "the clean-up table reports 0 processes left running", repr(left))
+    check(left == 0, "the clean-up table reports 0 processes left running", repr(left))
     context.close()
 
 

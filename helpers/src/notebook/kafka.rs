@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::core::config::TWEETS_TOPIC;
 use crate::core::time::Timestamp;
 use crate::error::Result;
@@ -18,7 +20,7 @@ use crate::views::console::write_line;
 use crate::views::html::Html;
 use crate::views::table;
 
-use super::parts::{consumer_line, list};
+use super::parts::{consumer_data, consumer_line, list};
 use super::stream::settle_wait;
 
 /// Starts Kafka for the notebook: the classroom's cluster
@@ -54,7 +56,14 @@ impl Infra {
                 ),
             ));
         }
-        Ok(table::show(&table::key_values(&rows)?, "Kafka"))
+        let data = json!({
+            "backend": st.backend.to_string(),
+            "brokers": st.brokers,
+            "topics": st.topics.iter().map(|t| json!({
+                "name": t.name, "partitions": t.partitions(), "messages": t.messages(),
+            })).collect::<Vec<_>>(),
+        });
+        Ok(table::show(&table::key_values(&rows)?, "Kafka").with_data("kafka", &data))
     }
 
     /// The health check (the original project's `tester.py`): writes `n` numbered
@@ -211,7 +220,17 @@ pub fn show_cluster(kafka: &Infra, producer: &Producer, pipeline: &Pipeline) -> 
         &table::key_values(&rows)?,
         "Producer and consumer",
     ));
-    Ok(Html::concat(views))
+    let data = json!({
+        "backend": kafka.backend.to_string(),
+        "brokers_down": kafka.brokers_down(),
+        "partitions": parts.iter().map(|p| json!({
+            "partition": p.partition, "leader": p.leader, "replicas": p.replicas, "isr": p.isr,
+        })).collect::<Vec<_>>(),
+        "producer": { "sent": s.sent, "acked": s.acked, "failed": s.failed },
+        "consumer": consumer_data(pipeline),
+        "counted": counted,
+    });
+    Ok(Html::concat(views).with_data("cluster", &data))
 }
 
 /// The members of one consumer group: the partitions each one reads and the messages it
@@ -252,6 +271,19 @@ pub fn show_group(kafka: &Infra, members: &[&Pipeline]) -> Result<Html> {
         })
         .collect();
     let together: u64 = members.iter().map(|m| m.status().consumed).sum();
+    let data = json!({
+        "group": group,
+        "members": members.iter().map(|m| {
+            let s = m.status();
+            json!({
+                "running": s.running,
+                "partitions": if s.running { s.partitions } else { vec![] },
+                "consumed": s.consumed,
+            })
+        }).collect::<Vec<_>>(),
+        "committed": done,
+        "settled": settled,
+    });
     let how = if settled {
         "each one once".to_string()
     } else {
@@ -267,7 +299,8 @@ pub fn show_group(kafka: &Infra, members: &[&Pipeline]) -> Result<Html> {
     Ok(table::show(
         &table::two_columns(("member", "state"), &rows)?,
         &format!("Consumer group \"{group}\""),
-    ))
+    )
+    .with_data("group", &data))
 }
 
 /// Whether the group has settled: every partition has one running owner, every running

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::core::event::decode;
 use crate::core::generator::Generator;
 use crate::core::time::Timestamp;
@@ -171,10 +173,16 @@ impl Pipeline {
         let snap = self.snapshot_with_data(Duration::from_secs(60))?;
         let df = table::trending(&snap, self.config().window.slide, TOP)?;
         let w = snap.trending().expect("snapshot has data");
+        let data = json!({
+            "window": [w.start.micros(), w.end.micros()],
+            "hashtags": w.counts.iter().take(TOP).map(|(h, c)| json!({ "hashtag": h, "count": c }))
+                .collect::<Vec<_>>(),
+        });
         Ok(table::show(
             &df,
             &format!("Trending: window {}–{}", w.start.clock(), w.end.clock()),
-        ))
+        )
+        .with_data("trending", &data))
     }
 
     /// The trending window as a Polars DataFrame, to explore by hand.
@@ -288,6 +296,14 @@ impl Pipeline {
                 q.status().consumed
             )
         };
+        let counted = |q: &Pipeline| q.all_time_counts().iter().map(|(_, c)| c).sum::<u64>();
+        let data = json!({
+            "consumed": p.status().consumed,
+            "counted": counted(p),
+            "reference": { "consumed": reference.status().consumed, "counted": counted(&reference) },
+            "agreed": agreed,
+            "same_counts": same_counts,
+        });
         let rows = vec![
             (
                 "checkpoint".to_string(),
@@ -320,7 +336,8 @@ impl Pipeline {
         Ok(table::show(
             &table::two_columns(("what", "state"), &rows)?,
             "A consumer with a checkpoint",
-        ))
+        )
+        .with_data("checkpoint", &data))
     }
 }
 
@@ -328,10 +345,18 @@ impl Pipeline {
 /// for each trigger, the newest window that got data (Spark's `update` output) and its top
 /// hashtags with their running counts.
 pub fn show_micro_batches(batches: &[Snapshot]) -> Result<Html> {
+    let data = json!({
+        "batches": batches.iter().map(|s| json!({
+            "trigger": s.metrics.trigger_id,
+            "input_rows": s.metrics.input_rows,
+            "updated": s.updated.last().map(|w| &w.counts),
+        })).collect::<Vec<_>>(),
+    });
     Ok(table::show(
         &table::micro_batches(batches, TOP)?,
         "Each micro-batch: the newest window that got data and its top hashtags (update mode)",
-    ))
+    )
+    .with_data("micro_batches", &data))
 }
 
 /// Checks the whole pipeline end to end: what the producer had acknowledged (its final
@@ -345,9 +370,11 @@ pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
     let counted = p.all_time_counts();
     let verdict = |equal: bool| if equal { "equal" } else { "DIFFERENT" };
     let mut rows = Vec::new();
+    let mut per_hashtag = Vec::new();
     let mut all_equal = true;
     for (h, acked) in sent.hashtags.iter().zip(&sent.acked_per_hashtag) {
         let c = counted.iter().find(|(t, _)| t == h).map_or(0, |(_, c)| *c);
+        per_hashtag.push(json!({ "hashtag": h, "produced": acked, "counted": c }));
         all_equal &= c == *acked;
         rows.push((
             h.clone(),
@@ -371,10 +398,17 @@ pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
         "The counts differ: see the rows marked DIFFERENT."
     };
     rows.push(("verdict".into(), said.into()));
+    let data = json!({
+        "hashtags": per_hashtag,
+        "produced": sent.acked,
+        "counted": total,
+        "equal": all_equal,
+    });
     Ok(table::show(
         &table::two_columns(("hashtag", "check"), &rows)?,
         "Producer vs consumer",
-    ))
+    )
+    .with_data("reconcile", &data))
 }
 
 /// How long a table waits for consumers to settle: three of their longest trigger, and at

@@ -56,6 +56,20 @@ impl Html {
         )
     }
 
+    /// The same fragment with `data` attached as a JSON block named `name`
+    /// (`<script type="application/json" data-stream-demo="name">`): the view's values as
+    /// data, which a check can read whatever words the table says them in (another
+    /// language, a rewording). A browser shows nothing of it. Every `<` in the JSON is
+    /// written `\u003c`, so no string from the stream can end the block.
+    pub fn with_data(mut self, name: &str, data: &serde_json::Value) -> Html {
+        let json = data.to_string().replace('<', "\\u003c");
+        self.markup.push_str(&format!(
+            "<script type=\"application/json\" data-stream-demo=\"{}\">{json}</script>",
+            escape(name)
+        ));
+        self
+    }
+
     /// Joins fragments one after the other.
     pub fn concat(parts: impl IntoIterator<Item = Html>) -> Html {
         let mut markup = String::new();
@@ -113,6 +127,23 @@ impl crate::lab::health::HealthReport {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn data_blocks_cannot_be_ended_by_stream_text() {
+        let hostile = serde_json::json!({ "hashtag": "</script><script>alert(1)</script>" });
+        let html = Html::new("<p>x</p>", "x").with_data("trending", &hostile);
+        assert_eq!(
+            html.markup.matches("</script>").count(),
+            1,
+            "{}",
+            html.markup
+        );
+        assert!(html.markup.contains("data-stream-demo=\"trending\""));
+        let start = html.markup.find("\">").unwrap() + 2;
+        let json = &html.markup[start..html.markup.rfind("</script>").unwrap()];
+        let back: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(back, hostile);
+    }
+
     use super::*;
 
     #[test]

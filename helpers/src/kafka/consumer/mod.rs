@@ -393,35 +393,44 @@ impl Pipeline {
     /// events produced after this returns are all counted. Fails at once, with the
     /// consumer's last error, if the consumer thread has ended.
     pub fn wait_ready(&self, wait: Duration) -> Result<()> {
-        // Ready (partitions found) or ended (with its error): either way, stop waiting.
-        let settled = poll(wait, Duration::from_millis(20), || {
-            let st = self.status();
-            (!st.partitions.is_empty() || !st.running).then_some(st)
-        });
-        match settled {
-            Some(st) if st.running => Ok(()),
-            Some(st) => Err(Error::Failed {
-                component: Component::Consumer,
-                detail: st.last_error.unwrap_or_else(|| "stopped".into()),
-            }),
-            None => Err(Error::Timeout {
-                what: format!(
+        self.wait_status(
+            wait,
+            |st| !st.partitions.is_empty(),
+            || {
+                format!(
                     "the consumer to find topic {:?} at {} ({})",
                     self.config.topic,
                     self.config.bootstrap,
                     self.status().broker
-                ),
-                secs: wait.as_secs(),
-            }),
-        }
+                )
+            },
+        )
     }
 
     /// Waits (at most `wait`) until the consumer finds the broker unreachable (an outage has
     /// begun); fails if it has not by then, or if the consumer thread has ended.
     pub fn wait_unreachable(&self, wait: Duration) -> Result<()> {
+        let unreachable = |st: &PipelineStatus| matches!(st.broker, BrokerState::Unreachable(_));
+        self.wait_status(wait, unreachable, || {
+            format!(
+                "the consumer to find {} unreachable (it is {})",
+                self.config.bootstrap,
+                self.status().broker
+            )
+        })
+    }
+
+    /// Waits (at most `wait`) until `done` holds for the status: `Ok`; or the consumer
+    /// thread ends: its last error; or the time runs out: a timeout on `what()`.
+    fn wait_status(
+        &self,
+        wait: Duration,
+        done: impl Fn(&PipelineStatus) -> bool,
+        what: impl FnOnce() -> String,
+    ) -> Result<()> {
         let seen = poll(wait, Duration::from_millis(20), || {
             let st = self.status();
-            (matches!(st.broker, BrokerState::Unreachable(_)) || !st.running).then_some(st)
+            (done(&st) || !st.running).then_some(st)
         });
         match seen {
             Some(st) if st.running => Ok(()),
@@ -430,11 +439,7 @@ impl Pipeline {
                 detail: st.last_error.unwrap_or_else(|| "stopped".into()),
             }),
             None => Err(Error::Timeout {
-                what: format!(
-                    "the consumer to find {} unreachable (it is {})",
-                    self.config.bootstrap,
-                    self.status().broker
-                ),
+                what: what(),
                 secs: wait.as_secs(),
             }),
         }
