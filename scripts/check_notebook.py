@@ -42,7 +42,8 @@ def outputs_of(cell):
 # Rust's Debug text, as it would reach a student: a CamelCase variant with a value in
 # parentheses (`Counted(1)`, `Unreachable("...")`, `Rejected(EmptyHashtag)`), `Some(`/`None`
 # as values, or a struct's `Name { field: ...`. Matched on the text a reader sees (tags
-# stripped, entities unescaped), so CSS and SVG markup cannot match.
+# stripped, entities unescaped; styles and scripts, such as the views' data blocks, are not
+# seen), so CSS, SVG markup and JSON cannot match.
 DEBUG_SHAPES = [
     re.compile(r"\b(?:Some|Ok|Err)\("),
     re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]*)*\((?:\"|\d|[A-Z][a-z])"),
@@ -52,7 +53,7 @@ DEBUG_SHAPES = [
 
 def debug_text(text):
     """The first Debug-shaped piece of `text` a reader would see, or None."""
-    seen = html.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", text, flags=re.S))
+    seen = html.unescape(re.sub(r"<style.*?</style>|<script.*?</script>|<[^>]+>", " ", text, flags=re.S))
     for shape in DEBUG_SHAPES:
         m = shape.search(seen)
         if m:
