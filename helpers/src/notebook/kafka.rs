@@ -9,8 +9,9 @@ use serde_json::json;
 use crate::core::config::TWEETS_TOPIC;
 use crate::core::time::Timestamp;
 use crate::error::Result;
-use crate::kafka::consumer::{BrokerState, Pipeline};
+use crate::kafka::consumer::{BrokerState, Pipeline, PipelineStatus};
 use crate::kafka::producer::Producer;
+use crate::lab::controller::PartitionState;
 use crate::lab::health::{self, HealthReport};
 use crate::lab::infra::{start_with, Infra};
 use crate::lab::probe::GroupProbe;
@@ -176,22 +177,11 @@ pub fn show_cluster(kafka: &Infra, producer: &Producer, pipeline: &Pipeline) -> 
         .collect();
     let mut views = vec![];
     if !parts.is_empty() {
-        let rows: Vec<(String, String)> = parts
-            .iter()
-            .map(|p| {
-                (
-                    format!("partition {}", p.partition),
-                    format!(
-                        "leader {} · replicas {} · in sync {}",
-                        p.leader.map_or("none".into(), |l| l.to_string()),
-                        list(&p.replicas),
-                        list(&p.isr)
-                    ),
-                )
-            })
-            .collect();
         views.push(table::show(
-            &table::two_columns(("partition", "leader · replicas · in-sync replicas"), &rows)?,
+            &table::two_columns(
+                ("partition", "leader · replicas · in-sync replicas"),
+                &partition_rows(&parts),
+            )?,
             &format!("{TWEETS_TOPIC} on the {} cluster", kafka.backend),
         ));
     }
@@ -233,6 +223,24 @@ pub fn show_cluster(kafka: &Infra, producer: &Producer, pipeline: &Pipeline) -> 
     Ok(Html::concat(views).with_data("cluster", &data))
 }
 
+/// A row per partition: its leader, its replicas, those in sync.
+fn partition_rows(parts: &[PartitionState]) -> Vec<(String, String)> {
+    parts
+        .iter()
+        .map(|p| {
+            (
+                format!("partition {}", p.partition),
+                format!(
+                    "leader {} · replicas {} · in sync {}",
+                    p.leader.map_or("none".into(), |l| l.to_string()),
+                    list(&p.replicas),
+                    list(&p.isr)
+                ),
+            )
+        })
+        .collect()
+}
+
 /// The members of one consumer group: the partitions each one reads and the messages it
 /// read, against the messages `tweets_topic` holds. Waits (up to 30 s, or three triggers)
 /// until every partition is read by exactly one running member, every running member has
@@ -250,37 +258,40 @@ pub fn show_group(kafka: &Infra, members: &[&Pipeline]) -> Result<Html> {
     });
     let (partitions, _) = retry_once(|| probe.topic())?;
     let done = retry_once(|| probe.committed(partitions))?;
-    let mut rows: Vec<(String, String)> = members
+    // A member that left reads no partition, whatever it read last.
+    let statuses: Vec<_> = members.iter().map(|m| m.status()).collect();
+    let owned = |s: &PipelineStatus| {
+        if s.running {
+            s.partitions.clone()
+        } else {
+            vec![]
+        }
+    };
+    let mut rows: Vec<(String, String)> = statuses
         .iter()
         .enumerate()
-        .map(|(i, m)| {
-            let s = m.status();
+        .map(|(i, s)| {
+            let state = if s.running {
+                "running"
+            } else {
+                "left the group"
+            };
             (
                 format!("consumer {}", i + 1),
                 format!(
-                    "{} · partitions {} · read {} messages",
-                    if s.running {
-                        "running"
-                    } else {
-                        "left the group"
-                    },
-                    list(if s.running { &s.partitions } else { &[] }),
+                    "{state} · partitions {} · read {} messages",
+                    list(&owned(s)),
                     s.consumed
                 ),
             )
         })
         .collect();
-    let together: u64 = members.iter().map(|m| m.status().consumed).sum();
+    let together: u64 = statuses.iter().map(|s| s.consumed).sum();
     let data = json!({
         "group": group,
-        "members": members.iter().map(|m| {
-            let s = m.status();
-            json!({
-                "running": s.running,
-                "partitions": if s.running { s.partitions } else { vec![] },
-                "consumed": s.consumed,
-            })
-        }).collect::<Vec<_>>(),
+        "members": statuses.iter().map(|s| json!({
+            "running": s.running, "partitions": owned(s), "consumed": s.consumed,
+        })).collect::<Vec<_>>(),
         "committed": done,
         "settled": settled,
     });

@@ -256,88 +256,140 @@ impl Pipeline {
     /// events hashtag by hashtag (in event time, late data can differ: the two saw
     /// different watermarks).
     pub fn show_checkpoint(&self) -> Result<Html> {
-        let p = self;
-        let Some(folder) = p.config().checkpoint.clone() else {
+        let Some(folder) = self.config().checkpoint.clone() else {
             return Err(Error::config(
                 "checkpoint",
                 "none",
                 "start the consumer with settings.with_checkpoint(folder)",
             ));
         };
-        let reference = Pipeline::start(PipelineConfig {
-            start_from: StartFrom::Earliest,
-            checkpoint: None,
-            group: None,
-            ..p.config().clone()
-        })?;
-        let wait = settle_wait(&[p]);
-        let caught_up = |q: &Pipeline| q.snapshot().is_some_and(|s| s.metrics.lag == Some(0));
-        let same = || {
-            let (a, b) = (p.status().consumed, reference.status().consumed);
-            a > 0 && a == b && caught_up(p) && caught_up(&reference)
-        };
-        let agreed = until(wait, Duration::from_millis(200), same);
-        let same_counts = p.all_time_counts() == reference.all_time_counts();
-        let saved = checkpoint::load(&folder, &p.config().topic, &p.config().window)?;
+        let Comparison {
+            me,
+            reference,
+            agreed,
+            wait,
+        } = self.beside_a_reference()?;
+        let saved = checkpoint::load(&folder, &self.config().topic, &self.config().window)?;
         let offsets = saved.as_ref().map_or_else(
             || "none yet (it is written at the first trigger)".to_string(),
             |cp| {
-                cp.offsets
+                let each: Vec<String> = cp
+                    .offsets
                     .iter()
                     .map(|(part, at)| format!("partition {part}: {at}"))
-                    .collect::<Vec<_>>()
-                    .join(" · ")
+                    .collect();
+                each.join(" · ")
             },
         );
-        let counts = |q: &Pipeline| {
-            let counted: u64 = q.all_time_counts().iter().map(|(_, c)| c).sum();
-            format!(
-                "read {} messages, counted {counted} events",
-                q.status().consumed
-            )
+        let together = match (agreed, me.counts == reference.counts) {
+            (true, true) => "the same messages, the same counts hashtag by hashtag: nothing \
+                             lost, nothing counted twice"
+                .to_string(),
+            (true, false) => "the same messages; the counts differ by late data (event time: \
+                              each judged it against its own watermark)"
+                .to_string(),
+            (false, _) => format!("not the same after {} s", wait.as_secs()),
         };
-        let counted = |q: &Pipeline| q.all_time_counts().iter().map(|(_, c)| c).sum::<u64>();
-        let data = json!({
-            "consumed": p.status().consumed,
-            "counted": counted(p),
-            "reference": { "consumed": reference.status().consumed, "counted": counted(&reference) },
-            "agreed": agreed,
-            "same_counts": same_counts,
-        });
         let rows = vec![
             (
                 "checkpoint".to_string(),
                 checkpoint::path(&folder).display().to_string(),
             ),
             ("offsets saved at the last trigger".to_string(), offsets),
-            ("this consumer".to_string(), counts(p)),
+            ("this consumer".to_string(), me.to_string()),
             (
                 "one that never stopped".to_string(),
                 format!(
-                    "{} (it read {} from its start just now)",
-                    counts(&reference),
-                    p.config().topic
+                    "{reference} (it read {} from its start just now)",
+                    self.config().topic
                 ),
             ),
-            (
-                "together".to_string(),
-                match (agreed, same_counts) {
-                    (true, true) => "the same messages, the same counts hashtag by hashtag: \
-                                     nothing lost, nothing counted twice"
-                        .to_string(),
-                    (true, false) => "the same messages; the counts differ by late data \
-                                      (event time: each judged it against its own watermark)"
-                        .to_string(),
-                    (false, _) => format!("not the same after {} s", wait.as_secs()),
-                },
-            ),
+            ("together".to_string(), together),
         ];
-        reference.stop();
+        let data = json!({
+            "consumed": me.consumed,
+            "counted": me.counted(),
+            "reference": { "consumed": reference.consumed, "counted": reference.counted() },
+            "agreed": agreed,
+            "same_counts": me.counts == reference.counts,
+        });
         Ok(table::show(
             &table::two_columns(("what", "state"), &rows)?,
             "A consumer with a checkpoint",
         )
         .with_data("checkpoint", &data))
+    }
+
+    /// Starts a reference consumer that never stopped (no checkpoint, from the topic's
+    /// start) beside this one, waits (up to 30 s, or three triggers) until both have caught
+    /// up and read the same messages, stops it, and compares the two.
+    fn beside_a_reference(&self) -> Result<Comparison> {
+        let reference = Pipeline::start(PipelineConfig {
+            start_from: StartFrom::Earliest,
+            checkpoint: None,
+            group: None,
+            ..self.config().clone()
+        })?;
+        let wait = settle_wait(&[self]);
+        let caught_up = |q: &Pipeline| q.snapshot().is_some_and(|s| s.metrics.lag == Some(0));
+        let agreed = until(wait, Duration::from_millis(200), || {
+            let (a, b) = (self.status().consumed, reference.status().consumed);
+            a > 0 && a == b && caught_up(self) && caught_up(&reference)
+        });
+        let comparison = Comparison {
+            me: Reading::of(self),
+            reference: Reading::of(&reference),
+            agreed,
+            wait,
+        };
+        reference.stop();
+        Ok(comparison)
+    }
+}
+
+/// A consumer beside a reference that never stopped.
+struct Comparison {
+    /// What the consumer read and counted.
+    me: Reading,
+    /// What the reference read and counted.
+    reference: Reading,
+    /// Whether both caught up and read the same messages within `wait`.
+    agreed: bool,
+    /// How long it waited at most.
+    wait: Duration,
+}
+
+/// What a consumer has read and counted.
+struct Reading {
+    /// Messages read.
+    consumed: u64,
+    /// Events counted, per hashtag.
+    counts: Vec<(String, u64)>,
+}
+
+impl Reading {
+    /// What `p` has read and counted now.
+    fn of(p: &Pipeline) -> Reading {
+        Reading {
+            consumed: p.status().consumed,
+            counts: p.all_time_counts(),
+        }
+    }
+
+    /// Events counted, all hashtags.
+    fn counted(&self) -> u64 {
+        self.counts.iter().map(|(_, c)| c).sum()
+    }
+}
+
+impl std::fmt::Display for Reading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "read {} messages, counted {} events",
+            self.consumed,
+            self.counted()
+        )
     }
 }
 

@@ -15,6 +15,13 @@
 //! ([`PipelineConfig::checkpoint`]), it saves its offsets and counts there at every
 //! trigger and goes on from them when started again.
 //!
+//! # Why "pipeline"
+//! [`Pipeline`] is more than a Kafka consumer: it is the consumer, the window engine
+//! behind it and what it publishes, the whole processing stage that Spark calls a
+//! streaming query. The name says what a class starts with `Pipeline::start`: reading,
+//! counting and publishing together. (The raw rdkafka client inside it is the consumer,
+//! in `connection.rs`.)
+//!
 //! # Files, one job each
 //! * this file: the settings ([`PipelineConfig`]), what is published ([`PipelineStatus`],
 //!   snapshots, metrics) and the [`Pipeline`] handle that starts, reads and stops it;
