@@ -68,9 +68,18 @@ fn number_in(value: &str, min: f64, max: f64) -> std::result::Result<f64, String
     }
 }
 
-/// Parses an event rate: 0 (as fast as possible) to ten million events per second.
+/// Parses an event rate: 0 (as fast as possible), or one event every 1,000 s to ten million
+/// events per second ([`crate::kafka::producer::check_rate`]).
 fn rate(value: &str) -> std::result::Result<f64, String> {
-    number_in(value, 0.0, 10_000_000.0)
+    let r = number_in(value, 0.0, crate::kafka::producer::MAX_RATE)?;
+    crate::kafka::producer::check_rate(r).map_err(|_| {
+        format!(
+            "use 0 (as fast as possible) or {} to {} events per second",
+            crate::kafka::producer::MIN_RATE,
+            crate::kafka::producer::MAX_RATE
+        )
+    })?;
+    Ok(r)
 }
 
 /// Parses a share between 0 and 1.
@@ -579,6 +588,8 @@ mod tests {
             ("--rate", "-1"),
             ("--rate", "NaN"),
             ("--rate", "1e300"),
+            // Issue 23: a tiny positive rate made the producer's pacing panic.
+            ("--rate", "1e-30"),
             ("--seed", "42.7"),
             ("--seed", "-1"),
             ("--trend-every", "inf"),

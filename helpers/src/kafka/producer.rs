@@ -93,17 +93,32 @@ impl Default for ProducerConfig {
     }
 }
 
+/// The slowest rate a producer paces at: one event every 1,000 s. (Slower rates are
+/// refused: pacing at 1e-30 events/s would wait longer than a clock can count.)
+pub const MIN_RATE: f64 = 0.001;
+
+/// The fastest rate a producer is asked for, in events per second.
+pub const MAX_RATE: f64 = 10_000_000.0;
+
+/// Checks an event rate: 0 (as fast as possible), or [`MIN_RATE`] to [`MAX_RATE`] events
+/// per second. The settings, the producer's flags and [`Producer::set_rate`] all use it.
+pub fn check_rate(rate: f64) -> Result<()> {
+    if rate == 0.0 || (rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate)) {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "rate",
+            rate,
+            &format!("use 0 (as fast as possible) or {MIN_RATE} to {MAX_RATE} events per second"),
+        ))
+    }
+}
+
 impl ProducerConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         validate_name("topic", &self.topic)?;
-        if !self.rate.is_finite() || self.rate < 0.0 {
-            return Err(Error::config(
-                "rate",
-                self.rate,
-                "use events per second >= 0 (0 = as fast as possible)",
-            ));
-        }
+        check_rate(self.rate)?;
         if !(0.0..=1.0).contains(&self.late_share) {
             return Err(Error::config(
                 "late_share",
@@ -316,8 +331,16 @@ impl<'a> ProducerLoop<'a> {
             return false;
         }
         let sent = (self.stats.sent - self.sent_at_start) as f64;
-        let due = self.start + Duration::from_secs_f64(sent / self.rate);
+        // Never a panic, whatever the rate: a due time past what the clock can hold is
+        // "not yet".
+        let due = Duration::try_from_secs_f64(sent / self.rate)
+            .ok()
+            .and_then(|d| self.start.checked_add(d));
         let now = Instant::now();
+        let Some(due) = due else {
+            std::thread::sleep(Duration::from_millis(50));
+            return true;
+        };
         if due <= now {
             return false;
         }
@@ -563,9 +586,7 @@ impl Producer {
     /// Changes the rate of the running producer (events/s, 0 = as fast as possible); it
     /// takes effect within half a second.
     pub fn set_rate(&self, rate: f64) -> Result<()> {
-        if !rate.is_finite() || rate < 0.0 {
-            return Err(Error::config("rate", rate, "use events per second >= 0"));
-        }
+        check_rate(rate)?;
         self.update_control(|c| c.rate = Some(rate))
     }
 
@@ -599,5 +620,29 @@ impl Producer {
         }
         let _ = fs::remove_file(&self.inner.pid_path);
         self.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 23: `--rate 1e-30` (or `set_rate(1e-30)`) made the producer panic on
+    /// `Duration::from_secs_f64` overflow. Every rate is now 0 or within a range the
+    /// pacing can count, and the same check guards the config, the flag and `set_rate`.
+    #[test]
+    fn rates_are_zero_or_within_a_countable_range() {
+        for ok in [0.0, MIN_RATE, 1.0, 5.0, MAX_RATE] {
+            assert!(check_rate(ok).is_ok(), "{ok}");
+        }
+        for bad in [1e-30, 1e-4, -1.0, f64::NAN, f64::INFINITY, MAX_RATE * 2.0] {
+            let e = check_rate(bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid setting rate = "), "{e}");
+        }
+        let config = ProducerConfig {
+            rate: 1e-30,
+            ..Default::default()
+        };
+        assert!(config.validate().is_err());
     }
 }
