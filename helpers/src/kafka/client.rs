@@ -46,6 +46,12 @@ pub fn published_bootstrap(state_dir: &Path) -> Option<String> {
     record.is_running().then_some(p.bootstrap)
 }
 
+/// Where a client connects when it is given no address and finds none published: Docker's
+/// Kafka, [`crate::core::config::DEFAULT_BOOTSTRAP`] (the clients' configs' default).
+pub fn fallback_bootstrap() -> String {
+    crate::core::config::DEFAULT_BOOTSTRAP.to_string()
+}
+
 /// Where a client given no address connects: the address a running broker program
 /// published in `state_dir` (the embedded broker, or Tansu), else `otherwise` (Docker's
 /// Kafka).

@@ -22,11 +22,11 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _,
 use rdkafka::ClientContext;
 use serde::{Deserialize, Serialize};
 
-use crate::core::config::{DEFAULT_BOOTSTRAP, DEFAULT_RATE, TWEETS_TOPIC};
+use crate::core::config::{DEFAULT_RATE, TWEETS_TOPIC};
 use crate::core::generator::{Generator, GeneratorConfig, TrendShift};
 use crate::core::time::Timestamp;
 use crate::error::{Component, Error, Result};
-use crate::kafka::client::{find_bootstrap, producer_config};
+use crate::kafka::client::{fallback_bootstrap, find_bootstrap, producer_config};
 use crate::sys::binary::binary;
 use crate::sys::lock;
 use crate::sys::process::read_live_record;
@@ -51,7 +51,7 @@ pub struct ProducerConfig {
     /// Where to connect when `bootstrap` is empty and no broker program published its
     /// address: Docker's Kafka (`127.0.0.1:9092`; the settings give its three addresses
     /// with `DOCKER_BROKERS=3`).
-    #[serde(default = "default_bootstrap")]
+    #[serde(default = "fallback_bootstrap")]
     pub fallback_bootstrap: String,
     /// Topic to write to.
     pub topic: String,
@@ -71,16 +71,11 @@ pub struct ProducerConfig {
     pub allow_multiple: bool,
 }
 
-/// Docker's Kafka's address, [`DEFAULT_BOOTSTRAP`].
-fn default_bootstrap() -> String {
-    DEFAULT_BOOTSTRAP.to_string()
-}
-
 impl Default for ProducerConfig {
     fn default() -> Self {
         ProducerConfig {
             bootstrap: String::new(),
-            fallback_bootstrap: default_bootstrap(),
+            fallback_bootstrap: fallback_bootstrap(),
             topic: TWEETS_TOPIC.to_string(),
             rate: DEFAULT_RATE,
             count: None,

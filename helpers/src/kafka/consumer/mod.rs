@@ -43,11 +43,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::core::config::{WindowConfig, DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
+use crate::core::config::{WindowConfig, TWEETS_TOPIC};
 use crate::core::window::{Snapshot, TriggerMetrics, WindowEngine};
 use crate::error::{Component, Error, Result};
 use crate::kafka::checkpoint;
-use crate::kafka::client::find_bootstrap;
+use crate::kafka::client::{fallback_bootstrap, find_bootstrap};
 use crate::sys::lock;
 use crate::sys::state::default_state_dir;
 use crate::sys::validate_name;
@@ -75,7 +75,7 @@ pub struct PipelineConfig {
     /// Where to connect when `bootstrap` is empty and no broker program published its
     /// address: Docker's Kafka (`127.0.0.1:9092`; the settings give its three addresses
     /// with `DOCKER_BROKERS=3`).
-    #[serde(default = "default_bootstrap")]
+    #[serde(default = "fallback_bootstrap")]
     pub fallback_bootstrap: String,
     /// Topic to read.
     pub topic: String,
@@ -108,16 +108,11 @@ pub struct PipelineConfig {
     pub(crate) panic_on_trigger: bool,
 }
 
-/// Docker's Kafka's address, [`DEFAULT_BOOTSTRAP`].
-fn default_bootstrap() -> String {
-    DEFAULT_BOOTSTRAP.to_string()
-}
-
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             bootstrap: String::new(),
-            fallback_bootstrap: default_bootstrap(),
+            fallback_bootstrap: fallback_bootstrap(),
             topic: TWEETS_TOPIC.to_string(),
             start_from: StartFrom::Latest,
             window: WindowConfig::default(),
