@@ -835,7 +835,7 @@ fn a_member_that_leaves_hands_its_partitions_over_at_its_committed_offsets() {
 
 #[test]
 fn the_group_table_shows_each_member_and_every_message_read_once() {
-    // The notebook's section 10b table (`notebook::group_status`), on an embedded broker:
+    // The notebook's section 10b table (`notebook::show_group`), on an embedded broker:
     // it waits for the group to settle, then shows each member and the committed total.
     let state = temp_dir("group-status");
     let infra = embedded(&state, 1);
