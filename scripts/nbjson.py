@@ -22,15 +22,6 @@ def source(cell):
     return "".join(cell["source"])
 
 
-def set_source(cell, text):
-    """Sets a cell's source, keeping the form (string or list of lines) it had."""
-    if isinstance(cell["source"], str):
-        cell["source"] = text
-    else:
-        lines = text.split("\n")
-        cell["source"] = [line + "\n" for line in lines[:-1]] + [lines[-1]]
-
-
 def code_cells(nb):
     """The code cells of `nb`, in order."""
     return [c for c in nb["cells"] if c["cell_type"] == "code"]

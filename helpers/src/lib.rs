@@ -63,9 +63,10 @@ pub use rdkafka;
 
 /// Everything a notebook cell needs: `use helpers::prelude::*;`. A small vocabulary
 /// (see [`notebook`] for its rules): the values a cell keeps and the settings that start
-/// them, the engine's types for the section that writes its own consumer, and the `show…`
-/// functions that take more than one value. Everything else a cell calls is a method of
-/// these values.
+/// them, the engine's types for the section that writes its own consumer, and the few
+/// free functions: starting Kafka, `show…` views of fixed timelines or of several running
+/// parts, and `at` for times of day. Everything else a cell calls is a method of these
+/// values.
 pub mod prelude {
     pub use crate::core::config::{TimeDomain, WindowConfig, TWEETS_TOPIC};
     pub use crate::core::time::Timestamp;

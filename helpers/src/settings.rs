@@ -228,21 +228,12 @@ pub struct Environment {
     /// (`docker/docker-compose.cluster.yml`: replication factor 3, min in-sync replicas 2).
     #[arg(long, env = "DOCKER_BROKERS", hide = true, value_parser = docker_brokers)]
     pub docker_brokers: Option<u8>,
-    /// Look for the helper programs here first.
-    #[arg(long, env = "HELPERS_BIN_DIR", hide = true)]
-    pub bin_dir: Option<PathBuf>,
-    /// Never build missing helper programs (fail with a clear error instead).
-    #[arg(long, env = "HELPERS_NO_BUILD", hide = true)]
-    pub no_build: bool,
     /// The `tansu` program (default: the one in `.venv`, installed by `scripts/setup`).
     #[arg(long, env = "TANSU_BIN", hide = true)]
     pub tansu_bin: Option<PathBuf>,
-    /// Cargo's target directory, where built helper programs are.
-    #[arg(long, env = "CARGO_TARGET_DIR", hide = true)]
-    pub cargo_target_dir: Option<PathBuf>,
-    /// The cargo that runs us, if any (to build the helper programs).
-    #[arg(long, env = "CARGO", hide = true)]
-    pub cargo: Option<PathBuf>,
+    // Where the helper programs are found (`HELPERS_BIN_DIR`, `HELPERS_NO_BUILD`, and
+    // cargo's `CARGO_TARGET_DIR` and `CARGO`) is read by `sys::binary` itself, where it
+    // is used: plumbing, not a classroom setting.
 }
 
 /// Flags every background program takes from the library that starts it.
@@ -315,10 +306,15 @@ impl Environment {
     /// program's address published in `state_dir`, else Docker's (`127.0.0.1:9092`, or
     /// its three brokers' addresses with `DOCKER_BROKERS=3`).
     pub fn bootstrap(&self, state_dir: &std::path::Path) -> String {
-        match self.bootstrap.as_deref().map(str::trim) {
-            Some(b) if !b.is_empty() => b.to_string(),
-            _ => crate::kafka::client::find_bootstrap(state_dir, &self.docker_bootstrap()),
-        }
+        self.kafka_bootstrap().unwrap_or_else(|| {
+            crate::kafka::client::find_bootstrap(state_dir, &self.docker_bootstrap())
+        })
+    }
+
+    /// `KAFKA_BOOTSTRAP`, if set to something other than blanks.
+    fn kafka_bootstrap(&self) -> Option<String> {
+        let given = self.bootstrap.as_deref().map(str::trim)?;
+        (!given.is_empty()).then(|| given.to_string())
     }
 
     /// The notebook's Kafka ([`InfraConfig::classroom`]) with this environment's backend
@@ -340,7 +336,7 @@ impl Environment {
     /// else found at start: the published address, else Docker's) and state folder.
     pub fn place_pipeline(&self, config: PipelineConfig) -> PipelineConfig {
         PipelineConfig {
-            bootstrap: self.bootstrap.clone().unwrap_or_default(),
+            bootstrap: self.kafka_bootstrap().unwrap_or_default(),
             fallback_bootstrap: self.docker_bootstrap(),
             state_dir: self.state_dir(),
             ..config
@@ -350,7 +346,7 @@ impl Environment {
     /// A producer's settings where this environment runs (as [`Environment::place_pipeline`]).
     pub fn place_producer(&self, config: ProducerConfig) -> ProducerConfig {
         ProducerConfig {
-            bootstrap: self.bootstrap.clone().unwrap_or_default(),
+            bootstrap: self.kafka_bootstrap().unwrap_or_default(),
             fallback_bootstrap: self.docker_bootstrap(),
             state_dir: self.state_dir(),
             ..config

@@ -12,7 +12,8 @@ use crate::error::Error;
 /// The topic events travel on (the original system's name).
 pub const TWEETS_TOPIC: &str = "tweets_topic";
 
-/// Where Docker's Kafka listens (and where clients look first).
+/// Where Docker's Kafka listens: where a client connects when it is given no address and
+/// finds no broker program's published one.
 pub const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:9092";
 
 /// Where Docker's three brokers listen (`docker/docker-compose.cluster.yml`,

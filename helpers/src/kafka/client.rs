@@ -24,7 +24,8 @@ use crate::sys::wait::until;
 pub const BROKER_FILE: &str = "broker.json";
 
 /// The address a broker program that still runs published in `state_dir`, if any (and if
-/// the folder can be trusted: see [`crate::sys::state::check_dir`]).
+/// the folder can be trusted: see [`crate::sys::state::check_dir`]). The lab reads the
+/// whole record (`lab::broker::BrokerInfo`); a client needs only these fields.
 pub fn published_bootstrap(state_dir: &Path) -> Option<String> {
     /// What a client needs of the published record (the lab writes more).
     #[derive(Deserialize)]

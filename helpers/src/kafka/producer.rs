@@ -44,7 +44,8 @@ use crate::sys::wait::until;
 /// Settings of the producer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProducerConfig {
-    /// Broker address; empty means "find it": the address a running broker program
+    /// Broker address; empty means "find it" (the notebook's settings fill it from
+    /// `KAFKA_BOOTSTRAP` when set: [`crate::settings::Environment::place_producer`]): the address a running broker program
     /// published in `state_dir`, else `fallback_bootstrap` (see
     /// [`crate::kafka::client::find_bootstrap`]).
     pub bootstrap: String,
@@ -401,7 +402,7 @@ impl<'a> ProducerLoop<'a> {
         if self.control_seen.as_ref() == Some(&control) {
             return Ok(());
         }
-        if let Some(r) = control.rate.filter(|r| r.is_finite() && *r >= 0.0) {
+        if let Some(r) = control.rate.filter(|r| check_rate(*r).is_ok()) {
             self.rate = r;
             self.stats.rate_target = r;
             self.start = Instant::now();

@@ -6,7 +6,8 @@
 //! `kafka-python` all connect to it like to Apache Kafka. Its limits, which the notebook
 //! explains: data lives in memory only (gone when the program stops); no admin API (topics
 //! are created here, up front); its port is picked by the OS, so the address is published in
-//! `broker.json` in the state directory, where [`crate::lab::infra`] finds it.
+//! `broker.json` in the state directory, where the clients find it
+//! ([`crate::kafka::client::find_bootstrap`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -339,7 +339,7 @@ fn resume_if_paused(run: Runner<'_>, config: &InfraConfig) -> Result<Option<Stri
             component: Component::KafkaStart(None),
             detail: format!(
                 "Kafka's container is paused for an outage by another notebook (pid {}): end \
-                 it there with `infra.outage(false)`, or stop that kernel and start again",
+                 it there with `kafka.outage(false)`, or stop that kernel and start again",
                 p.pid
             ),
         });
@@ -777,7 +777,7 @@ mod tests {
             err.contains(&format!("another notebook (pid {})", other.id())),
             "{err}"
         );
-        assert!(err.contains("infra.outage(false)"), "{err}");
+        assert!(err.contains("kafka.outage(false)"), "{err}");
         assert_eq!(*lock(&calls), ["docker ps"], "no unpause");
         let _ = other.kill();
         let _ = other.wait();

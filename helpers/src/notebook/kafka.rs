@@ -163,13 +163,19 @@ impl Infra {
 /// cluster), then the producer's and the consumer's counters: what a failover moves, and
 /// what it must not lose. Waits first (up to three triggers, at least 30 s) until the
 /// consumer is connected and its last trigger counted every event the producer had
-/// acknowledged when the call began.
+/// acknowledged when the call began (a consumer that started later, from `latest`, may
+/// never: the table then says so).
 pub fn show_cluster(kafka: &Infra, producer: &Producer, pipeline: &Pipeline) -> Result<Html> {
     let acked = producer.stats().acked;
-    until(settle_wait(&[pipeline]), Duration::from_millis(100), || {
+    let wait = settle_wait(&[pipeline]);
+    let caught_up = || {
         pipeline.status().broker == BrokerState::Connected
             && pipeline.snapshot().is_some_and(|s| s.totals.input >= acked)
+    };
+    until(wait, Duration::from_millis(100), || {
+        caught_up() || !pipeline.status().running
     });
+    let caught_up = caught_up();
     let parts: Vec<_> = kafka
         .partitions()
         .into_iter()
@@ -200,6 +206,15 @@ pub fn show_cluster(kafka: &Infra, producer: &Producer, pipeline: &Pipeline) -> 
             format!("{} · counted {counted}", consumer_line(pipeline)),
         ),
     ];
+    if !caught_up {
+        rows.push((
+            "consumer, caught up".into(),
+            format!(
+                "not after {} s: it has not counted the {acked} events acknowledged before",
+                wait.as_secs()
+            ),
+        ));
+    }
     if parts.is_empty() {
         rows.push((
             "partitions".into(),
@@ -219,6 +234,7 @@ pub fn show_cluster(kafka: &Infra, producer: &Producer, pipeline: &Pipeline) -> 
         "producer": { "sent": s.sent, "acked": s.acked, "failed": s.failed },
         "consumer": consumer_data(pipeline),
         "counted": counted,
+        "caught_up": caught_up,
     });
     Ok(Html::concat(views).with_data("cluster", &data))
 }

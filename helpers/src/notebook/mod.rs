@@ -3,8 +3,8 @@
 //! A student meets a small vocabulary, with three rules:
 //!
 //! * **What renders is named `show…`.** A method or function whose name starts with
-//!   `show` returns a table or a chart ([`Html`]), which the cell displays; no other
-//!   method renders, so `pipeline.metrics()` (the numbers) and `pipeline.show_metrics(8)`
+//!   `show` returns what the cell displays: a table or a chart ([`Html`]), or a report
+//!   that shows itself (the health check's); no other method renders, so `pipeline.metrics()` (the numbers) and `pipeline.show_metrics(8)`
 //!   (the table) never mean the same thing by two names.
 //! * **The running parts are values a cell keeps:** `kafka` ([`Infra`]), `producer`
 //!   ([`Producer`]), `pipeline` ([`Pipeline`]: the consumer and its window engine, Spark's

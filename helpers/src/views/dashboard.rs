@@ -1,5 +1,5 @@
 //! The dashboard: the trending table and both charts for one snapshot, as one HTML
-//! fragment. The live page and the notebook's `watch` both show it.
+//! fragment. The live page and the notebook's `show_stream` both show it.
 
 use std::time::Duration;
 

@@ -62,7 +62,12 @@ impl Html {
     /// language, a rewording). A browser shows nothing of it. Every `<` in the JSON is
     /// written `\u003c`, so no string from the stream can end the block.
     pub fn with_data(mut self, name: &str, data: &serde_json::Value) -> Html {
-        let json = data.to_string().replace('<', "\\u003c");
+        // `\u003c` and `\u005f` are the same characters to a JSON reader: no `</script>`
+        // can end the block, and no `EVCXR_` is left for `write_evcxr` to rewrite.
+        let json = data
+            .to_string()
+            .replace('<', "\\u003c")
+            .replace("EVCXR_", "EVCXR\\u005f");
         self.markup.push_str(&format!(
             "<script type=\"application/json\" data-stream-demo=\"{}\">{json}</script>",
             escape(name)
@@ -129,7 +134,10 @@ impl crate::lab::health::HealthReport {
 mod tests {
     #[test]
     fn data_blocks_cannot_be_ended_by_stream_text() {
-        let hostile = serde_json::json!({ "hashtag": "</script><script>alert(1)</script>" });
+        let hostile = serde_json::json!({
+            "hashtag": "</script><script>alert(1)</script>",
+            "texto": "EVCXR_BEGIN_CONTENT text/html",
+        });
         let html = Html::new("<p>x</p>", "x").with_data("trending", &hostile);
         assert_eq!(
             html.markup.matches("</script>").count(),
@@ -142,6 +150,12 @@ mod tests {
         let json = &html.markup[start..html.markup.rfind("</script>").unwrap()];
         let back: serde_json::Value = serde_json::from_str(json).unwrap();
         assert_eq!(back, hostile);
+        // What evcxr is sent keeps the block's values intact too.
+        let mut sent = Vec::new();
+        html.write_evcxr(&mut sent).unwrap();
+        let sent = String::from_utf8(sent).unwrap();
+        assert!(!sent.contains("EVCXR&#95;BEGIN"), "{sent}");
+        assert_eq!(sent.matches("EVCXR_BEGIN_CONTENT").count(), 1, "{sent}");
     }
 
     use super::*;

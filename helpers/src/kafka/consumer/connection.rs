@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::kafka::client::consumer_config;
 use crate::sys::lock;
 
-use super::{PipelineConfig, StartFrom};
+use super::config::{PipelineConfig, StartFrom};
 
 /// The consumer of the pipeline: reads assigned partitions, no group coordination.
 /// Receives the client's global errors (broker down, connection refused), which a

@@ -18,7 +18,7 @@ use crate::error::{Component, Error, Result};
 use crate::sys::lock;
 
 use super::connection::{fetch_error_text, PipelineConsumer};
-use super::{panic_message, Shared};
+use super::shared::{panic_message, Shared};
 
 /// Counts what arrives: the window engine and the all-time totals.
 pub(super) struct Counter {

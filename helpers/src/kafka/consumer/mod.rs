@@ -23,197 +23,37 @@
 //! in `connection.rs`.)
 //!
 //! # Files, one job each
-//! * this file: the settings ([`PipelineConfig`]), what is published ([`PipelineStatus`],
-//!   snapshots, metrics) and the [`Pipeline`] handle that starts, reads and stops it;
+//! * this file: the [`Pipeline`] handle that starts, reads and stops it;
+//! * `config.rs`: its settings ([`PipelineConfig`], [`StartFrom`]);
+//! * `shared.rs`: what its threads publish for the handle ([`PipelineStatus`], the
+//!   snapshot, the metrics) and the signal that stops them;
 //! * `read_loop.rs`: the reading thread, a tokio loop with one named step per job
 //!   (follow partitions, read, check the broker, trigger, checkpoint);
 //! * `counting.rs`: the counting thread, fed with batches of payloads;
 //! * `connection.rs`: the rdkafka side (client, its context, connecting, the lag).
 
+mod config;
 mod connection;
 mod counting;
 mod read_loop;
+mod shared;
 
-use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
-
-use crate::core::config::{WindowConfig, TWEETS_TOPIC};
 use crate::core::window::{Snapshot, TriggerMetrics, WindowEngine};
 use crate::error::{Component, Error, Result};
 use crate::kafka::checkpoint;
-use crate::kafka::client::{fallback_bootstrap, find_bootstrap};
+use crate::kafka::client::find_bootstrap;
 use crate::sys::lock;
-use crate::sys::state::default_state_dir;
 use crate::sys::validate_name;
 use crate::sys::wait::poll;
 
+pub use self::config::{PipelineConfig, StartFrom};
 use self::read_loop::run;
-
-/// Where a new consumer starts reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum StartFrom {
-    /// Only events produced from now on (the original's `startingOffsets: latest`).
-    #[default]
-    Latest,
-    /// Everything the topic still holds.
-    Earliest,
-}
-
-/// Settings of the live consumer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PipelineConfig {
-    /// Broker address; empty means "find it": the address a running broker program
-    /// published in `state_dir`, else `fallback_bootstrap` (see
-    /// [`crate::kafka::client::find_bootstrap`]), looked up again if the broker goes away.
-    pub bootstrap: String,
-    /// Where to connect when `bootstrap` is empty and no broker program published its
-    /// address: Docker's Kafka (`127.0.0.1:9092`; the settings give its three addresses
-    /// with `DOCKER_BROKERS=3`).
-    #[serde(default = "fallback_bootstrap")]
-    pub fallback_bootstrap: String,
-    /// Topic to read.
-    pub topic: String,
-    /// Where to start reading.
-    pub start_from: StartFrom,
-    /// Windows, time domain and watermark.
-    pub window: WindowConfig,
-    /// How often the engine ticks (Spark's trigger interval).
-    pub trigger: Duration,
-    /// How many per-trigger metrics rows to keep.
-    pub metrics_history: usize,
-    /// Where the embedded broker's address is published.
-    pub state_dir: PathBuf,
-    /// Join this consumer group instead of reading every partition: consumers with the same
-    /// group share the topic's partitions (each reads its own), which scales out. `None`
-    /// (the default): this consumer reads all partitions itself, with no group to wait for.
-    #[serde(default)]
-    pub group: Option<String>,
-    /// A folder for the consumer's checkpoint (Spark's `checkpointLocation`): at every
-    /// trigger the consumer saves its offsets and its counts there, and a consumer started
-    /// again with the same folder goes on from them, losing nothing and counting nothing
-    /// twice (see [`crate::kafka::checkpoint`]). `None` (the default): no checkpoint. Only
-    /// for a consumer alone: a group keeps its offsets in Kafka.
-    #[serde(default)]
-    pub checkpoint: Option<PathBuf>,
-    /// Test hook (unit tests only): the loop panics at its first trigger, to show that a
-    /// panic in the consumer thread is reported, not hidden.
-    #[cfg(test)]
-    #[serde(skip)]
-    pub(crate) panic_on_trigger: bool,
-}
-
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        PipelineConfig {
-            bootstrap: String::new(),
-            fallback_bootstrap: fallback_bootstrap(),
-            topic: TWEETS_TOPIC.to_string(),
-            start_from: StartFrom::Latest,
-            window: WindowConfig::default(),
-            trigger: Duration::from_secs(10),
-            metrics_history: 360,
-            state_dir: default_state_dir(),
-            group: None,
-            checkpoint: None,
-            #[cfg(test)]
-            panic_on_trigger: false,
-        }
-    }
-}
-
-/// The consumer's connection to the broker, as the status table shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BrokerState {
-    /// Not connected yet, or the topic does not exist yet.
-    Connecting,
-    /// Reading.
-    Connected,
-    /// The last request failed; the consumer keeps retrying.
-    Unreachable(String),
-}
-
-/// In words, for a status table: `connecting`, `connected`, or the reason it is not.
-impl std::fmt::Display for BrokerState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BrokerState::Connecting => f.write_str("connecting"),
-            BrokerState::Connected => f.write_str("connected"),
-            BrokerState::Unreachable(reason) => f.write_str(reason),
-        }
-    }
-}
-
-/// What the consumer is doing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PipelineStatus {
-    /// False once the thread has ended.
-    pub running: bool,
-    /// The address used.
-    pub bootstrap: String,
-    /// Connection state.
-    pub broker: BrokerState,
-    /// Partitions read.
-    pub partitions: Vec<i32>,
-    /// Messages received so far.
-    pub consumed: u64,
-    /// The last error the consumer saw (it goes on after errors).
-    pub last_error: Option<String>,
-}
-
-/// What the thread publishes.
-#[derive(Debug)]
-struct State {
-    /// The newest snapshot (after the first trigger).
-    snapshot: Option<Arc<Snapshot>>,
-    /// Recent per-trigger metrics, oldest first.
-    metrics: VecDeque<TriggerMetrics>,
-    /// The status.
-    status: PipelineStatus,
-    /// Events counted per hashtag since the start (as of the last trigger), highest first.
-    all_time: Vec<(String, u64)>,
-}
-
-/// Shared between the handle and the thread.
-#[derive(Debug)]
-struct Shared {
-    /// Published state.
-    state: Mutex<State>,
-    /// Wakes the thread to stop.
-    stop: Notify,
-}
-
-impl Shared {
-    /// Nothing published yet: a consumer connecting to `bootstrap`.
-    fn new(bootstrap: &str) -> Shared {
-        Shared {
-            state: Mutex::new(State {
-                snapshot: None,
-                metrics: VecDeque::new(),
-                all_time: Vec::new(),
-                status: PipelineStatus {
-                    running: true,
-                    bootstrap: bootstrap.to_string(),
-                    broker: BrokerState::Connecting,
-                    partitions: Vec::new(),
-                    consumed: 0,
-                    last_error: None,
-                },
-            }),
-            stop: Notify::new(),
-        }
-    }
-
-    /// Changes the published status.
-    fn status(&self, change: impl FnOnce(&mut PipelineStatus)) {
-        change(&mut lock(&self.state).status);
-    }
-}
+use self::shared::{panic_message, Shared, State};
+pub use self::shared::{BrokerState, PipelineStatus};
 
 /// Owns the thread; stops it when the last [`Pipeline`] clone goes away.
 #[derive(Debug)]
@@ -335,13 +175,13 @@ impl Pipeline {
 
     /// The newest snapshot (`None` before the first trigger). Shared, not copied: the lock
     /// the consumer publishes under is held only to clone the pointer, so a page refresh or
-    /// a `watch` poll never stalls the consumer, however many hashtags a snapshot holds.
+    /// a `show_stream` poll never stalls the consumer, however many hashtags a snapshot holds.
     pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
         self.state().snapshot.clone()
     }
 
     /// Calls `each` with the snapshot of every new trigger, checking every `poll`, for
-    /// `length` or until `stop()` says so: how the `watch` cell and the terminal programs
+    /// `length` or until `stop()` says so: how the `show_stream` cell and the terminal programs
     /// print a leaderboard line per trigger. Returns how many triggers it saw.
     pub fn follow(
         &self,
@@ -479,15 +319,6 @@ impl Pipeline {
     pub fn stop(&self) {
         self.guard.stop();
     }
-}
-
-/// The message a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
 }
 
 #[cfg(test)]

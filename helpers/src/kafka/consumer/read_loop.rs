@@ -19,9 +19,10 @@ use crate::kafka::checkpoint::{self, Checkpoint};
 use crate::kafka::client::{find_bootstrap, partitions_of};
 use crate::sys::lock;
 
+use super::config::{PipelineConfig, StartFrom};
 use super::connection::{connect, lag_of, PipelineConsumer};
 use super::counting::{Counter, Counting};
-use super::{BrokerState, PipelineConfig, Shared, StartFrom};
+use super::shared::{BrokerState, Shared};
 
 /// The consumer thread's body: a single-threaded tokio runtime running [`ConsumerLoop`].
 pub(super) fn run(
