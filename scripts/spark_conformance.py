@@ -24,8 +24,8 @@ It compares, for every scenario:
    groups per batch, not input rows; ours is `TriggerMetrics::late_groups`, compared batch
    by batch. The (event, window) pairs dropped are compared too: for Spark, events ×
    width/slide − the sum of the final counts; ours `Totals::late_windows`;
-4. the watermark each batch ran with (Spark's `eventTime.watermark`, ours the previous
-   trigger's watermark);
+4. the watermark each batch ran with (Spark's `eventTime.watermark`, our closing watermark,
+   which is the previous trigger's new watermark);
 5. complete mode, batch by batch: every row Spark writes (its whole result table, late
    rows included: complete mode applies no watermark filter and keeps every window)
    against ours (`Snapshot::windows` of an engine in `OutputMode::Complete`), and
@@ -368,10 +368,11 @@ def compare(sc, spark, spark_append, ours):
         # 3. Rows dropped by the watermark, Spark's way (after partial aggregation).
         if sb["dropped"] != b["late_groups"]:
             diffs.append(f"batch {i}: numRowsDroppedByWatermark Spark {sb['dropped']}, ours {b['late_groups']}")
-        # 4. The watermark the batch ran with.
-        ran_with = ob[i - 1]["watermark"] if i > 0 else None
-        if sb["watermark"] != (ran_with or 0):
-            diffs.append(f"batch {i}: watermark Spark {sb['watermark']}, ours {ran_with}")
+        # 4. The watermark the batch ran with: Spark's eventTime.watermark is our closing
+        #    watermark of the same trigger (and the previous trigger's new watermark).
+        ran_with = b["closing_watermark"]
+        if sb["watermark"] != (ran_with or 0) or ran_with != (ob[i - 1]["watermark"] if i > 0 else None):
+            diffs.append(f"batch {i}: watermark Spark {sb['watermark']}, our closing watermark {ran_with}")
     pairs_spark = sc.rows() * (sc.width // sc.slide) - sum(final.values())
     if pairs_spark != ours["late_windows"]:
         diffs.append(f"(event, window) pairs dropped: Spark {pairs_spark}, ours {ours['late_windows']}")

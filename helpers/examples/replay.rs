@@ -57,6 +57,7 @@ fn describe(r: &Replay) -> Value {
                 "late_rows": s.metrics.late_rows,
                 "late_groups": s.metrics.late_groups,
                 "watermark": s.metrics.watermark.map(|w| w.micros()),
+                "closing_watermark": s.metrics.closing_watermark.map(|w| w.micros()),
             })
         })
         .collect();

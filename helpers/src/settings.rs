@@ -8,7 +8,7 @@
 //! | `HASHTAG_WEIGHTS` | `#Spark=4,#BigData=2,#RealTime=2,#IA=2` | hashtags and weights |
 //! | `PRODUCER_SEED` | 42 | random seed |
 //! | `TREND_EVERY` | 0 (off) | rotate the weights every N seconds |
-//! | `LATE_SHARE` | 0 | share of events stamped in the past |
+//! | `LATE_SHARE` | 0.1 | share of events stamped in the past (up to `MAX_LATENESS_SECS`): what an event-time consumer sees as late data |
 //! | `MAX_LATENESS_SECS` | 120 | how far in the past a late event is stamped, at most |
 //! | `WINDOW_SECS` | 60 | window width |
 //! | `SLIDE_SECS` | 10 | window slide (= width: tumbling) |
@@ -107,7 +107,7 @@ pub struct ProducerSettings {
     #[arg(long, env = "TREND_EVERY", default_value = "0", value_parser = secs)]
     pub trend_every: Duration,
     /// Share of events stamped up to --max-lateness in the past (late data).
-    #[arg(long, env = "LATE_SHARE", default_value = "0", value_parser = share)]
+    #[arg(long, env = "LATE_SHARE", default_value = "0.1", value_parser = share)]
     pub late_share: f64,
     /// Seconds a late event is stamped in the past, at most.
     #[arg(long, env = "MAX_LATENESS_SECS", default_value = "120", value_parser = secs)]
@@ -406,6 +406,14 @@ impl Settings {
         Environment::current().place_pipeline(self.window.pipeline())
     }
 
+    /// The consumer settings in event time, the rest as [`Settings::pipeline`]: a second
+    /// consumer of the same stream, beside the processing-time one, that meets late data.
+    pub fn event_time_pipeline(&self) -> PipelineConfig {
+        let mut config = self.pipeline();
+        config.window.time_domain = crate::core::config::TimeDomain::EventTime;
+        config
+    }
+
     /// The consumer settings of a consumer that keeps a checkpoint in `folder` (see
     /// [`crate::kafka::checkpoint`]). Started with a folder that has none yet, it reads the
     /// topic from its start; started again with the same folder, from its checkpoint.
@@ -565,16 +573,21 @@ mod tests {
         let share =
             |w: &[f64]| -> Vec<f64> { w.iter().map(|x| x / w.iter().sum::<f64>()).collect() };
         assert_eq!(share(&p.generator.weights), share(&lib.generator.weights));
-        assert_eq!(p.late_share, lib.late_share);
         assert_eq!(p.max_lateness, lib.max_lateness);
         let (c, lib) = (s.pipeline(), PipelineConfig::default());
         assert_eq!(c.trigger, lib.trigger);
         assert_eq!(c.window.width, lib.window.width);
         assert_eq!(c.window.watermark_delay, lib.window.watermark_delay);
         assert_eq!(c.window.time_domain, lib.window.time_domain);
-        // The one deliberate difference: the library's windows are the original job's
-        // (tumbling); the classroom's slide every 10 s to show overlap.
+        // The deliberate differences: the library's windows are the original job's
+        // (tumbling), the classroom's slide every 10 s to show overlap; the library
+        // stamps no event in the past, the classroom 10 %, so that the lesson's
+        // event-time consumer meets late data (a processing-time one counts them all).
         assert_eq!(lib.window.slide, lib.window.width);
+        assert_eq!(
+            (p.late_share, ProducerConfig::default().late_share),
+            (0.1, 0.0)
+        );
     }
 
     #[test]

@@ -63,6 +63,16 @@ pub enum TimeDomain {
     EventTime,
 }
 
+/// In words: `processing time`, `event time`.
+impl std::fmt::Display for TimeDomain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeDomain::ProcessingTime => "processing time",
+            TimeDomain::EventTime => "event time",
+        })
+    }
+}
+
 impl std::str::FromStr for TimeDomain {
     type Err = Error;
     fn from_str(s: &str) -> Result<TimeDomain, Error> {

@@ -11,6 +11,8 @@
 //! * [`time`]: timestamps in microseconds, so window boundaries are exact.
 //! * [`window`]: the window engine: tumbling and sliding windows, processing or event
 //!   time, the watermark, late data, per-trigger metrics. Start here to learn windows.
+//! * [`ledger`]: which offsets of each partition a consumer read, once, twice or never
+//!   (the end-to-end check's evidence).
 //! * [`replay`]: fixed micro-batches through the engine, one trigger each; compares the
 //!   late-data rules (and feeds the Spark conformance test).
 //!
@@ -19,6 +21,7 @@
 pub mod config;
 pub mod event;
 pub mod generator;
+pub mod ledger;
 pub mod replay;
 pub mod time;
 pub mod window;

@@ -37,29 +37,44 @@
 //! *closed* (their counts are final, they are reported once in [`Snapshot::closed`] and
 //! their state is freed, so memory stays bounded on an endless stream), and which data is
 //! *late* (dropped and counted in `late`). This is Spark's `withWatermark("ts", "60
-//! seconds")`; the exact rule is a setting, [`LateRule`]:
+//! seconds")`.
+//!
+//! Three watermarks meet at each trigger, and the lessons give each one name
+//! ([`TriggerMetrics`] reports all three):
+//!
+//! * the **judging watermark** decides which rows of the batch are late: the previous
+//!   trigger's closing watermark;
+//! * the **closing watermark** closes windows at this trigger: the previous trigger's new
+//!   watermark. Spark reports it as the batch's `eventTime.watermark`;
+//! * the **new watermark** is computed at the end of this trigger from the newest event
+//!   time seen; it becomes the next trigger's closing watermark.
+//!
+//! So a batch's rows are judged against the watermark computed two triggers back, and a
+//! window closes one trigger after the watermark passes its end. That is Spark 3.4 and
+//! later (SPARK-40925 split the watermark for late events from the one for eviction);
+//! Spark's programming guide still draws the older, single-watermark picture (its 12:04
+//! figure). The exact rule is a setting, [`LateRule`]:
 //!
 //! * **[`LateRule::SparkWindowEnd`]** (the default): what Spark does (checked against
 //!   PySpark 4.3 by `scripts/spark_conformance.py`). A row is dropped from a window only
-//!   when the **end of that window** is at or before the watermark of the **previous**
-//!   trigger (Spark 3.4 and later). A window closes at the trigger after the one that moved
-//!   the watermark past its end. With sliding windows each (row, window) pair is judged on
-//!   its own: a row can be too late for its oldest window and still count in the others.
-//! * **[`LateRule::PerEvent`]**: drop an event whose own time is before the current
+//!   when the **end of that window** is at or before the judging watermark. With sliding
+//!   windows each (row, window) pair is judged on its own: a row can be too late for its
+//!   oldest window and still count in the others.
+//! * **[`LateRule::PerEvent`]**: drop an event whose own time is before the newest
 //!   watermark, from all its windows; a window closes at the trigger that moves the
 //!   watermark past its end. Simpler to say, and allowed by Spark's contract ("data older
 //!   than the watermark *may* be dropped"), but it drops rows Spark keeps.
 //!
 //! A worked example: 60 s tumbling windows, a 60 s delay, one trigger per line.
 //!
-//! 1. `#Spark` at 18:02:10 arrives; the watermark after the trigger is 18:01:10. Both
-//!    rules count it in `[18:02, 18:03)`.
-//! 2. `#IA` at 18:00:50 arrives; the watermark stays 18:01:10.
-//!    * Spark rule: **counted** in `[18:00, 18:01)`: that window ends at 18:01:00, after
-//!      the previous trigger's watermark (none yet); the window then closes.
-//!    * Per-event rule: **late**: 18:00:50 is before 18:01:10.
-//! 3. `#IA` at 18:00:40 arrives; the watermark stays 18:01:10.
-//!    * Spark rule: **late**: its window ends at 18:01:00, at or before the previous
+//! 1. `#Spark` at 18:02:10 arrives; the new watermark is 18:01:10. Both rules count it in
+//!    `[18:02, 18:03)`.
+//! 2. `#IA` at 18:00:50 arrives (new watermark still 18:01:10).
+//!    * Spark rule: **counted** in `[18:00, 18:01)`: the judging watermark is none yet;
+//!      the window then closes (closing watermark 18:01:10).
+//!    * Per-event rule: **late**: 18:00:50 is before the newest watermark, 18:01:10.
+//! 3. `#IA` at 18:00:40 arrives.
+//!    * Spark rule: **late**: its window ends at 18:01:00, at or before the judging
 //!      watermark 18:01:10.
 //!    * Per-event rule: late.
 //!
@@ -181,6 +196,19 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// What happened to one event in event time, and when: a point of the picture of time
+/// (event time against arrival time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arrival {
+    /// When the consumer received it (processing time).
+    pub arrived: Timestamp,
+    /// When it happened (its `timestamp` field).
+    pub happened: Timestamp,
+    /// The windows it was counted in: all of them (`width / slide`), fewer when it came
+    /// too late for its oldest ones, 0 when it was late for every one.
+    pub windows: u32,
+}
+
 /// Running totals since the engine started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
@@ -218,10 +246,20 @@ pub struct TriggerMetrics {
     pub processed_rows_per_second: Option<f64>,
     /// Time spent processing since the previous trigger, tick included (`batchDuration`).
     pub trigger_duration: Duration,
-    /// The watermark after this trigger; `None` before any event. (Spark's
-    /// `eventTime.watermark` reports the one in force *during* a batch: our previous
-    /// trigger's.)
+    /// The **new watermark**: computed at the end of this trigger from the newest event
+    /// time seen (`max event time − delay`); `None` before any event. It closes windows at
+    /// the next trigger.
     pub watermark: Option<Timestamp>,
+    /// The **closing watermark**: the one that closed windows at this trigger, i.e. the
+    /// previous trigger's new watermark (Spark's `eventTime.watermark` of this batch);
+    /// under [`LateRule::PerEvent`], the new one. It judges the next batch's rows.
+    #[serde(default)]
+    pub closing_watermark: Option<Timestamp>,
+    /// The **judging watermark**: the one this batch's rows were judged late against,
+    /// i.e. the previous trigger's closing watermark (Spark 3.4+: the watermark for late
+    /// events is the previous batch's); under [`LateRule::PerEvent`], the newest one.
+    #[serde(default)]
+    pub judging_watermark: Option<Timestamp>,
     /// Newest event time seen so far (`eventTime.max`).
     pub max_event_time: Option<Timestamp>,
     /// `(pane, hashtag)` counters held in memory (`stateOperators.numRowsTotal`).
@@ -612,14 +650,18 @@ impl WindowEngine {
         let trigger = self.next_trigger;
         // 1. Per-trigger processing time: the batch's events take the trigger's time.
         self.stamp_pending(now);
+        let judging = self.late_watermark;
         // 2. The new watermark, and the one that closes windows now.
         let close = self.advance_watermark();
+        let closing = self.late_watermark;
         // 3. Close windows that end at or before `close`; list the open ones and those
         //    that changed in this batch.
         let (closed, windows, updated) = self.emit_windows(close, trigger);
         self.remember(&closed);
         // 4. Metrics.
-        let metrics = self.end_batch(now, trigger, windows.len());
+        let mut metrics = self.end_batch(now, trigger, windows.len());
+        metrics.judging_watermark = judging.map(Timestamp);
+        metrics.closing_watermark = closing.map(Timestamp);
         Snapshot {
             metrics,
             windows,
@@ -741,6 +783,8 @@ impl WindowEngine {
             processed_rows_per_second,
             trigger_duration: batch.busy,
             watermark: self.watermark.map(Timestamp),
+            closing_watermark: None,
+            judging_watermark: None,
             max_event_time: self.max_event_time.map(Timestamp),
             rows_in_state: self.rows_in_state(),
             open_windows,
@@ -1020,6 +1064,28 @@ mod tests {
         e.ingest(&ev("#a", 200.0), secs(0.0));
         assert_eq!(e.tick(secs(3.0)).metrics.watermark, Some(secs(170.0)));
         assert_eq!(e.tick(secs(4.0)).metrics.max_event_time, Some(secs(200.0)));
+    }
+
+    #[test]
+    fn each_trigger_reports_its_judging_closing_and_new_watermark() {
+        let mut e = event_time(60, 60, 60);
+        let mut marks = Vec::new();
+        for t in [130.0, 250.0, 400.0, 410.0] {
+            e.ingest(&ev("#a", t), secs(0.0));
+            let m = e.tick(secs(0.0)).metrics;
+            marks.push((m.judging_watermark, m.closing_watermark, m.watermark));
+        }
+        let w = |s: f64| Some(secs(s));
+        // The new watermark of trigger k closes windows at k+1 and judges batch k+2.
+        assert_eq!(
+            marks,
+            [
+                (None, None, w(70.0)),
+                (None, w(70.0), w(190.0)),
+                (w(70.0), w(190.0), w(340.0)),
+                (w(190.0), w(340.0), w(350.0)),
+            ]
+        );
     }
 
     #[test]

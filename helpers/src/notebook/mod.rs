@@ -30,7 +30,7 @@ pub mod stream;
 pub use crate::views::lesson::{at, show_late_data, show_output_modes, show_timeline};
 pub use kafka::{show_cluster, show_group, start_kafka};
 pub use parts::{clean_up, show_status, Part};
-pub use stream::{show_decoded, show_micro_batches, show_reconcile};
+pub use stream::{show_compare, show_decoded, show_micro_batches, show_reconcile};
 
 #[cfg(doc)]
 use crate::{

@@ -197,8 +197,9 @@ pub(crate) fn consumer_line(p: &Pipeline) -> String {
         state => state.to_string(),
     };
     format!(
-        "{} · {broker} · partitions {} · {} messages",
+        "{} · {} · {broker} · partitions {} · {} messages",
         if st.running { "running" } else { "stopped" },
+        p.config().window.time_domain,
         list(&st.partitions),
         st.consumed
     )

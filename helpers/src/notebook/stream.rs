@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::core::config::TimeDomain;
 use crate::core::event::decode;
 use crate::core::generator::Generator;
 use crate::core::time::Timestamp;
@@ -17,7 +18,7 @@ use crate::kafka::producer::{self, Producer, ProducerConfig, ProducerStats};
 use crate::settings::{Environment, Settings};
 use crate::sys::signal::Shutdown;
 use crate::sys::wait::until;
-use crate::views::chart::{top_svg, trend_svg};
+use crate::views::chart::{time_svg, top_svg, totals_svg, trend_svg};
 use crate::views::console::write_line;
 use crate::views::dashboard::{dashboard, leaderboard, trend_windows, TOP, TREND_TOP};
 use crate::views::html::Html;
@@ -189,6 +190,38 @@ impl Pipeline {
     pub fn trending_frame(&self) -> Result<polars::prelude::DataFrame> {
         let snap = self.snapshot_with_data(Duration::from_secs(60))?;
         table::trending(&snap, self.config().window.slide, TOP)
+    }
+
+    /// The picture of time (an event-time consumer): each recent event's event time
+    /// against its arrival, the watermark after each trigger as a line, late events
+    /// marked, window boundaries drawn. A processing-time consumer has no such picture:
+    /// every event's time *is* its arrival; it says so.
+    pub fn show_time(&self) -> Result<Html> {
+        let window = self.config().window.clone();
+        if window.time_domain != TimeDomain::EventTime {
+            return Ok(Html::preformatted(
+                "This consumer counts in processing time: each event's time is its arrival, \
+                 so no event is ever late. Start one in event time \
+                 (settings.event_time_pipeline()) to see the picture.",
+            ));
+        }
+        let arrivals = self.arrivals();
+        let marks: Vec<(Timestamp, Timestamp)> = self
+            .metrics()
+            .iter()
+            .filter_map(|m| m.watermark.map(|w| (m.at, w)))
+            .collect();
+        let overlap = (window.width.as_micros() / window.slide.as_micros().max(1)) as u32;
+        let svg = time_svg(&arrivals, &marks, window.width, overlap)?;
+        let count = |f: &dyn Fn(u32) -> bool| arrivals.iter().filter(|a| f(a.windows)).count();
+        let data = json!({
+            "events": arrivals.len(),
+            "on_time": count(&|w| w >= overlap),
+            "partly_late": count(&|w| w > 0 && w < overlap),
+            "late": count(&|w| w == 0),
+            "watermarks": marks.len(),
+        });
+        Ok(Html::new(svg, String::new()).with_data("time", &data))
     }
 
     /// The bar chart of the top hashtags now.
@@ -411,9 +444,67 @@ pub fn show_micro_batches(batches: &[Snapshot]) -> Result<Html> {
     .with_data("micro_batches", &data))
 }
 
+/// Consumers of the same stream side by side (say, one in processing time and one in
+/// event time): a chart of each one's events per window, and a table of what each read,
+/// counted and dropped as late.
+pub fn show_compare(pipelines: &[&Pipeline]) -> Result<Html> {
+    let mut series = Vec::new();
+    let mut rows = Vec::new();
+    let mut data = Vec::new();
+    for p in pipelines {
+        let domain = p.config().window.time_domain;
+        let snap = p.snapshot();
+        let totals = p.totals();
+        let points: Vec<(Timestamp, u64)> = snap
+            .as_deref()
+            .map(|s| {
+                trend_windows(s)
+                    .iter()
+                    .map(|w| (w.start, w.counts.iter().map(|(_, c)| c).sum()))
+                    // Windows before the first event counted are left out.
+                    .skip_while(|(_, total): &(Timestamp, u64)| *total == 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let name = match domain {
+            TimeDomain::ProcessingTime => domain.to_string(),
+            TimeDomain::EventTime => format!(
+                "{domain}, watermark delay {} s",
+                p.config().window.watermark_delay.as_secs_f64()
+            ),
+        };
+        rows.push((
+            name.clone(),
+            format!(
+                "read {} · counted {} · late, dropped {}",
+                p.status().consumed,
+                totals.accepted,
+                totals.late
+            ),
+        ));
+        data.push(json!({
+            "time_domain": name, "consumed": p.status().consumed, "counted": totals.accepted,
+            "late": totals.late, "windows": points.len(),
+        }));
+        series.push((name, points));
+    }
+    let svg = totals_svg(&series)?;
+    Ok(Html::concat([
+        Html::new(svg, String::new()),
+        table::show(
+            &table::two_columns(("consumer", "events"), &rows)?,
+            "The same stream, two clocks",
+        ),
+    ])
+    .with_data("compare", &json!({ "consumers": data })))
+}
+
 /// Checks the whole pipeline end to end: what the producer had acknowledged (its final
-/// counters, after `stop`) against what the consumer counted, per hashtag. Waits up to
-/// 60 s for the consumer to catch up.
+/// counters, after `stop`) against what the consumer counted, per hashtag; and by offset,
+/// that the consumer read every offset of each partition once, from where it started to
+/// the end of the log, and that the log holds as many messages since then as were
+/// acknowledged (equal totals alone would not show a lost and a doubled event). Waits up
+/// to 60 s for the consumer to catch up.
 pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
     // Wait (bounded) until the consumer has counted as many events as were acknowledged.
     until(Duration::from_secs(60), Duration::from_millis(50), || {
@@ -444,10 +535,56 @@ pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
             verdict(total == sent.acked)
         ),
     ));
-    let said = if all_equal {
-        "Every acknowledged event was counted exactly once."
-    } else {
-        "The counts differ: see the rows marked DIFFERENT."
+    // By offset: the consumer read every offset of each partition once, from where it
+    // started to the end of the log; and the log holds as many messages since then as
+    // the producer had acknowledged (an idempotent producer's retries stored once).
+    let status = p.status();
+    let ends = crate::kafka::client::describe_topics(&status.bootstrap, Duration::from_secs(10))
+        .ok()
+        .and_then(|topics| topics.into_iter().find(|t| t.name == p.config().topic))
+        .map(|t| t.end_offsets)
+        .unwrap_or_default();
+    let mut partitions = Vec::new();
+    let mut offsets_ok = !status.read.is_empty() && status.read.len() == ends.len();
+    let mut stored = 0;
+    for r in &status.read {
+        let end = ends.get(r.partition as usize).copied().unwrap_or(-1);
+        let start = r.start.unwrap_or(0);
+        let once = r.start.is_some() && r.read_once_to(end);
+        offsets_ok &= once;
+        stored += (end - start).max(0) as u64;
+        partitions.push(json!({
+            "partition": r.partition, "start": r.start, "end": end, "read": r.read,
+            "repeated": r.repeated, "skipped": r.skipped, "once": once,
+        }));
+        rows.push((
+            format!("partition {}", r.partition),
+            if once {
+                format!("offsets {start} to {} read once each", end - 1)
+            } else {
+                format!(
+                    "offsets {start} to {}: {} read, {} read again, {} skipped · DIFFERENT",
+                    end - 1,
+                    r.read,
+                    r.repeated,
+                    r.skipped
+                )
+            },
+        ));
+    }
+    offsets_ok &= stored == sent.acked;
+    rows.push((
+        "stored by Kafka".into(),
+        format!(
+            "{stored} messages since the consumer started · acknowledged {} · {}",
+            sent.acked,
+            verdict(stored == sent.acked)
+        ),
+    ));
+    let said = match (all_equal, offsets_ok) {
+        (true, true) => "Every acknowledged event was stored once and counted once.",
+        (true, false) => "The totals agree, but the offsets do not: see the rows marked DIFFERENT.",
+        _ => "The counts differ: see the rows marked DIFFERENT.",
     };
     rows.push(("verdict".into(), said.into()));
     let data = json!({
@@ -455,9 +592,12 @@ pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
         "produced": sent.acked,
         "counted": total,
         "equal": all_equal,
+        "partitions": partitions,
+        "stored": stored,
+        "offsets_ok": offsets_ok,
     });
     Ok(table::show(
-        &table::two_columns(("hashtag", "check"), &rows)?,
+        &table::two_columns(("what", "check"), &rows)?,
         "Producer vs consumer",
     )
     .with_data("reconcile", &data))

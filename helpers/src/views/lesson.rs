@@ -97,20 +97,20 @@ fn judge(batches: &[&[(&str, f64)]], rule: LateRule) -> Result<Vec<(String, Stri
 fn verdict(rule: LateRule, t: Timestamp, judged_by: Option<Timestamp>, o: Outcome) -> String {
     let end = Timestamp((t.micros().div_euclid(60_000_000) + 1) * 60_000_000);
     let Some(w) = judged_by else {
-        return "counted (no watermark yet)".into();
+        return "counted (no judging watermark yet)".into();
     };
     let (counted, why) = match rule {
         LateRule::SparkWindowEnd => (
             matches!(o, Outcome::Counted(_)),
             format!(
-                "its window ends at {}, watermark {}",
+                "its window ends at {}, judging watermark {}",
                 end.clock(),
                 w.clock()
             ),
         ),
         LateRule::PerEvent => (
             matches!(o, Outcome::Counted(_)),
-            format!("event time {}, watermark {}", t.clock(), w.clock()),
+            format!("event time {}, newest watermark {}", t.clock(), w.clock()),
         ),
     };
     let verb = if counted { "counted" } else { "LATE, dropped" };
@@ -234,7 +234,19 @@ pub fn show_timeline() -> Result<Html> {
             .with_watermark(Duration::from_secs(60))
             .with_time_domain(TimeDomain::EventTime);
         let (log, rows) = timeline(cfg, t0, &events)?;
-        out.push(Html::preformatted(log.join("\n")));
+        out.push(table::show(
+            &table::text_columns(
+                &[
+                    "event",
+                    "judging watermark",
+                    "outcome",
+                    "closing watermark",
+                    "new watermark",
+                ],
+                &log,
+            )?,
+            &format!("{name}: one trigger after each event"),
+        ));
         out.push(table::show(
             &table::two_columns(("window", "counts"), &rows)?,
             name,
@@ -247,8 +259,14 @@ pub fn show_timeline() -> Result<Html> {
 type Rows = Vec<(String, String)>;
 
 /// Runs `events` (hashtag, seconds after `t0`) through an engine, a trigger after each:
-/// a log line per event, and a `(window, counts)` row per window, closed or open.
-fn timeline(cfg: WindowConfig, t0: f64, events: &[(&str, f64)]) -> Result<(Vec<String>, Rows)> {
+/// a row per event (the event, the judging watermark it met, what happened to it, then
+/// the closing and the new watermark of its trigger), and a `(window, counts)` row per
+/// window, closed or open.
+fn timeline(
+    cfg: WindowConfig,
+    t0: f64,
+    events: &[(&str, f64)],
+) -> Result<(Vec<Vec<String>>, Rows)> {
     let mut e = WindowEngine::new(cfg)?;
     let mut log = Vec::new();
     let mut finals = Vec::new();
@@ -263,13 +281,19 @@ fn timeline(cfg: WindowConfig, t0: f64, events: &[(&str, f64)]) -> Result<(Vec<S
         // A trigger after every event, so the watermark moves as in a live stream.
         let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
         finals.extend(snap.closed.clone());
-        log.push(format!(
-            "event {} {tag} at {} → {}; watermark now {}",
-            i + 1,
-            Timestamp::from_secs_f64(t0 + dt).clock(),
-            outcome,
-            snap.metrics.watermark.map_or("-".into(), |w| w.clock())
-        ));
+        let clock = |w: Option<Timestamp>| w.map_or("none yet".into(), |w| w.clock());
+        let m = &snap.metrics;
+        log.push(vec![
+            format!(
+                "{} {tag} at {}",
+                i + 1,
+                Timestamp::from_secs_f64(t0 + dt).clock()
+            ),
+            clock(m.judging_watermark),
+            outcome.to_string(),
+            clock(m.closing_watermark),
+            clock(m.watermark),
+        ]);
     }
     let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
     let rows = finals
@@ -318,7 +342,9 @@ mod tests {
         assert_eq!(verdicts(&spark), [true, true, false]);
         assert_eq!(verdicts(&per_event), [true, false, false]);
         assert!(
-            spark[2].1.contains("ends at 18:01:00, watermark 18:01:10"),
+            spark[2]
+                .1
+                .contains("ends at 18:01:00, judging watermark 18:01:10"),
             "{:?}",
             spark[2]
         );
@@ -328,6 +354,32 @@ mod tests {
             "{}",
             html.text
         );
+    }
+
+    #[test]
+    fn the_timeline_shows_the_watermark_that_judged_each_event() {
+        let cfg = WindowConfig::tumbling(Duration::from_secs(60))
+            .with_watermark(Duration::from_secs(60))
+            .with_time_domain(TimeDomain::EventTime);
+        let t0 = 1_733_940_000.0;
+        let events = [("#Spark", 75.0), ("#Spark", 130.0), ("#IA", 20.0)];
+        let (log, _) = timeline(cfg, t0, &events).unwrap();
+        // Event 3 (#IA at 18:00:20) is judged against trigger 1's new watermark
+        // (18:01:15 - 60 s = 18:00:15): its window ends at 18:01:00, after that, so it
+        // counts. Its trigger closes with trigger 2's new watermark, 18:01:10.
+        assert_eq!(
+            log[2],
+            [
+                "3 #IA at 18:00:20",
+                "18:00:15",
+                "counted in 1 window",
+                "18:01:10",
+                "18:01:10"
+            ]
+        );
+        assert_eq!(log[0][1], "none yet");
+        let html = show_timeline().unwrap();
+        assert!(html.text.contains("judging watermark"), "{}", html.text);
     }
 
     #[test]

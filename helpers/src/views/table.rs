@@ -135,7 +135,8 @@ pub fn metrics(rows: &[TriggerMetrics]) -> Result<DataFrame> {
         column("trigger_ms", rows, |m| {
             m.trigger_duration.as_secs_f64() * 1e3
         }),
-        column("watermark", rows, |m| clock(m.watermark)),
+        column("closing_watermark", rows, |m| clock(m.closing_watermark)),
+        column("new_watermark", rows, |m| clock(m.watermark)),
         column("rows_in_state", rows, |m| m.rows_in_state as u64),
         column("open_windows", rows, |m| m.open_windows as u64),
         column("late_rows", rows, |m| m.late_rows),
@@ -171,6 +172,25 @@ pub fn two_columns(names: (&str, &str), rows: &[(String, String)]) -> Result<Dat
             rows.iter().map(|(_, v)| v.clone()).collect::<Vec<String>>(),
         ),
     ])
+    .map_err(view_err("a table"))
+}
+
+/// A table of text columns: `names`, and one row of `names.len()` cells per entry.
+pub fn text_columns(names: &[&str], rows: &[Vec<String>]) -> Result<DataFrame> {
+    DataFrame::new_infer_height(
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                Column::new(
+                    (*name).into(),
+                    rows.iter()
+                        .map(|r| r.get(i).cloned().unwrap_or_default())
+                        .collect::<Vec<String>>(),
+                )
+            })
+            .collect(),
+    )
     .map_err(view_err("a table"))
 }
 

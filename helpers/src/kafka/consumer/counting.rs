@@ -1,7 +1,7 @@
 //! The counting thread: decodes and counts the batches of payloads the reading thread
 //! hands over, into the window engine and the all-time totals ([`Counter`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -11,9 +11,11 @@ use futures_core::Stream;
 use rdkafka::error::KafkaResult;
 use rdkafka::message::{BorrowedMessage, Message};
 
+use crate::core::config::TimeDomain;
 use crate::core::event::{decode, MAX_PAYLOAD_BYTES};
+use crate::core::ledger::OffsetLedger;
 use crate::core::time::Timestamp;
-use crate::core::window::{Outcome, WindowEngine, OTHER};
+use crate::core::window::{Arrival, Outcome, WindowEngine, OTHER};
 use crate::error::{Component, Error, Result};
 use crate::sys::lock;
 
@@ -28,17 +30,49 @@ pub(super) struct Counter {
     pub(super) all_time: AllTime,
     /// Messages counted (decoded, or rejected) since the start.
     pub(super) consumed: u64,
+    /// In event time, the newest events' arrival and event times and fates (at most
+    /// [`ARRIVALS_KEPT`]): the picture of time.
+    pub(super) arrivals: VecDeque<Arrival>,
 }
 
+/// Events kept for the picture of time (a few minutes of the classroom's stream).
+pub(super) const ARRIVALS_KEPT: usize = 3000;
+
 impl Counter {
+    /// A counter of `engine`, with the totals of an earlier run (none for a new one).
+    pub(super) fn new(engine: WindowEngine, all_time: AllTime, consumed: u64) -> Counter {
+        Counter {
+            engine,
+            all_time,
+            consumed,
+            arrivals: VecDeque::new(),
+        }
+    }
+
     /// Decodes and counts one message received at `now`.
     pub(super) fn ingest(&mut self, payload: &[u8], now: Timestamp) {
         self.consumed += 1;
         match decode(payload) {
             Ok(event) => {
-                if let Outcome::Counted(_) = self.engine.ingest(&event, now) {
+                let outcome = self.engine.ingest(&event, now);
+                if let Outcome::Counted(_) = outcome {
                     let max = self.engine.config().max_hashtags;
                     count_all_time(&mut self.all_time, &event.hashtag_principal, max);
+                }
+                if self.engine.config().time_domain == TimeDomain::EventTime {
+                    let windows = match outcome {
+                        Outcome::Counted(n) => n,
+                        Outcome::Late => 0,
+                        Outcome::Rejected(_) => return,
+                    };
+                    if self.arrivals.len() >= ARRIVALS_KEPT {
+                        self.arrivals.pop_front();
+                    }
+                    self.arrivals.push_back(Arrival {
+                        arrived: now,
+                        happened: Timestamp::from_secs_f64(event.timestamp),
+                        windows,
+                    });
                 }
             }
             Err(reason) => {
@@ -92,6 +126,8 @@ pub(super) struct Counting {
     /// Whether batches were handed over since the counting thread last said it had
     /// counted everything (a trigger and its checkpoint then wait only once).
     pub(super) unsettled: bool,
+    /// Which offsets of each partition were handed over: once, twice, or never.
+    pub(super) ledger: OffsetLedger,
 }
 
 /// Work for the counting thread, done in order.
@@ -166,6 +202,7 @@ impl Counting {
             spare,
             received,
             unsettled: false,
+            ledger: OffsetLedger::default(),
         })
     }
 
@@ -187,7 +224,10 @@ impl Counting {
         let mut batch = 0;
         while let Some(msg) = next.take() {
             match msg {
-                Ok(m) => self.push(m.payload().unwrap_or(&[]), now)?,
+                Ok(m) => {
+                    self.ledger.record(m.partition(), m.offset());
+                    self.push(m.payload().unwrap_or(&[]), now)?;
+                }
                 Err(e) => {
                     let text = fetch_error_text(&e);
                     shared.status(|s| s.last_error = Some(text));
@@ -306,6 +346,40 @@ mod tests {
     use crate::core::config::WindowConfig;
     use crate::core::event::Rejection;
 
+    /// In event time the counter keeps each event's arrival, event time and windows
+    /// (0 for a late one), for the picture of time; in processing time, nothing.
+    #[test]
+    fn an_event_time_counter_keeps_the_picture_of_time() {
+        let cfg = WindowConfig::tumbling(Duration::from_secs(60))
+            .with_watermark(Duration::from_secs(10))
+            .with_time_domain(crate::core::config::TimeDomain::EventTime);
+        let mut c = Counter::new(
+            WindowEngine::new(cfg).expect("engine"),
+            AllTime::default(),
+            0,
+        );
+        let msg = |t: f64| {
+            format!(r##"{{"usuario":"@a","texto":"x","hashtag_principal":"#a","timestamp":{t}}}"##)
+        };
+        c.ingest(msg(1000.0).as_bytes(), Timestamp::from_secs(1001));
+        c.engine.tick(Timestamp::from_secs(1002));
+        c.engine.tick(Timestamp::from_secs(1003));
+        c.ingest(msg(900.0).as_bytes(), Timestamp::from_secs(1004));
+        let got: Vec<(i64, u32)> = c
+            .arrivals
+            .iter()
+            .map(|a| (a.happened.micros() / 1_000_000, a.windows))
+            .collect();
+        assert_eq!(got, [(1000, 1), (900, 0)]);
+        let mut p = Counter::new(
+            WindowEngine::new(WindowConfig::default()).expect("engine"),
+            AllTime::default(),
+            0,
+        );
+        p.ingest(msg(1000.0).as_bytes(), Timestamp::from_secs(1001));
+        assert!(p.arrivals.is_empty());
+    }
+
     /// What the reading thread hands over is all counted, in order, once `settled`
     /// returns: full batches, the partial last one, and malformed payloads (counted as
     /// rejected), on top of the counts of a checkpoint resumed.
@@ -313,14 +387,14 @@ mod tests {
     fn the_counting_thread_counts_every_payload_handed_over() {
         let mut engine =
             WindowEngine::new(WindowConfig::tumbling(Duration::from_secs(60))).expect("engine");
-        let mut counting = Counting::start(Counter {
-            engine: {
+        let mut counting = Counting::start(Counter::new(
+            {
                 engine.ingest_raw(b"not json", Timestamp(0));
                 engine
             },
-            all_time: AllTime::default(),
-            consumed: 1,
-        })
+            AllTime::default(),
+            1,
+        ))
         .expect("counting thread");
         let n = 3 * SEND_AT + 7;
         let huge = vec![b'{'; 4 * MAX_PAYLOAD_BYTES];
@@ -360,12 +434,8 @@ mod tests {
     #[test]
     fn a_panic_on_the_counting_thread_is_reported() {
         let engine = WindowEngine::new(WindowConfig::default()).expect("engine");
-        let mut counting = Counting::start(Counter {
-            engine,
-            all_time: AllTime::default(),
-            consumed: 0,
-        })
-        .expect("counting thread");
+        let mut counting =
+            Counting::start(Counter::new(engine, AllTime::default(), 0)).expect("counting thread");
         counting.job(Job::Panic).expect("sent");
         // Whether the batch goes before or after the thread has ended: the same error.
         let err = counting

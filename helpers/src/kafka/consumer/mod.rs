@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::core::window::{Snapshot, TriggerMetrics, WindowEngine};
+use crate::core::window::{Arrival, Snapshot, TriggerMetrics, WindowEngine};
 use crate::error::{Component, Error, Result};
 use crate::kafka::checkpoint;
 use crate::kafka::client::find_bootstrap;
@@ -208,6 +208,13 @@ impl Pipeline {
     /// Recent per-trigger metrics, oldest first.
     pub fn metrics(&self) -> Vec<TriggerMetrics> {
         self.state().metrics.iter().cloned().collect()
+    }
+
+    /// In event time, the newest events' arrival and event times and the windows each
+    /// was counted in (as of the last trigger, at most a few thousand), oldest first;
+    /// empty in processing time.
+    pub fn arrivals(&self) -> Arc<Vec<Arrival>> {
+        self.state().arrivals.clone()
     }
 
     /// Totals of the newest snapshot (cheap: no windows are copied).

@@ -13,7 +13,7 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::core::time::Timestamp;
-use crate::core::window::{top_with_other, WindowEngine, SNAPSHOT_TOP};
+use crate::core::window::{top_with_other, Arrival, WindowEngine, SNAPSHOT_TOP};
 use crate::error::{Error, Result};
 use crate::kafka::checkpoint::{self, Checkpoint};
 use crate::kafka::client::{find_bootstrap, partitions_of};
@@ -142,11 +142,7 @@ impl<'s> ConsumerLoop<'s> {
             unreachable_since: None,
             counted_once: false,
             resumed_at: consumed,
-            counting: Counting::start(Counter {
-                engine,
-                all_time,
-                consumed,
-            })?,
+            counting: Counting::start(Counter::new(engine, all_time, consumed))?,
         })
     }
 
@@ -173,7 +169,11 @@ impl<'s> ConsumerLoop<'s> {
                     // that was (also since its last trigger), once it is all counted.
                     self.commit(rdkafka::consumer::CommitMode::Sync);
                     let consumed = self.counting.settled()?.consumed;
-                    self.shared.status(|s| s.consumed = consumed);
+                    let read = self.counting.ledger.partitions();
+                    self.shared.status(|s| {
+                        s.consumed = consumed;
+                        s.read = read;
+                    });
                     return Ok(());
                 }
                 Wake::Trigger => self.trigger()?,
@@ -302,6 +302,7 @@ impl<'s> ConsumerLoop<'s> {
             };
             if let Some(raw) = at.to_raw() {
                 self.assigned_at.insert(*p, raw);
+                self.counting.ledger.start(*p, raw);
             }
             tpl.add_partition_offset(topic, *p, at)
                 .map_err(|e| Error::kafka("assigning partitions", e))?;
@@ -358,6 +359,7 @@ impl<'s> ConsumerLoop<'s> {
         self.assigned.clear();
         // The offsets of the old log mean nothing in the new one.
         self.assigned_at.clear();
+        self.counting.ledger.clear();
         self.resume_at.clear();
         self.looked = false;
         self.start_from = StartFrom::Earliest;
@@ -443,8 +445,10 @@ impl<'s> ConsumerLoop<'s> {
             SNAPSHOT_TOP,
         );
         let consumed = counter.consumed;
+        let arrivals: Vec<Arrival> = counter.arrivals.iter().copied().collect();
         drop(counter);
         let mut st = lock(&self.shared.state);
+        st.arrivals = Arc::new(arrivals);
         if st.metrics.len() >= self.config.metrics_history.max(1) {
             st.metrics.pop_front();
         }
@@ -453,6 +457,7 @@ impl<'s> ConsumerLoop<'s> {
             st.status.broker = BrokerState::Connected;
         }
         st.status.consumed = consumed;
+        st.status.read = self.counting.ledger.partitions();
         st.snapshot = Some(Arc::new(snap));
         st.all_time = all_time;
         Ok(())

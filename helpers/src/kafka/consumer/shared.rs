@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::core::window::{Snapshot, TriggerMetrics};
+use crate::core::ledger::PartitionRead;
+use crate::core::window::{Arrival, Snapshot, TriggerMetrics};
 use crate::sys::lock;
 
 /// The consumer's connection to the broker, as the status table shows it.
@@ -47,6 +48,9 @@ pub struct PipelineStatus {
     pub consumed: u64,
     /// The last error the consumer saw (it goes on after errors).
     pub last_error: Option<String>,
+    /// Which offsets of each partition it read (as of its last trigger): where it
+    /// started, how far it got, what it read twice or skipped.
+    pub read: Vec<PartitionRead>,
 }
 
 /// What the thread publishes.
@@ -60,6 +64,9 @@ pub(super) struct State {
     pub(super) status: PipelineStatus,
     /// Events counted per hashtag since the start (as of the last trigger), highest first.
     pub(super) all_time: Vec<(String, u64)>,
+    /// In event time, the newest events' arrival and event times (as of the last
+    /// trigger), oldest first.
+    pub(super) arrivals: Arc<Vec<Arrival>>,
 }
 
 /// Shared between the handle and the thread.
@@ -79,6 +86,7 @@ impl Shared {
                 snapshot: None,
                 metrics: VecDeque::new(),
                 all_time: Vec::new(),
+                arrivals: Arc::default(),
                 status: PipelineStatus {
                     running: true,
                     bootstrap: bootstrap.to_string(),
@@ -86,6 +94,7 @@ impl Shared {
                     partitions: Vec::new(),
                     consumed: 0,
                     last_error: None,
+                    read: Vec::new(),
                 },
             }),
             stop: Notify::new(),
