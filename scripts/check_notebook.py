@@ -1,16 +1,21 @@
-"""Checks an executed Notebook.ipynb: what CI asserts about a headless run.
+"""Checks an executed lesson: what CI asserts about a headless run.
 
 Usage: python scripts/check_notebook.py artifacts/Notebook.executed.ipynb
        python scripts/check_notebook.py --twice artifacts/Notebook.twice.ipynb
 
-Every code cell ran without error (nothing on stderr either: evcxr reports a cell's
-failed `?` there without failing the cell); the trending table lists hashtags with counts > 0;
-the producer-vs-consumer table shows equal counts per hashtag (every acknowledged event
-counted once); both SVG charts are present and name the hashtags; the clean-up table
-reports no process left running. Values are read from the data block each view carries
+The lesson is named in the notebook's metadata (`stream_demo.lesson`): `stream` (lesson 1,
+Notebook.ipynb) or `kafka` (lesson 2, Kafka.ipynb); each has its own checks, and a notebook
+that names neither fails. In both: every code cell ran without error (nothing on stderr
+either: evcxr reports a cell's failed `?` there without failing the cell); the
+producer-vs-consumer check is equal per hashtag and by offset (every partition's offsets
+read once, as many messages stored as were acknowledged); the clean-up table reports no
+process left running; no output shows Rust's Debug text (`Counted(1)`,
+`Unreachable("...")`, `Some(`, `Status { field: ... }`). Lesson 1: the trending table, both
+SVG charts naming the hashtags, the outage seen by the consumer, the picture of time and
+the two clocks side by side. Lesson 2: the consumer written in the cell, the failover, the
+consumer group and the checkpoint. Values are read from the data block each view carries
 (`<script type="application/json" data-stream-demo="...">`), not from its words, so a
-reworded or translated table does not break the check; no output shows Rust's Debug text (`Counted(1)`,
-`Unreachable("...")`, `Some(`, `Status { field: ... }`).
+reworded or translated table does not break the check.
 """
 import html
 import json
@@ -104,24 +109,101 @@ def main(path, twice=False):
             return {}
         return json.loads(m.group(1))
 
+    lesson = nb.get("metadata", {}).get("stream_demo", {}).get("lesson")
+    if lesson == "stream":
+        stream_checks(data, output, failures, twice)
+    elif lesson == "kafka":
+        kafka_checks(data, failures, twice)
+    else:
+        failures.append(f"the notebook's metadata names no lesson (stream_demo.lesson): {lesson!r}")
+    if not twice:
+        # Re-running the producer cell replaces the producer: the last one's counters no
+        # longer cover every counted event, so the end-to-end check runs on the single run.
+        reconcile(data, failures)
+
+    # Clean-up: nothing left running.
+    clean = data("clean_up(", "clean_up")
+    if clean.get("left") != 0 or any(p["running"] for p in clean.get("parts", [])):
+        failures.append(f"the clean-up cell reports parts left running: {clean}")
+    print(f"clean-up: {clean}")
+
+    return report(failures, code)
+
+
+def reconcile(data, failures):
+    """Producer vs consumer: per hashtag, produced == counted; by offset, each partition
+    read once to its end, and as many messages stored as were acknowledged."""
+    recon = data("show_reconcile(&sent", "reconcile")
+    per_tag = recon.get("hashtags", [])
+    if not per_tag or not recon.get("equal") or not recon.get("produced"):
+        failures.append(f"producer vs consumer: {recon}")
+    for r in per_tag:
+        if r["produced"] != r["counted"] or r["produced"] == 0:
+            failures.append(f"producer vs consumer differ for {r['hashtag']}: {r}")
+    parts = recon.get("partitions", [])
+    if not recon.get("offsets_ok") or recon.get("stored") != recon.get("produced") or len(parts) != 3 \
+            or any(not p["once"] or p["repeated"] or p["skipped"] for p in parts):
+        failures.append(f"producer vs consumer, by offset: {recon}")
+    print(f"producer vs consumer: {recon}")
+    return per_tag
+
+
+def stream_checks(data, output, failures, twice):
+    """Lesson 1 (Notebook.ipynb)."""
     # The trending window: hashtags with counts > 0.
     trending = data("pipeline.show_trending()", "trending").get("hashtags", [])
     if not trending or not all(r["hashtag"].startswith("#") and r["count"] > 0 for r in trending):
         failures.append(f"the trending table lacks hashtags with counts > 0: {trending}")
     print(f"trending: {[(r['hashtag'], r['count']) for r in trending]}")
 
-    # One producer and one consumer, even after every cell ran twice; during the outage
-    # the consumer found the broker unreachable, and said how many brokers were down.
+    # One producer and two consumers (processing and event time), even after every cell
+    # ran twice; during the outage the consumer found the broker unreachable, and said
+    # how many brokers were down.
     status = data("show_status(&[&kafka", "status")
     procs = status.get("processes", {})
-    if (procs.get("producers"), procs.get("consumer_threads")) != (1, 1):
-        failures.append(f"expected one producer and one consumer: {procs}")
+    if (procs.get("producers"), procs.get("consumer_threads")) != (1, 2):
+        failures.append(f"expected one producer and two consumers: {procs}")
     consumer = next((p for p in status.get("parts", []) if p["part"] == "consumer"), {})
     if consumer.get("broker") != "unreachable":
         failures.append(f"during the outage the consumer did not find the broker unreachable: {consumer}")
     print(f"status during the outage: {procs} {consumer}")
 
-    # Section 7b, the consumer written in the cell: three micro-batches, and it counted
+    # The picture of time: the event-time consumer's events, with watermarks.
+    time = data("event_time.show_time()", "time")
+    if not time.get("events") or not time.get("watermarks") \
+            or time["on_time"] + time["partly_late"] + time["late"] != time["events"]:
+        failures.append(f"the picture of time: {time}")
+    print(f"picture of time: {time}")
+    # The two clocks side by side: both consumers read the stream.
+    compare = data("show_compare(&[&pipeline, &event_time])", "compare").get("consumers", [])
+    domains = [c["time_domain"].split(",")[0] for c in compare]
+    if domains != ["processing time", "event time"] or not all(c["consumed"] > 0 for c in compare) \
+            or compare[0]["late"] != 0:
+        failures.append(f"the two clocks: {compare}")
+    print(f"two clocks: {compare}")
+    # The three exercises that check an answer: each cell says right or not (a bool),
+    # whatever the words.
+    for snippet in ("check_late_event(", "check_watermark_delay(", "check_append_trigger("):
+        answer = data(snippet, "answer")
+        if not isinstance(answer.get("right"), bool):
+            failures.append(f"the exercise cell {snippet!r} gave no verdict: {answer}")
+    # Both charts: SVG naming the hashtags.
+    tags = [r["hashtag"] for r in data("show_reconcile(&sent", "reconcile").get("hashtags", [])]
+    for snippet in ("pipeline.show_top()", "pipeline.show_trend()"):
+        svg = output(snippet)
+        if "<svg" not in svg:
+            failures.append(f"{snippet}: no SVG")
+        missing = [t for t in tags if html.escape(t, quote=False) not in svg]
+        if "trend" in snippet and missing:
+            failures.append(f"{snippet}: hashtags not named: {missing}")
+        if "top" in snippet and not any(html.escape(t, quote=False) in svg for t in tags):
+            failures.append(f"{snippet}: names no hashtag")
+
+
+
+def kafka_checks(data, failures, twice):
+    """Lesson 2 (Kafka.ipynb)."""
+    # Section 4, the consumer written in the cell: three micro-batches, and it counted
     # hashtags in at least one of them.
     own = data("show_micro_batches(&batches)", "micro_batches").get("batches", [])
     counted = [b for b in own if b["updated"] and any(c > 0 for _, c in b["updated"])]
@@ -129,7 +211,7 @@ def main(path, twice=False):
         failures.append(f"the own-consumer cell: expected 3 batches with counts: {own}")
     print(f"own consumer: {len(own)} batches, {len(counted)} with counts")
 
-    # Section 9b, a leader fails: on the embedded 3-broker cluster partition 0 gets a new
+    # Section 5, a leader fails: on the embedded 3-broker cluster partition 0 gets a new
     # leader, the broker down is in no in-sync set, the producer loses nothing and the
     # consumer reads on; a single broker (Tansu) keeps one copy, and nothing fails over.
     backend = data("kafka.show()", "kafka").get("backend")
@@ -143,7 +225,7 @@ def main(path, twice=False):
         print(f"failover: broker {down} down; partition 0: {p0}; producer {failover.get('producer')}")
     elif failover.get("partitions") != []:
         failures.append(f"the failover cell on {backend!r}: {failover}")
-    # Section 10c, a checkpoint: the consumer, first started and then restarted from its
+    # Section 8, a checkpoint: the consumer, first started and then restarted from its
     # checkpoint, read and counted what a consumer that never stopped did.
     for snippet in ("reads the topic from its start", "the same folder: it goes on"):
         cp = data(snippet, "checkpoint")
@@ -153,12 +235,9 @@ def main(path, twice=False):
             failures.append(f"the checkpoint cell ({snippet}): {cp}")
         print(f"checkpoint after {snippet!r}: {cp}")
     if twice:
-        # Re-running the producer cell replaces the producer: the last one's counters no
-        # longer cover every counted event, so the end-to-end equality is checked on the
-        # single run only.
-        return report(failures, code)
+        return
 
-    # Section 10b, a consumer group: two members split the partitions and read every
+    # Section 7, a consumer group: two members split the partitions and read every
     # message once; after one leaves, the other reads all three, and still every message
     # once. (Checked on the single run only: re-running the join cell starts a new
     # consumer 2 while the old one leaves, and on the embedded mock with 1 s triggers the
@@ -176,35 +255,6 @@ def main(path, twice=False):
         if snippet.endswith("shared out") and not (len(members) > 1 and members[1]["consumed"] > 0):
             failures.append(f"consumer 2 read none of the new events: {group}")
         print(f"consumer group after {snippet!r}: {group}")
-    # Producer vs consumer: per hashtag, produced == counted.
-    recon = data("show_reconcile(&sent", "reconcile")
-    per_tag = recon.get("hashtags", [])
-    if not per_tag or not recon.get("equal") or not recon.get("produced"):
-        failures.append(f"producer vs consumer: {recon}")
-    for r in per_tag:
-        if r["produced"] != r["counted"] or r["produced"] == 0:
-            failures.append(f"producer vs consumer differ for {r['hashtag']}: {r}")
-    print(f"producer vs consumer: {recon}")
-
-    # Both charts: SVG naming the hashtags.
-    tags = [r["hashtag"] for r in per_tag]
-    for snippet in ("pipeline.show_top()", "pipeline.show_trend()"):
-        svg = output(snippet)
-        if "<svg" not in svg:
-            failures.append(f"{snippet}: no SVG")
-        missing = [t for t in tags if html.escape(t, quote=False) not in svg]
-        if "trend" in snippet and missing:
-            failures.append(f"{snippet}: hashtags not named: {missing}")
-        if "top" in snippet and not any(html.escape(t, quote=False) in svg for t in tags):
-            failures.append(f"{snippet}: names no hashtag")
-
-    # Clean-up: nothing left running.
-    clean = data("clean_up(", "clean_up")
-    if clean.get("left") != 0 or any(p["running"] for p in clean.get("parts", [])):
-        failures.append(f"the clean-up cell reports parts left running: {clean}")
-    print(f"clean-up: {clean}")
-
-    return report(failures, code)
 
 
 def report(failures, code):

@@ -7,7 +7,10 @@ The two notebooks have the same code cells (same source text), in the same order
 same kernel; the translation has at least as many Markdown cells as the original (it may
 add some, like the glossary); no Markdown cell of the translation is an untranslated copy
 of one of the original's longer than 80 characters; no code cell of either notebook has
-saved outputs or an execution count; cell ids are unique. Exits 1 with the first problem.
+saved outputs or an execution count; cell ids are unique. A Spanish edition (`.es.`) uses
+one term per concept: the known collisions (confirmar for both acknowledge and commit,
+retraso for both lag and lateness, reequilibrio beside rebalanceo, micro-lote, trigger,
+el líder) are refused, and GLOSARIO.md lists the terms chosen. Exits 1 with the problems.
 """
 import re
 import sys
@@ -78,11 +81,50 @@ def problems(original_path, translated_path):
             break
 
 
+# One Spanish term per concept, as GLOSARIO.md lists them: the known collisions, each a
+# pattern that must not appear in a Spanish edition's Markdown, and the term to use.
+SPANISH_COLLISIONS = [
+    (r"\b(?:desplazamientos?|posición)\s+(?:que\s+)?confirm\w*|\bconfirm\w*\s+(?:su\s+)?(?:desplazamiento|posición)|\bconfirm\w*\*?\*?\s+\(\*commit",
+     "a commit is «registrar» (confirmar is the broker's acknowledgement)"),
+    (r"\bretraso\b[^.]{0,60}(?:`lag`|\bno (?:ha )?leído|\bsin leer)|`lag`[^.]{0,30}\bretraso\b",
+     "lag is «desfase» (retraso is an event's lateness)"),
+    (r"\breequilibr\w*", "a rebalance is «rebalanceo»"),
+    (r"\bmicro-lotes?\b", "«microlote», one word"),
+    (r"\bun \*?trigger\*?(?!\w)|\bprimer trigger\b|\bel trigger\b", "a trigger is «disparador»"),
+    (r"\bel líder\b", "a partition's leader is «la líder» (the replica); the quorum's, «el controlador activo»"),
+]
+GLOSSARY_TERMS = ["confirmación", "registrar", "desfase", "retraso", "rebalanceo", "microlote",
+                  "disparador", "líder"]
+
+
+def spanish_problems(path, glossary="GLOSARIO.md"):
+    """The known Spanish collisions in `path`'s Markdown, and glossary terms missing."""
+    nb = nbjson.load(path)
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = source(cell)
+        for pattern, why in SPANISH_COLLISIONS:
+            m = re.search(pattern, text)
+            if m:
+                yield f"{path}: cell {cell.get('id')}: «{m.group(0)}»: {why}"
+    try:
+        listed = open(glossary, encoding="utf-8").read()
+    except OSError:
+        yield f"{glossary} is missing"
+        return
+    for term in GLOSSARY_TERMS:
+        if f"| {term}" not in listed and f"{term}," not in listed:
+            yield f"{glossary} does not list «{term}»"
+
+
 def main(args):
     if len(args) != 2:
         print(__doc__)
         return 2
     found = list(problems(*args))
+    if ".es." in args[1]:
+        found += list(spanish_problems(args[1]))
     if found:
         print("TRANSLATION CHECK FAILED:\n" + "\n\n".join(found))
         return 1

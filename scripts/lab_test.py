@@ -307,6 +307,30 @@ def run(browser, lab):
       return block ? JSON.parse(block.textContent).left : null;
     }""", i)
     check(left == 0, "the clean-up table reports 0 processes left running", repr(left))
+
+    # Slides: RISE (jupyterlab-rise) is installed, and its preview shows the lesson's first
+    # slide (the cells' slide metadata) in a panel of its own.
+    has = page.evaluate("() => ['RISE:slideshow', 'RISE:preview'].map(c => window.jupyterapp.commands.hasCommand(c))")
+    check(all(has), "RISE's slideshow and preview commands are there", repr(has))
+    page.evaluate("() => window.jupyterapp.commands.execute('RISE:preview')")
+    slide = None
+    for _ in range(30):
+        frames = [f for f in page.frames if f != page.main_frame and "rise" in (f.url or "").lower()]
+        for f in frames:
+            try:
+                slide = f.evaluate("() => { const s = document.querySelector('.reveal .slides section.present');"
+                                   " return s ? s.textContent.slice(0, 200) : null; }")
+            except Exception:  # noqa: BLE001 - the frame may still be loading
+                slide = None
+            if slide:
+                break
+        if slide:
+            break
+        time.sleep(1)
+    page.screenshot(path=str(ARTIFACTS / "7-slides.png"))
+    log(f"screenshot {(ARTIFACTS / '7-slides.png').relative_to(REPO)}")
+    check(bool(slide) and "Live stream processing" in slide,
+          "the RISE preview shows the lesson's title slide", repr(slide))
     context.close()
 
 

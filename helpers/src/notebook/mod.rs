@@ -16,8 +16,8 @@
 //! The files, one job each:
 //! * [`kafka`]: starting Kafka, its table, the health check, a failover, consumer groups;
 //! * [`stream`]: the settings, the producer and the pipeline, as tables and charts;
-//! * the lesson's fixed timelines (windows, late data, output modes) are views of the
-//!   engine alone: [`crate::views::lesson`];
+//! * the lesson's fixed timelines (windows, late data, output modes) and the checks of
+//!   its exercises are views of the engine alone: [`crate::views::lesson`];
 //! * [`parts`]: the status and the clean-up of whatever runs.
 //!
 //! The facade composes: the tables and charts are drawn in [`crate::views`], the
@@ -27,7 +27,10 @@ pub mod kafka;
 pub mod parts;
 pub mod stream;
 
-pub use crate::views::lesson::{at, show_late_data, show_output_modes, show_timeline};
+pub use crate::views::lesson::{
+    at, check_append_trigger, check_late_event, check_watermark_delay, show_late_data,
+    show_output_modes, show_timeline,
+};
 pub use kafka::{show_cluster, show_group, start_kafka};
 pub use parts::{clean_up, show_status, Part};
 pub use stream::{show_compare, show_decoded, show_micro_batches, show_reconcile};

@@ -7,6 +7,8 @@
 //! * [`show_output_modes`]: one trigger as Spark's `update`, `complete` and `append` output
 //!   modes would write it.
 //! * [`at`]: a time of day on the demo's day, so cells can write `at("18:00:50")`.
+//! * [`check_late_event`], [`check_watermark_delay`], [`check_append_trigger`]: the
+//!   lesson's exercises 1 to 3, checked: right, or a hint computed by the engine.
 
 use std::time::Duration;
 
@@ -204,6 +206,173 @@ pub fn show_output_modes(batches: &[&[(&str, f64)]], trigger: usize) -> Result<H
     ]))
 }
 
+/// The answer to an exercise, checked: right, or not yet with a hint computed from the
+/// engine (never the answer itself). The data block says only whether it was right.
+fn verdict_of(exercise: &str, right: bool, said: String) -> Html {
+    let head = if right { "Right." } else { "Not yet." };
+    Html::preformatted(format!("{exercise}: {head} {said}")).with_data(
+        "answer",
+        &serde_json::json!({ "exercise": exercise, "right": right }),
+    )
+}
+
+/// Whether `rule` counts `my_event` at `t` in the "your turn" timeline of the late-data
+/// lesson: `#Spark` at 18:02:10, then `#Spark` at 18:03:30, then `my_event`, one batch
+/// each.
+fn counts_my_event(rule: LateRule, t: f64) -> Result<bool> {
+    let spark = [("#Spark", at("18:02:10")?)];
+    let later = [("#Spark", at("18:03:30")?)];
+    let mine = [("#IA", t)];
+    let verdicts = judge(&[&spark, &later, &mine], rule)?;
+    Ok(verdicts
+        .last()
+        .is_some_and(|(_, v)| v.starts_with("counted")))
+}
+
+/// Lesson 1, exercise 1, checked: `spark_from` is the earliest time of `my_event` (to the
+/// second) that Spark's rule counts, `per_event_from` the earliest the per-event rule
+/// counts. Each is judged by running the engine at that time and one second before.
+pub fn check_late_event(spark_from: f64, per_event_from: f64) -> Result<Html> {
+    let mut right = true;
+    let mut said = Vec::new();
+    for (rule, name, t) in [
+        (LateRule::SparkWindowEnd, "Spark's rule", spark_from),
+        (LateRule::PerEvent, "the per-event rule", per_event_from),
+    ] {
+        let clock = Timestamp::from_secs_f64(t).clock();
+        let (now, before) = (counts_my_event(rule, t)?, counts_my_event(rule, t - 1.0)?);
+        let line = match (now, before) {
+            (true, false) => format!("{name}: {clock} is the earliest time it counts"),
+            (true, true) => {
+                format!("{name} counts an event one second before {clock} too: try earlier")
+            }
+            (false, _) => format!("{name} still drops an event at {clock}: try later"),
+        };
+        right &= now && !before;
+        said.push(line);
+    }
+    Ok(verdict_of("Exercise 1", right, said.join("; ")))
+}
+
+/// Lesson 1, exercise 3, checked: the trigger at which `append` writes the `#Spark` window
+/// `[18:02, 18:03)` when the late-data batches are followed by `#IA` at 18:04:00 and an
+/// empty batch (found by replaying them through the engine).
+pub fn check_append_trigger(trigger: usize) -> Result<Html> {
+    let batches: [&[(&str, f64)]; 5] = [
+        &[("#Spark", at("18:02:10")?)],
+        &[("#IA", at("18:00:50")?)],
+        &[("#IA", at("18:00:40")?)],
+        &[("#IA", at("18:04:00")?)],
+        &[],
+    ];
+    let run = replay(
+        original_job(),
+        &to_messages(&batches),
+        0,
+        Timestamp(0),
+        Duration::from_secs(10),
+    )?;
+    let start = Timestamp::from_secs_f64(at("18:02:00")?);
+    let writes = |i: usize| {
+        run.snapshots.get(i.wrapping_sub(1)).is_some_and(|s| {
+            s.closed
+                .iter()
+                .any(|w| w.start == start && w.count("#Spark") > 0)
+        })
+    };
+    let closing = |i: usize| {
+        run.snapshots
+            .get(i.wrapping_sub(1))
+            .and_then(|s| s.metrics.closing_watermark)
+            .map_or("none yet".into(), |w| w.clock())
+    };
+    let first = (1..=run.snapshots.len()).find(|i| writes(*i));
+    let right = first == Some(trigger);
+    let said = if trigger == 0 || trigger > run.snapshots.len() {
+        format!("choose a trigger from 1 to {}", run.snapshots.len())
+    } else if right {
+        format!(
+            "append writes #Spark 1 at trigger {trigger}, when the closing watermark ({}) reaches the window's end",
+            closing(trigger)
+        )
+    } else if first.is_some_and(|f| trigger < f) {
+        format!(
+            "at trigger {trigger} the closing watermark is {}: the window [18:02, 18:03) is not final yet; try later",
+            closing(trigger)
+        )
+    } else {
+        format!("at trigger {trigger} the window was already written: try earlier")
+    };
+    Ok(verdict_of("Exercise 3", right, said))
+}
+
+/// Late events lost, out of the late events sent, with a watermark delay of `delay` s:
+/// a synthetic stream through the classroom's windows (60 s sliding every 10 s, event
+/// time, a trigger every 10 s), two events a second for ten minutes, every tenth stamped
+/// 0 to 120 s in the past (evenly spread).
+fn late_lost(delay: u64) -> Result<(u64, u64)> {
+    let cfg = WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(10))
+        .with_watermark(Duration::from_secs(delay))
+        .with_time_domain(TimeDomain::EventTime);
+    let mut e = WindowEngine::new(cfg)?;
+    let t0 = at("18:00:00")?;
+    let (mut sent, mut lost) = (0, 0);
+    for i in 0..1200u64 {
+        let now = t0 + i as f64 * 0.5;
+        let late = i % 10 == 9;
+        let lateness = if late { (i / 10 % 121) as f64 } else { 0.0 };
+        let ev = Event {
+            usuario: "@DataFan".into(),
+            texto: "".into(),
+            hashtag_principal: "#Spark".into(),
+            timestamp: now - lateness,
+        };
+        let outcome = e.ingest(&ev, Timestamp::from_secs_f64(now));
+        // After the first two minutes, once the watermark runs.
+        if late && i >= 240 {
+            sent += 1;
+            lost += u64::from(matches!(outcome, Outcome::Late));
+        }
+        if i % 20 == 19 {
+            e.tick(Timestamp::from_secs_f64(now));
+        }
+    }
+    Ok((lost, sent))
+}
+
+/// Lesson 1, exercise 2, checked: the shortest watermark delay, of 10, 60 and 120 s, that
+/// loses no late event when events are up to 120 s late (found by running each through
+/// the engine).
+pub fn check_watermark_delay(delay: Duration) -> Result<Html> {
+    let secs = delay.as_secs();
+    if ![10, 60, 120].contains(&secs) {
+        return Ok(verdict_of(
+            "Exercise 2",
+            false,
+            "choose 10, 60 or 120 seconds".into(),
+        ));
+    }
+    let mut answer = None;
+    for d in [10, 60, 120] {
+        if late_lost(d)?.0 == 0 {
+            answer = Some(d);
+            break;
+        }
+    }
+    let (lost, sent) = late_lost(secs)?;
+    let right = answer == Some(secs);
+    let said = if right {
+        format!("with {secs} s no late event is lost (of {sent}); with less, some are")
+    } else if lost > 0 {
+        format!("with {secs} s, {lost} of {sent} late events are lost: try longer")
+    } else {
+        format!(
+            "with {secs} s nothing is lost, but a shorter delay loses nothing either: try shorter"
+        )
+    };
+    Ok(verdict_of("Exercise 2", right, said))
+}
+
 /// A small, fixed timeline through the window engine, for the lesson on windows: the same
 /// events in tumbling and sliding windows, in event time, with one event far behind the
 /// watermark (late under [`crate::core::config::LateRule::PerEvent`]; Spark's rule, the default,
@@ -354,6 +523,51 @@ mod tests {
             "{}",
             html.text
         );
+    }
+
+    #[test]
+    fn the_exercises_check_answers_against_the_engine() {
+        let right = |h: &Html| h.text.contains("Right.");
+        let t = |c: &str| at(c).unwrap();
+        assert!(right(
+            &check_late_event(t("18:01:00"), t("18:02:30")).unwrap()
+        ));
+        let wrong = check_late_event(t("18:00:59"), t("18:02:31")).unwrap();
+        assert!(!right(&wrong), "{}", wrong.text);
+        assert!(
+            wrong.text.contains("try later") && wrong.text.contains("try earlier"),
+            "{}",
+            wrong.text
+        );
+        assert!(
+            wrong.markup.contains(r#""right":false"#),
+            "{}",
+            wrong.markup
+        );
+        assert!(right(&check_append_trigger(5).unwrap()));
+        assert!(check_append_trigger(4).unwrap().text.contains("try later"));
+        assert!(check_append_trigger(9)
+            .unwrap()
+            .text
+            .contains("choose a trigger"));
+        let lost: Vec<(u64, u64)> = [10, 60, 120]
+            .iter()
+            .map(|d| late_lost(*d).unwrap())
+            .collect();
+        eprintln!("late lost with 10, 60, 120 s: {lost:?}");
+        // A longer delay never loses more; the shortest delay: the smallest that loses none.
+        assert!(
+            lost[0].0 > lost[1].0 && lost[1].0 >= lost[2].0 && lost[2].0 == 0,
+            "{lost:?}"
+        );
+        let shortest = [10, 60, 120][lost.iter().position(|l| l.0 == 0).unwrap()];
+        assert!(right(
+            &check_watermark_delay(Duration::from_secs(shortest)).unwrap()
+        ));
+        assert!(check_watermark_delay(Duration::from_secs(10))
+            .unwrap()
+            .text
+            .contains("try longer"));
     }
 
     #[test]
