@@ -312,10 +312,12 @@ def run(browser, lab):
     # slide (the cells' slide metadata) in a panel of its own.
     has = page.evaluate("() => ['RISE:slideshow', 'RISE:preview'].map(c => window.jupyterapp.commands.hasCommand(c))")
     check(all(has), "RISE's slideshow and preview commands are there", repr(has))
-    page.evaluate("() => window.jupyterapp.commands.execute('RISE:preview')")
+    # The preview opens at the active cell: the first one, the lesson's title.
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;"
+                  " return window.jupyterapp.commands.execute('RISE:preview'); }")
     slide = None
     for _ in range(30):
-        frames = [f for f in page.frames if f != page.main_frame and "rise" in (f.url or "").lower()]
+        frames = [f for f in page.frames if f != page.main_frame]
         for f in frames:
             try:
                 slide = f.evaluate("() => { const s = document.querySelector('.reveal .slides section.present');"
