@@ -3,8 +3,8 @@ Notebook.es.ipynb against Notebook.ipynb.
 
 Usage: python scripts/check_translation.py Notebook.ipynb Notebook.es.ipynb
 
-The two notebooks have the same code cells (same source text), in the same order, and the
-same kernel; the translation has at least as many Markdown cells as the original (it may
+The two notebooks have the same code cells (same source text, but for the language the first
+cell sets: `set_language("en")`, `set_language("es")`), in the same order, and the same kernel; the translation has at least as many Markdown cells as the original (it may
 add some, like the glossary); no Markdown cell of the translation is an untranslated copy
 of one of the original's longer than 80 characters; no code cell of either notebook has
 saved outputs or an execution count; cell ids are unique. A Spanish edition (`.es.`) uses
@@ -21,6 +21,11 @@ LONG = 80  # an identical Markdown cell longer than this was not translated
 
 
 source = nbjson.source
+
+
+def same_code(text):
+    """A code cell's source with the language it sets left out: what must be identical."""
+    return re.sub(r'set_language\("\w+"\)', 'set_language(_)', text)
 
 
 def squeeze(text):
@@ -53,8 +58,13 @@ def problems(original_path, translated_path):
 
     code1 = nbjson.code_cells(original)
     code2 = nbjson.code_cells(translated)
+    # The one line where the editions' code differs: the language of the labels.
+    for path, code, want in ((original_path, code1, "en"), (translated_path, code2, "es")):
+        said = re.findall(r'set_language\("(\w+)"\)', source(code[0])) if code else []
+        if said != [want]:
+            yield f"{path}: its first code cell must set_language(\"{want}\"), once: found {said}"
     for n, (a, b) in enumerate(zip(code1, code2)):
-        if source(a) != source(b):
+        if same_code(source(a)) != same_code(source(b)):
             yield (f"code cell {n} differs (id {a.get('id')} in {original_path}, id {b.get('id')} "
                    f"in {translated_path}); code cells must be identical, comments included.\n"
                    f"--- {original_path}:\n{excerpt(source(a))}\n"

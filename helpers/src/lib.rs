@@ -74,8 +74,8 @@ pub mod prelude {
     pub use crate::kafka::consumer::Pipeline;
     pub use crate::kafka::producer::Producer;
     pub use crate::notebook::{
-        at, check_append_trigger, check_late_event, check_watermark_delay, clean_up, show_cluster,
-        show_compare, show_decoded, show_group, show_late_data, show_micro_batches,
+        at, check_append_trigger, check_late_event, check_watermark_delay, clean_up, set_language,
+        show_cluster, show_compare, show_decoded, show_group, show_late_data, show_micro_batches,
         show_output_modes, show_reconcile, show_status, show_timeline, start_kafka,
     };
     pub use crate::settings::Settings;

@@ -34,6 +34,7 @@ use crate::core::config::{
     TimeDomain, WindowConfig, DEFAULT_RATE, DEFAULT_SEED, DEFAULT_WEIGHTS_SPEC,
 };
 use crate::core::generator::TrendShift;
+use crate::core::lang::tr;
 use crate::error::{Error, Result};
 use crate::kafka::consumer::PipelineConfig;
 use crate::kafka::producer::ProducerConfig;
@@ -359,7 +360,11 @@ impl Environment {
         let brokers = self.docker_brokers.unwrap_or(1);
         let (file, _) = crate::lab::infra::docker_kafka(brokers);
         vec![(
-            "Kafka brokers, when Docker runs Kafka [DOCKER_BROKERS]".to_string(),
+            tr(
+                "Kafka brokers, when Docker runs Kafka [DOCKER_BROKERS]",
+                "brokers de Kafka, si Kafka va en Docker [DOCKER_BROKERS]",
+            )
+            .to_string(),
             format!("{brokers} ({file})"),
         )]
     }
@@ -440,59 +445,102 @@ impl Settings {
     pub fn rows(&self) -> Vec<(String, String)> {
         let (p, w) = (&self.producer, &self.window);
         let kind = if w.slide < w.width {
-            "sliding"
+            tr("sliding windows", "ventanas deslizantes")
         } else {
-            "tumbling"
+            tr("tumbling windows", "ventanas fijas")
         };
         let secs = |d: Duration| format!("{} s", d.as_secs_f64());
+        let off = || format!("0 s ({})", tr("off", "desactivado"));
         let trend = if p.trend_every.is_zero() {
-            "0 s (off)".to_string()
+            off()
         } else {
-            format!("every {}", secs(p.trend_every))
+            format!("{} {}", tr("every", "cada"), secs(p.trend_every))
         };
         let domain = match w.time_domain {
-            TimeDomain::ProcessingTime => "processing (when the consumer receives an event)",
-            TimeDomain::EventTime => "event (the event's own timestamp)",
+            TimeDomain::ProcessingTime => tr(
+                "processing (when the consumer receives an event)",
+                "procesamiento (cuando el consumidor recibe el evento)",
+            ),
+            TimeDomain::EventTime => tr(
+                "event (the event's own timestamp)",
+                "evento (la marca de tiempo del propio evento)",
+            ),
         };
         let rows = [
             (
-                "producer rate [PRODUCER_RATE]",
-                format!("{} events/s", p.rate),
-            ),
-            ("hashtags and weights [HASHTAG_WEIGHTS]", p.weights.clone()),
-            ("seed [PRODUCER_SEED]", p.seed.to_string()),
-            ("trend shift [TREND_EVERY]", trend),
-            (
-                "late events [LATE_SHARE]",
-                format!("{:.0}%", p.late_share * 100.0),
+                tr("producer rate [PRODUCER_RATE]", "ritmo del productor [PRODUCER_RATE]"),
+                format!("{} {}", p.rate, tr("events/s", "eventos/s")),
             ),
             (
-                "lateness of a late event, at most [MAX_LATENESS_SECS]",
+                tr("hashtags and weights [HASHTAG_WEIGHTS]", "hashtags y pesos [HASHTAG_WEIGHTS]"),
+                p.weights.clone(),
+            ),
+            (tr("seed [PRODUCER_SEED]", "semilla [PRODUCER_SEED]"), p.seed.to_string()),
+            (tr("trend shift [TREND_EVERY]", "cambio de tendencia [TREND_EVERY]"), trend),
+            (
+                tr("late events [LATE_SHARE]", "eventos tardíos [LATE_SHARE]"),
+                format!("{} ({:.0} %)", p.late_share, p.late_share * 100.0),
+            ),
+            (
+                tr(
+                    "lateness of a late event, at most [MAX_LATENESS_SECS]",
+                    "retraso de un evento tardío, como máximo [MAX_LATENESS_SECS]",
+                ),
                 secs(p.max_lateness),
             ),
             (
-                "window width [WINDOW_SECS]",
-                format!("{} ({kind} windows)", secs(w.width)),
+                tr("window width [WINDOW_SECS]", "ancho de la ventana [WINDOW_SECS]"),
+                format!("{} ({kind})", secs(w.width)),
             ),
-            ("window slide [SLIDE_SECS]", secs(w.slide)),
-            ("watermark delay [WATERMARK_SECS]", secs(w.watermark)),
-            ("time domain [TIME_DOMAIN]", domain.to_string()),
-            ("trigger interval [TRIGGER_SECS]", secs(w.trigger)),
             (
-                "event time: future events rejected beyond [MAX_FUTURE_SECS]",
+                tr("window slide [SLIDE_SECS]", "deslizamiento [SLIDE_SECS]"),
+                secs(w.slide),
+            ),
+            (
+                tr(
+                    "watermark delay [WATERMARK_SECS]",
+                    "margen de la marca de agua [WATERMARK_SECS]",
+                ),
+                secs(w.watermark),
+            ),
+            (
+                tr("time domain [TIME_DOMAIN]", "tiempo [TIME_DOMAIN]"),
+                domain.to_string(),
+            ),
+            (
+                tr("trigger interval [TRIGGER_SECS]", "intervalo del disparador [TRIGGER_SECS]"),
+                secs(w.trigger),
+            ),
+            (
+                tr(
+                    "event time: future events rejected beyond [MAX_FUTURE_SECS]",
+                    "tiempo de evento: se rechazan los eventos adelantados más de [MAX_FUTURE_SECS]",
+                ),
                 if w.max_future.is_zero() {
-                    "0 s (off)".to_string()
+                    off()
                 } else {
                     secs(w.max_future)
                 },
             ),
             (
-                "hashtags kept per pane, at most [MAX_HASHTAGS]",
+                tr(
+                    "hashtags kept per pane, at most [MAX_HASHTAGS]",
+                    "hashtags guardados por tramo, como máximo [MAX_HASHTAGS]",
+                ),
                 w.max_hashtags.to_string(),
             ),
-            ("watch cell length [WATCH_SECS]", secs(self.watch.length)),
             (
-                "watch cell print interval [WATCH_EVERY_SECS]",
+                tr(
+                    "watch cell length [WATCH_SECS]",
+                    "duración de una celda de observación [WATCH_SECS]",
+                ),
+                secs(self.watch.length),
+            ),
+            (
+                tr(
+                    "watch cell print interval [WATCH_EVERY_SECS]",
+                    "intervalo de impresión de la observación [WATCH_EVERY_SECS]",
+                ),
                 secs(self.watch.every),
             ),
         ];

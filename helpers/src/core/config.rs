@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::lang::tr;
 use crate::error::Error;
 
 /// The topic events travel on (the original system's name).
@@ -67,8 +68,8 @@ pub enum TimeDomain {
 impl std::fmt::Display for TimeDomain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            TimeDomain::ProcessingTime => "processing time",
-            TimeDomain::EventTime => "event time",
+            TimeDomain::ProcessingTime => tr("processing time", "tiempo de procesamiento"),
+            TimeDomain::EventTime => tr("event time", "tiempo de evento"),
         })
     }
 }

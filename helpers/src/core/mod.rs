@@ -11,6 +11,7 @@
 //! * [`time`]: timestamps in microseconds, so window boundaries are exact.
 //! * [`window`]: the window engine: tumbling and sliding windows, processing or event
 //!   time, the watermark, late data, per-trigger metrics. Start here to learn windows.
+//! * [`lang`]: the language the outputs' labels are written in (English or Spanish).
 //! * [`ledger`]: which offsets of each partition a consumer read, once, twice or never
 //!   (the end-to-end check's evidence).
 //! * [`replay`]: fixed micro-batches through the engine, one trigger each; compares the
@@ -21,6 +22,7 @@
 pub mod config;
 pub mod event;
 pub mod generator;
+pub mod lang;
 pub mod ledger;
 pub mod replay;
 pub mod time;

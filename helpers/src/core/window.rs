@@ -103,6 +103,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::config::{LateRule, OutputMode, ProcessingClock, TimeDomain, WindowConfig};
 use crate::core::event::{decode, Event, Rejection, RejectionCounts};
+use crate::core::lang::tr;
 use crate::core::time::{duration_micros, Timestamp};
 use crate::error::Error;
 
@@ -188,10 +189,20 @@ pub enum Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::Counted(1) => f.write_str("counted in 1 window"),
-            Outcome::Counted(n) => write!(f, "counted in {n} windows"),
-            Outcome::Late => f.write_str("late: dropped from every window"),
-            Outcome::Rejected(reason) => write!(f, "rejected: {reason}"),
+            Outcome::Counted(1) => f.write_str(tr("counted in 1 window", "contado en 1 ventana")),
+            Outcome::Counted(n) => {
+                write!(
+                    f,
+                    "{} {n} {}",
+                    tr("counted in", "contado en"),
+                    tr("windows", "ventanas")
+                )
+            }
+            Outcome::Late => f.write_str(tr(
+                "late: dropped from every window",
+                "tardío: descartado de todas sus ventanas",
+            )),
+            Outcome::Rejected(reason) => write!(f, "{}: {reason}", tr("rejected", "rechazado")),
         }
     }
 }

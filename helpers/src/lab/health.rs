@@ -14,6 +14,7 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
+use crate::core::lang::tr;
 use crate::core::time::Timestamp;
 use crate::kafka::client::{
     ensure_topic, partitions, plain_consumer, producer_config, wait_for_broker,
@@ -54,8 +55,10 @@ impl fmt::Display for HealthReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "health check of {} (topic {})",
-            self.bootstrap, self.topic
+            "{} {} (topic {})",
+            tr("health check of", "prueba de salud de"),
+            self.bootstrap,
+            self.topic
         )?;
         for (i, s) in self.steps.iter().enumerate() {
             let mark = if s.ok { "OK  " } else { "FAIL" };
@@ -69,11 +72,17 @@ impl fmt::Display for HealthReport {
             )?;
         }
         let verdict = if self.passed() {
-            "PASSED: Kafka stores and delivers messages."
+            tr(
+                "PASSED: Kafka stores and delivers messages.",
+                "SUPERADA: Kafka guarda y entrega los mensajes.",
+            )
         } else {
-            "FAILED: see the first failing step above."
+            tr(
+                "FAILED: see the first failing step above.",
+                "FALLIDA: mira arriba el primer paso que falla.",
+            )
         };
-        write!(f, "verdict: {verdict}")
+        write!(f, "{}: {verdict}", tr("verdict", "veredicto"))
     }
 }
 
@@ -102,7 +111,7 @@ pub fn check(bootstrap: &str, n: u32, wait: Duration) -> HealthReport {
         });
         ok
     };
-    let _ = step("broker answers", &mut || {
+    let _ = step(tr("broker answers", "el broker responde"), &mut || {
         wait_for_broker(bootstrap, wait)
             .map(|md| {
                 format!(
@@ -112,15 +121,28 @@ pub fn check(bootstrap: &str, n: u32, wait: Duration) -> HealthReport {
                 )
             })
             .map_err(|e| e.to_string())
-    }) && step("create a fresh topic", &mut || {
-        ensure_topic(bootstrap, &topic, 1, wait)
-            .map(|how| format!("{topic} ({how})"))
-            .map_err(|e| e.to_string())
-    }) && step(&format!("produce {n} messages"), &mut || {
-        produce(bootstrap, &topic, n, wait)
-    }) && step(&format!("consume {n} messages"), &mut || {
-        consume(bootstrap, &topic, n, wait)
-    });
+    }) && step(
+        tr("create a fresh topic", "crear un topic nuevo"),
+        &mut || {
+            ensure_topic(bootstrap, &topic, 1, wait)
+                .map(|how| format!("{topic} ({how})"))
+                .map_err(|e| e.to_string())
+        },
+    ) && step(
+        &format!(
+            "{} {n} {}",
+            tr("produce", "producir"),
+            tr("messages", "mensajes")
+        ),
+        &mut || produce(bootstrap, &topic, n, wait),
+    ) && step(
+        &format!(
+            "{} {n} {}",
+            tr("consume", "consumir"),
+            tr("messages", "mensajes")
+        ),
+        &mut || consume(bootstrap, &topic, n, wait),
+    );
     report
 }
 
@@ -138,7 +160,10 @@ fn produce(bootstrap: &str, topic: &str, n: u32, wait: Duration) -> Result<Strin
     producer
         .flush(wait)
         .map_err(|e| format!("not acknowledged in time: {e}"))?;
-    Ok(format!("{n} sent and acknowledged"))
+    Ok(format!(
+        "{n} {}",
+        tr("sent and acknowledged", "enviados y confirmados")
+    ))
 }
 
 fn consume(bootstrap: &str, topic: &str, n: u32, wait: Duration) -> Result<String, String> {
@@ -171,7 +196,11 @@ fn consume(bootstrap: &str, topic: &str, n: u32, wait: Duration) -> Result<Strin
     }
     let expected: BTreeSet<u64> = (1..=n as u64).collect();
     if seen == expected && duplicates == 0 {
-        Ok(format!("all {n} received, once each"))
+        Ok(format!(
+            "{} {n} {}",
+            tr("all", "los"),
+            tr("received, once each", "recibidos, una vez cada uno")
+        ))
     } else {
         let missing = expected.difference(&seen).count();
         Err(format!("{missing} missing, {duplicates} duplicated"))

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::{CLUSTER_BOOTSTRAP, DEFAULT_BOOTSTRAP, TWEETS_TOPIC};
+use crate::core::lang::tr;
 use crate::error::{Component, Error, Result};
 use crate::kafka::client::{describe_topics, ensure_topic, wait_for_broker, TopicInfo};
 use crate::lab::broker::{BrokerInfo, Engine, BROKER_FILE};
@@ -166,8 +167,11 @@ impl fmt::Display for Infra {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Kafka is up: {} broker at {}",
-            self.backend, self.bootstrap
+            "{}: {} {} {}",
+            tr("Kafka is up", "Kafka está en marcha"),
+            self.backend,
+            tr("broker at", "broker en"),
+            self.bootstrap
         )?;
         if let Some(pid) = self.broker_pid {
             write!(f, " (pid {pid})")?;
@@ -194,18 +198,24 @@ pub fn docker_engine() -> std::result::Result<String, String> {
         Duration::from_secs(15),
     ) {
         Ok(v) if !v.is_empty() => Ok(v),
-        Ok(_) => {
-            Err("Docker answered without a server version, so the embedded broker is used".into())
-        }
-        Err(CommandError::CannotRun(_)) => {
-            Err("Docker is not installed, so the embedded broker is used".into())
-        }
+        Ok(_) => Err(tr(
+            "Docker answered without a server version, so the embedded broker is used",
+            "Docker respondió sin versión del servidor, así que se usa el broker embebido",
+        )
+        .into()),
+        Err(CommandError::CannotRun(_)) => Err(tr(
+            "Docker is not installed, so the embedded broker is used",
+            "Docker no está instalado, así que se usa el broker embebido",
+        )
+        .into()),
         Err(e) => {
             tracing::debug!("docker info: {e}");
-            Err(
-                "no Docker engine answers (`docker info` failed), so the embedded broker is used"
-                    .into(),
+            Err(tr(
+                "no Docker engine answers (`docker info` failed), so the embedded broker is used",
+                "ningún motor de Docker responde (`docker info` falló), así que se usa el broker \
+                 embebido",
             )
+            .into())
         }
     }
 }
@@ -259,12 +269,23 @@ pub fn start_with(config: InfraConfig) -> Result<Infra> {
     let (backend, reason) = match config.backend {
         Some(b) => (
             b,
-            format!("The {b} backend was asked for (STREAM_DEMO_BACKEND)."),
+            format!(
+                "{} {b} {}",
+                tr("The", "Se ha pedido el servidor"),
+                tr(
+                    "backend was asked for (STREAM_DEMO_BACKEND).",
+                    "(STREAM_DEMO_BACKEND)."
+                )
+            ),
         ),
         None => match docker_engine() {
             Ok(v) => (
                 Backend::Docker,
-                format!("A Docker engine (version {v}) answers."),
+                format!(
+                    "{} {v}) {}",
+                    tr("A Docker engine (version", "Un motor de Docker (versión"),
+                    tr("answers.", "responde.")
+                ),
             ),
             Err(why) => (Backend::Embedded, format!("{}.", capitalise(&why))),
         },
@@ -411,7 +432,13 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
             return Ok(Infra {
                 backend,
                 bootstrap: info.bootstrap,
-                reason: format!("{reason} It was already running; reusing it."),
+                reason: format!(
+                    "{reason} {}",
+                    tr(
+                        "It was already running; reusing it.",
+                        "Ya estaba en marcha; se reutiliza."
+                    )
+                ),
                 broker_pid: Some(info.pid),
                 broker: process,
                 config,

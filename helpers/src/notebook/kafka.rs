@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::core::config::TWEETS_TOPIC;
+use crate::core::lang::tr;
 use crate::core::time::Timestamp;
 use crate::error::Result;
 use crate::kafka::consumer::{BrokerState, Pipeline, PipelineStatus};
@@ -38,21 +39,30 @@ impl Infra {
     pub fn show(&self) -> Result<Html> {
         let st = self.status()?;
         let mut rows = vec![
-            ("backend".to_string(), st.backend.to_string()),
-            ("bootstrap".to_string(), st.bootstrap.clone()),
+            (
+                tr("backend", "servidor").to_string(),
+                st.backend.to_string(),
+            ),
+            (
+                tr("bootstrap", "dirección de arranque").to_string(),
+                st.bootstrap.clone(),
+            ),
             ("brokers".to_string(), st.brokers.to_string()),
         ];
         if let Some(pid) = st.broker_pid {
-            rows.push(("broker pid".into(), pid.to_string()));
+            rows.push((tr("broker pid", "pid del broker").into(), pid.to_string()));
         }
         for t in &st.topics {
             let ends: Vec<String> = t.end_offsets.iter().map(i64::to_string).collect();
             rows.push((
                 format!("topic {}", t.name),
                 format!(
-                    "{} partitions, {} messages, end offsets {}",
+                    "{} {}, {} {}, {} {}",
                     t.partitions(),
+                    tr("partitions", "particiones"),
                     t.messages(),
+                    tr("messages", "mensajes"),
+                    tr("end offsets", "desplazamientos finales"),
                     ends.join(", ")
                 ),
             ));
@@ -90,11 +100,18 @@ impl Infra {
             let _ = write_line(
                 &mut out,
                 &format!(
-                    "Kafka ({}) keeps one copy of partition {partition}: there is nothing to \
-                     fail over to. The embedded cluster (3 brokers, the default backend \
-                     without Docker) shows a failover; with DOCKER_BROKERS=3, stop a broker \
-                     with `docker compose -f docker/docker-compose.cluster.yml stop kafka-1`.",
-                    self.backend
+                    "Kafka ({}) {partition}{}",
+                    self.backend,
+                    tr(
+                        ": one copy of this partition, nothing to fail over to. The embedded \
+                         cluster (3 brokers, the default backend without Docker) shows a \
+                         failover; with DOCKER_BROKERS=3, stop a broker with `docker compose \
+                         -f docker/docker-compose.cluster.yml stop kafka-1`.",
+                        ": una sola copia de esta partición, no hay a quién pasar el relevo. El \
+                         clúster embebido (3 brokers, el servidor por defecto sin Docker) \
+                         muestra un relevo; con DOCKER_BROKERS=3, detén un broker con \
+                         `docker compose -f docker/docker-compose.cluster.yml stop kafka-1`.",
+                    )
                 ),
             );
             return Ok(None);
@@ -123,13 +140,28 @@ impl Infra {
         let _ = write_line(
             &mut out,
             &format!(
-                "broker {leader}, the leader of partition {partition}, is down; {}",
+                "broker {leader} ({} {partition}) {}; {}",
+                tr("the leader of partition", "la líder de la partición"),
+                tr(
+                    "is shut down (simulated: its leadership was moved first)",
+                    "se ha detenido (simulado: primero se movió su liderazgo)"
+                ),
                 match new {
-                    Some(n) if moved => format!(
-                        "broker {n} leads it now, {:.2} s later",
-                        down_at.elapsed().as_secs_f64()
-                    ),
-                    _ => "no replica in sync took over: the partition has no leader".into(),
+                    Some(n) if moved =>
+                        format!(
+                            "{} {n} {} {:.2} s",
+                            tr(
+                                "the clients' metadata showed broker",
+                                "los metadatos mostraron al broker"
+                            ),
+                            tr("leading it", "liderándola"),
+                            down_at.elapsed().as_secs_f64()
+                        ) + tr(" later", " después"),
+                    _ => tr(
+                        "no replica in sync took over: the partition has no leader",
+                        "ninguna réplica sincronizada tomó el relevo: la partición no tiene líder",
+                    )
+                    .into(),
                 }
             ),
         );
@@ -143,7 +175,13 @@ impl Infra {
             self.broker_up(id)?;
             let _ = write_line(
                 &mut std::io::stdout(),
-                &format!("broker {id} is back, in sync again, as a follower"),
+                &format!(
+                    "broker {id} {}",
+                    tr(
+                        "is back, in sync again, as a follower",
+                        "ha vuelto, sincronizado de nuevo, como seguidor"
+                    )
+                ),
             );
         }
         Ok(())
@@ -185,45 +223,78 @@ pub fn show_cluster(kafka: &Infra, producer: &Producer, pipeline: &Pipeline) -> 
     if !parts.is_empty() {
         views.push(table::show(
             &table::two_columns(
-                ("partition", "leader · replicas · in-sync replicas"),
+                (
+                    tr("partition", "partición"),
+                    tr(
+                        "leader · replicas · in-sync replicas",
+                        "líder · réplicas · réplicas sincronizadas",
+                    ),
+                ),
                 &partition_rows(&parts),
             )?,
-            &format!("{TWEETS_TOPIC} on the {} cluster", kafka.backend),
+            &format!(
+                "{TWEETS_TOPIC} {} {}",
+                tr("on the cluster", "en el clúster"),
+                kafka.backend
+            ),
         ));
     }
     let s = producer.stats();
     let counted = pipeline.snapshot().map_or(0, |s| s.totals.accepted);
     let mut rows = vec![
         (
-            "producer (acks=all, idempotent)".to_string(),
+            tr(
+                "producer (acks=all, idempotent)",
+                "productor (acks=all, idempotente)",
+            )
+            .to_string(),
             format!(
-                "sent {} · acknowledged {} · failed {}",
-                s.sent, s.acked, s.failed
+                "{} {} · {} {} · {} {}",
+                tr("sent", "enviados"),
+                s.sent,
+                tr("acknowledged", "confirmados"),
+                s.acked,
+                tr("failed", "fallidos"),
+                s.failed
             ),
         ),
         (
-            "consumer".into(),
-            format!("{} · counted {counted}", consumer_line(pipeline)),
+            tr("consumer", "consumidor").into(),
+            format!(
+                "{} · {} {counted}",
+                consumer_line(pipeline),
+                tr("counted", "contados")
+            ),
         ),
     ];
     if !caught_up {
         rows.push((
-            "consumer, caught up".into(),
+            tr("consumer, caught up", "consumidor, al día").into(),
             format!(
-                "not after {} s: it has not counted the {acked} events acknowledged before",
-                wait.as_secs()
+                "{} {} s: {} {acked} {}",
+                tr("not after", "no tras"),
+                wait.as_secs(),
+                tr("it has not counted the", "no ha contado los"),
+                tr("events acknowledged before", "eventos confirmados antes")
             ),
         ));
     }
     if parts.is_empty() {
         rows.push((
-            "partitions".into(),
-            format!("{}: one broker, one copy of each partition", kafka.backend),
+            tr("partitions", "particiones").into(),
+            format!(
+                "{}: {}",
+                kafka.backend,
+                tr(
+                    "one broker, one copy of each partition",
+                    "un broker, una copia de cada partición"
+                )
+            ),
         ));
     }
     views.push(table::show(
         &table::key_values(&rows)?,
-        "Producer and consumer",
+        tr("Producer and consumer", "Productor y consumidor"),
     ));
     let data = json!({
         "backend": kafka.backend.to_string(),
@@ -245,11 +316,15 @@ fn partition_rows(parts: &[PartitionState]) -> Vec<(String, String)> {
         .iter()
         .map(|p| {
             (
-                format!("partition {}", p.partition),
+                format!("{} {}", tr("partition", "partición"), p.partition),
                 format!(
-                    "leader {} · replicas {} · in sync {}",
-                    p.leader.map_or("none".into(), |l| l.to_string()),
+                    "{} {} · {} {} · {} {}",
+                    tr("leader", "líder"),
+                    p.leader
+                        .map_or(tr("none", "ninguna").to_string(), |l| l.to_string()),
+                    tr("replicas", "réplicas"),
                     list(&p.replicas),
+                    tr("in sync", "sincronizadas"),
                     list(&p.isr)
                 ),
             )
@@ -303,16 +378,19 @@ pub fn show_group(kafka: &Infra, members: &[&Pipeline]) -> Result<Html> {
         .enumerate()
         .map(|(i, s)| {
             let state = if s.running {
-                "running"
+                tr("running", "en marcha")
             } else {
-                "left the group"
+                tr("left the group", "ha dejado el grupo")
             };
             (
-                format!("consumer {}", i + 1),
+                format!("{} {}", tr("consumer", "consumidor"), i + 1),
                 format!(
-                    "{state} · partitions {} · read {} messages",
+                    "{state} · {} {} · {} {} {}",
+                    tr("partitions", "particiones"),
                     list(&owned(s)),
-                    s.consumed
+                    tr("read", "ha leído"),
+                    s.consumed,
+                    tr("messages", "mensajes")
                 ),
             )
         })
@@ -327,20 +405,32 @@ pub fn show_group(kafka: &Infra, members: &[&Pipeline]) -> Result<Html> {
         "settled": settled,
     });
     let how = if settled {
-        "each one once".to_string()
+        tr("each one once", "cada uno una vez").to_string()
     } else {
-        format!("not settled after {} s", wait.as_secs())
+        format!(
+            "{} {} s",
+            tr("not settled after", "sin asentarse tras"),
+            wait.as_secs()
+        )
     };
     rows.push((
-        "together".into(),
+        tr("together", "juntos").into(),
         format!(
-            "read {together} messages of {TWEETS_TOPIC}; the group's committed offsets cover \
-             {done}: {how}"
+            "{} {together} {} {TWEETS_TOPIC}; {} {done}: {how}",
+            tr("read", "han leído"),
+            tr("messages of", "mensajes de"),
+            tr(
+                "the group's committed offsets cover",
+                "los desplazamientos registrados del grupo cubren"
+            ),
         ),
     ));
     Ok(table::show(
-        &table::two_columns(("member", "state"), &rows)?,
-        &format!("Consumer group \"{group}\""),
+        &table::two_columns((tr("member", "miembro"), tr("state", "estado")), &rows)?,
+        &format!(
+            "{} \"{group}\"",
+            tr("Consumer group", "Grupo de consumidores")
+        ),
     )
     .with_data("group", &data))
 }

@@ -33,7 +33,7 @@ pub use crate::views::lesson::{
 };
 pub use kafka::{show_cluster, show_group, start_kafka};
 pub use parts::{clean_up, show_status, Part};
-pub use stream::{show_compare, show_decoded, show_micro_batches, show_reconcile};
+pub use stream::{set_language, show_compare, show_decoded, show_micro_batches, show_reconcile};
 
 #[cfg(doc)]
 use crate::{

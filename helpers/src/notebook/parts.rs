@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::core::lang::{tr, yes_no};
 use crate::error::Result;
 use crate::kafka::consumer::{BrokerState, Pipeline};
 use crate::kafka::producer::Producer;
@@ -37,25 +38,40 @@ pub struct Row {
 }
 
 impl Row {
-    /// A row; `data` gets the name as `part`.
-    fn new(name: impl Into<String>, text: impl Into<String>, mut data: Value) -> Row {
-        let name = name.into();
-        data["part"] = json!(name);
+    /// A row named `name` (in the labels' language); `data` gets `part`, the English key
+    /// (what the checks read, whatever the language).
+    fn new(part: &str, name: impl Into<String>, text: impl Into<String>, mut data: Value) -> Row {
+        data["part"] = json!(part);
         Row {
-            name,
+            name: name.into(),
             text: text.into(),
             data,
         }
     }
 }
 
+/// `running: yes` (or its translation): whether a stopped part still runs.
+fn still_running(left: bool) -> String {
+    format!("{}: {}", tr("running", "en marcha"), yes_no(left))
+}
+
 impl Part for Infra {
     fn status_row(&self) -> Row {
         let up = self.is_up();
-        let answering = if up { "answering" } else { "not answering" };
+        let answering = if up {
+            tr("answering", "responde")
+        } else {
+            tr("not answering", "no responde")
+        };
         Row::new(
             "kafka",
-            format!("{} at {} ({answering})", self.backend, self.bootstrap),
+            "kafka",
+            format!(
+                "{} {} {} ({answering})",
+                self.backend,
+                tr("at", "en"),
+                self.bootstrap
+            ),
             json!({ "backend": self.backend.to_string(), "up": up }),
         )
     }
@@ -65,8 +81,9 @@ impl Part for Infra {
         let left =
             self.broker_pid.is_some_and(pid_alive) || (self.backend.is_hosted() && self.is_up());
         Ok(Row::new(
+            &format!("kafka ({})", self.backend),
             format!("kafka ({})", self.backend),
-            format!("down; running: {left}"),
+            format!("{}; {}", tr("down", "detenido"), still_running(left)),
             json!({ "running": left }),
         ))
     }
@@ -78,12 +95,20 @@ impl Part for Producer {
         let running = self.is_running();
         Row::new(
             "producer",
+            tr("producer", "productor"),
             format!(
-                "pid {} {} · sent {} · acked {} · failed {}",
+                "pid {} {} · {} {} · {} {} · {} {}",
                 self.pid(),
-                if running { "running" } else { "stopped" },
+                if running {
+                    tr("running", "en marcha")
+                } else {
+                    tr("stopped", "detenido")
+                },
+                tr("sent", "enviados"),
                 s.sent,
+                tr("acked", "confirmados"),
                 s.acked,
+                tr("failed", "fallidos"),
                 s.failed
             ),
             json!({ "running": running, "sent": s.sent, "acked": s.acked, "failed": s.failed }),
@@ -95,10 +120,16 @@ impl Part for Producer {
         let s = self.stop();
         let left = pid_alive(pid);
         Ok(Row::new(
-            format!("producer (pid {pid})"),
+            &format!("producer (pid {pid})"),
+            format!("{} (pid {pid})", tr("producer", "productor")),
             format!(
-                "stopped after {} events, {} acknowledged; running: {left}",
-                s.sent, s.acked
+                "{} {} {}, {} {}; {}",
+                tr("stopped after", "detenido tras"),
+                s.sent,
+                tr("events", "eventos"),
+                s.acked,
+                tr("acknowledged", "confirmados"),
+                still_running(left)
             ),
             json!({ "running": left, "sent": s.sent, "acked": s.acked }),
         ))
@@ -107,7 +138,12 @@ impl Part for Producer {
 
 impl Part for Pipeline {
     fn status_row(&self) -> Row {
-        Row::new("consumer", consumer_line(self), consumer_data(self))
+        Row::new(
+            "consumer",
+            tr("consumer", "consumidor"),
+            consumer_line(self),
+            consumer_data(self),
+        )
     }
 
     fn stop_part(&self) -> Result<Row> {
@@ -115,7 +151,8 @@ impl Part for Pipeline {
         let left = self.status().running;
         Ok(Row::new(
             "consumer thread",
-            format!("stopped; running: {left}"),
+            tr("consumer thread", "hilo consumidor"),
+            format!("{}; {}", tr("stopped", "detenido"), still_running(left)),
             json!({ "running": left }),
         ))
     }
@@ -123,14 +160,20 @@ impl Part for Pipeline {
 
 impl Part for LivePage {
     fn status_row(&self) -> Row {
-        Row::new("live page", self.url(), json!({ "url": self.url() }))
+        Row::new(
+            "live page",
+            tr("live page", "página en vivo"),
+            self.url(),
+            json!({ "url": self.url() }),
+        )
     }
 
     fn stop_part(&self) -> Result<Row> {
         self.stop();
         Ok(Row::new(
             "live page",
-            "stopped; running: false",
+            tr("live page", "página en vivo"),
+            format!("{}; {}", tr("stopped", "detenida"), still_running(false)),
             json!({ "running": false }),
         ))
     }
@@ -148,17 +191,19 @@ pub fn show_status(parts: &[&dyn Part]) -> Result<Html> {
         .map(|r| (r.name.clone(), r.text.clone()))
         .collect();
     rows.push((
-        "processes".into(),
+        tr("processes", "procesos").into(),
         format!(
-            "producers running: {producers} · consumer threads: {threads} · embedded brokers: \
-             {brokers}"
+            "{}: {producers} · {}: {threads} · {}: {brokers}",
+            tr("producers running", "productores en marcha"),
+            tr("consumer threads", "hilos consumidores"),
+            tr("embedded brokers", "brokers embebidos")
         ),
     ));
     let data = json!({
         "parts": status.iter().map(|r| r.data.clone()).collect::<Vec<_>>(),
         "processes": { "producers": producers, "consumer_threads": threads, "brokers": brokers },
     });
-    Ok(table::show(&table::key_values(&rows)?, "Status").with_data("status", &data))
+    Ok(table::show(&table::key_values(&rows)?, tr("Status", "Estado")).with_data("status", &data))
 }
 
 /// Stops `parts` in the order given (e.g. `&[&live, &pipeline, &producer, &kafka]`: the
@@ -173,12 +218,18 @@ pub fn clean_up(parts: &[&dyn Part]) -> Result<Html> {
         .iter()
         .map(|r| (r.name.clone(), r.text.clone()))
         .collect();
-    rows.push(("processes left running".into(), left.to_string()));
+    rows.push((
+        tr("processes left running", "procesos que siguen en marcha").into(),
+        left.to_string(),
+    ));
     let data = json!({
         "parts": stopped.iter().map(|r| r.data.clone()).collect::<Vec<_>>(),
         "left": left,
     });
-    Ok(table::show(&table::key_values(&rows)?, "Clean-up").with_data("clean_up", &data))
+    Ok(
+        table::show(&table::key_values(&rows)?, tr("Clean-up", "Limpieza"))
+            .with_data("clean_up", &data),
+    )
 }
 
 /// A consumer's row: running or not, its connection, its partitions, what it read. While
@@ -190,18 +241,29 @@ pub(crate) fn consumer_line(p: &Pipeline) -> String {
     let broker = match &st.broker {
         BrokerState::Unreachable(why) => match embedded_down(p) {
             Some((down, of)) if down > 0 => {
-                format!("broker unreachable: {down} of {of} brokers down")
+                format!(
+                    "{}: {down} {} {of} {}",
+                    tr("broker unreachable", "broker inalcanzable"),
+                    tr("of", "de"),
+                    tr("brokers down", "brokers caídos")
+                )
             }
             _ => why.clone(),
         },
         state => state.to_string(),
     };
     format!(
-        "{} · {} · {broker} · partitions {} · {} messages",
-        if st.running { "running" } else { "stopped" },
+        "{} · {} · {broker} · {} {} · {} {}",
+        if st.running {
+            tr("running", "en marcha")
+        } else {
+            tr("stopped", "detenido")
+        },
         p.config().window.time_domain,
+        tr("partitions", "particiones"),
         list(&st.partitions),
-        st.consumed
+        st.consumed,
+        tr("messages", "mensajes")
     )
 }
 
@@ -236,7 +298,7 @@ fn embedded_down(p: &Pipeline) -> Option<(usize, usize)> {
 /// `0, 1, 2` (or `none`): a list of numbers in words, not Rust's `[0, 1, 2]`.
 pub(crate) fn list(items: &[i32]) -> String {
     if items.is_empty() {
-        return "none".into();
+        return tr("none", "ninguna").into();
     }
     items
         .iter()

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::core::config::TimeDomain;
 use crate::core::event::decode;
 use crate::core::generator::Generator;
+use crate::core::lang::{tr, yes_no};
 use crate::core::time::Timestamp;
 use crate::core::window::{Snapshot, OTHER};
 use crate::error::{Error, Result};
@@ -30,8 +31,11 @@ impl Settings {
         let mut rows = self.rows();
         rows.extend(Environment::current().rows());
         Ok(table::show(
-            &table::two_columns(("setting", "value"), &rows)?,
-            "Settings (from environment variables)",
+            &table::two_columns((tr("setting", "ajuste"), tr("value", "valor")), &rows)?,
+            tr(
+                "Settings (from environment variables)",
+                "Configuración (de las variables de entorno)",
+            ),
         ))
     }
 
@@ -67,6 +71,14 @@ impl Settings {
     }
 }
 
+/// Sets the language of every label the views write from now on (table headers and
+/// captions, chart titles and axes, statuses): `"en"` or `"es"`. Each lesson's first cell
+/// sets its own; data from the stream is never translated.
+pub fn set_language(code: &str) -> Result<()> {
+    crate::core::lang::set(code.parse()?);
+    Ok(())
+}
+
 /// What the decoder says of each message: the event's hashtag, or why it is rejected.
 pub fn show_decoded(messages: &[&[u8]]) -> Result<Html> {
     let rows: Vec<(String, String)> = messages
@@ -74,18 +86,23 @@ pub fn show_decoded(messages: &[&[u8]]) -> Result<Html> {
         .map(|m| {
             let outcome = match decode(m) {
                 Ok(e) => format!(
-                    "event: {} at {}",
+                    "{}: {} {} {}",
+                    tr("event", "evento"),
                     e.hashtag_principal,
+                    tr("at", "a las"),
                     Timestamp::from_secs_f64(e.timestamp)
                 ),
-                Err(r) => format!("rejected: {r}"),
+                Err(r) => format!("{}: {r}", tr("rejected", "rechazado")),
             };
             (String::from_utf8_lossy(m).into_owned(), outcome)
         })
         .collect();
     Ok(table::show(
-        &table::two_columns(("message", "decoded"), &rows)?,
-        "The decoder",
+        &table::two_columns(
+            (tr("message", "mensaje"), tr("decoded", "decodificado")),
+            &rows,
+        )?,
+        tr("The decoder", "El decodificador"),
     ))
 }
 
@@ -99,26 +116,38 @@ impl Producer {
         let s = self.stats();
         let mut rows = vec![
             ("pid".to_string(), self.pid().to_string()),
-            ("running".to_string(), self.is_running().to_string()),
-            ("sent".to_string(), s.sent.to_string()),
-            ("acknowledged".to_string(), s.acked.to_string()),
-            ("failed".to_string(), s.failed.to_string()),
             (
-                "rate (target)".to_string(),
-                format!("{} events/s", s.rate_target),
+                tr("running", "en marcha").to_string(),
+                yes_no(self.is_running()).to_string(),
+            ),
+            (tr("sent", "enviados").to_string(), s.sent.to_string()),
+            (
+                tr("acknowledged", "confirmados").to_string(),
+                s.acked.to_string(),
+            ),
+            (tr("failed", "fallidos").to_string(), s.failed.to_string()),
+            (
+                tr("rate (target)", "ritmo (objetivo)").to_string(),
+                format!("{} {}", s.rate_target, tr("events/s", "eventos/s")),
             ),
             (
-                "rate (measured)".to_string(),
-                format!("{:.1} events/s", s.rate_actual),
+                tr("rate (measured)", "ritmo (medido)").to_string(),
+                format!("{:.1} {}", s.rate_actual, tr("events/s", "eventos/s")),
             ),
         ];
         for (h, c) in s.hashtags.iter().zip(&s.acked_per_hashtag) {
-            rows.push((format!("acknowledged {h}"), c.to_string()));
+            rows.push((
+                format!("{} {h}", tr("acknowledged", "confirmados")),
+                c.to_string(),
+            ));
         }
         if let Some(e) = &s.last_error {
-            rows.push(("last error".into(), e.clone()));
+            rows.push((tr("last error", "último error").into(), e.clone()));
         }
-        Ok(table::show(&table::key_values(&rows)?, "Producer"))
+        Ok(table::show(
+            &table::key_values(&rows)?,
+            tr("Producer", "Productor"),
+        ))
     }
 }
 
@@ -181,7 +210,13 @@ impl Pipeline {
         });
         Ok(table::show(
             &df,
-            &format!("Trending: window {}–{}", w.start.clock(), w.end.clock()),
+            &format!(
+                "{}: {} {}–{}",
+                tr("Trending", "En tendencia"),
+                tr("window", "ventana"),
+                w.start.clock(),
+                w.end.clock()
+            ),
         )
         .with_data("trending", &data))
     }
@@ -199,11 +234,14 @@ impl Pipeline {
     pub fn show_time(&self) -> Result<Html> {
         let window = self.config().window.clone();
         if window.time_domain != TimeDomain::EventTime {
-            return Ok(Html::preformatted(
+            return Ok(Html::preformatted(tr(
                 "This consumer counts in processing time: each event's time is its arrival, \
                  so no event is ever late. Start one in event time \
                  (settings.event_time_pipeline()) to see the picture.",
-            ));
+                "Este consumidor cuenta en tiempo de procesamiento: la hora de cada evento es \
+                 su llegada, así que ningún evento llega tarde. Arranca uno en tiempo de \
+                 evento (settings.event_time_pipeline()) para ver la imagen.",
+            )));
         }
         let arrivals = self.arrivals();
         let marks: Vec<(Timestamp, Timestamp)> = self
@@ -246,36 +284,59 @@ impl Pipeline {
         let df = table::metrics(&rows[from..])?;
         let mut parts = vec![table::show(
             &df,
-            "Per-trigger metrics (like Spark's query progress)",
+            tr(
+                "Per-trigger metrics (like Spark's query progress)",
+                "Métricas por disparador (como el progreso de una consulta de Spark)",
+            ),
         )];
         if let Some(s) = self.snapshot() {
             let mut rows = vec![
-                ("messages in".to_string(), s.totals.input.to_string()),
-                ("counted".to_string(), s.totals.accepted.to_string()),
                 (
-                    "late (behind the watermark)".to_string(),
+                    tr("messages in", "mensajes recibidos").to_string(),
+                    s.totals.input.to_string(),
+                ),
+                (
+                    tr("counted", "contados").to_string(),
+                    s.totals.accepted.to_string(),
+                ),
+                (
+                    tr(
+                        "late (behind the watermark)",
+                        "tardíos (detrás de la marca de agua)",
+                    )
+                    .to_string(),
                     s.totals.late.to_string(),
                 ),
                 (
-                    "rejected".to_string(),
+                    tr("rejected", "rechazados").to_string(),
                     s.totals.rejected.total().to_string(),
                 ),
             ];
-            rows.extend(
-                s.totals
-                    .rejected
-                    .nonzero()
-                    .map(|(r, n)| (format!("rejected: {r}"), n.to_string())),
-            );
+            rows.extend(s.totals.rejected.nonzero().map(|(r, n)| {
+                (
+                    format!("{}: {r}", tr("rejected", "rechazados")),
+                    n.to_string(),
+                )
+            }));
             if s.totals.overflow > 0 {
                 rows.push((
-                    format!("counted as \"{OTHER}\" (a pane held too many distinct hashtags)"),
+                    format!(
+                        "{} \"{OTHER}\" {}",
+                        tr("counted as", "contados como"),
+                        tr(
+                            "(a pane held too many distinct hashtags)",
+                            "(un tramo tenía demasiados hashtags distintos)"
+                        )
+                    ),
                     s.totals.overflow.to_string(),
                 ));
             }
             parts.push(table::show(
-                &table::two_columns(("measure", "value"), &rows)?,
-                "Totals since the consumer started",
+                &table::two_columns((tr("measure", "medida"), tr("value", "valor")), &rows)?,
+                tr(
+                    "Totals since the consumer started",
+                    "Totales desde que arrancó el consumidor",
+                ),
             ));
         }
         Ok(Html::concat(parts))
@@ -304,40 +365,73 @@ impl Pipeline {
         } = self.beside_a_reference()?;
         let saved = checkpoint::load(&folder, &self.config().topic, &self.config().window)?;
         let offsets = saved.as_ref().map_or_else(
-            || "none yet (it is written at the first trigger)".to_string(),
+            || {
+                tr(
+                    "none yet (it is written at the first trigger)",
+                    "ninguno todavía (se escribe en el primer disparador)",
+                )
+                .to_string()
+            },
             |cp| {
                 let each: Vec<String> = cp
                     .offsets
                     .iter()
-                    .map(|(part, at)| format!("partition {part}: {at}"))
+                    .map(|(part, at)| format!("{} {part}: {at}", tr("partition", "partición")))
                     .collect();
                 each.join(" · ")
             },
         );
         let together = match (agreed, me.counts == reference.counts) {
-            (true, true) => "the same messages, the same counts hashtag by hashtag: nothing \
-                             lost, nothing counted twice"
-                .to_string(),
-            (true, false) => "the same messages; the counts differ by late data (event time: \
-                              each judged it against its own watermark)"
-                .to_string(),
-            (false, _) => format!("not the same after {} s", wait.as_secs()),
+            (true, true) => tr(
+                "the same messages, the same counts hashtag by hashtag: nothing lost, nothing \
+                 counted twice",
+                "los mismos mensajes, los mismos recuentos hashtag por hashtag: nada perdido, \
+                 nada contado dos veces",
+            )
+            .to_string(),
+            (true, false) => tr(
+                "the same messages; the counts differ by late data (event time: each judged \
+                 it against its own watermark)",
+                "los mismos mensajes; los recuentos difieren en datos tardíos (tiempo de \
+                 evento: cada uno los juzgó con su propia marca de agua)",
+            )
+            .to_string(),
+            (false, _) => format!(
+                "{} {} s",
+                tr("not the same after", "no coinciden tras"),
+                wait.as_secs()
+            ),
         };
         let rows = vec![
             (
-                "checkpoint".to_string(),
+                tr("checkpoint", "punto de control").to_string(),
                 checkpoint::path(&folder).display().to_string(),
             ),
-            ("offsets saved at the last trigger".to_string(), offsets),
-            ("this consumer".to_string(), me.to_string()),
             (
-                "one that never stopped".to_string(),
+                tr(
+                    "offsets saved at the last trigger",
+                    "desplazamientos guardados en el último disparador",
+                )
+                .to_string(),
+                offsets,
+            ),
+            (
+                tr("this consumer", "este consumidor").to_string(),
+                me.to_string(),
+            ),
+            (
+                tr("one that never stopped", "uno que nunca se detuvo").to_string(),
                 format!(
-                    "{reference} (it read {} from its start just now)",
-                    self.config().topic
+                    "{reference} ({} {} {})",
+                    tr("it read", "leyó"),
+                    self.config().topic,
+                    tr(
+                        "from its start just now",
+                        "desde el principio hace un momento"
+                    )
                 ),
             ),
-            ("together".to_string(), together),
+            (tr("together", "juntos").to_string(), together),
         ];
         let data = json!({
             "consumed": me.consumed,
@@ -347,8 +441,11 @@ impl Pipeline {
             "same_counts": me.counts == reference.counts,
         });
         Ok(table::show(
-            &table::two_columns(("what", "state"), &rows)?,
-            "A consumer with a checkpoint",
+            &table::two_columns((tr("what", "qué"), tr("state", "estado")), &rows)?,
+            tr(
+                "A consumer with a checkpoint",
+                "Un consumidor con punto de control",
+            ),
         )
         .with_data("checkpoint", &data))
     }
@@ -419,9 +516,13 @@ impl std::fmt::Display for Reading {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "read {} messages, counted {} events",
+            "{} {} {}, {} {} {}",
+            tr("read", "leyó"),
             self.consumed,
-            self.counted()
+            tr("messages", "mensajes"),
+            tr("counted", "contó"),
+            self.counted(),
+            tr("events", "eventos")
         )
     }
 }
@@ -439,7 +540,10 @@ pub fn show_micro_batches(batches: &[Snapshot]) -> Result<Html> {
     });
     Ok(table::show(
         &table::micro_batches(batches, TOP)?,
-        "Each micro-batch: the newest window that got data and its top hashtags (update mode)",
+        tr(
+            "Each micro-batch: the newest window that got data and its top hashtags (update mode)",
+            "Cada microlote: la ventana más reciente con datos y sus hashtags principales (modo update)",
+        ),
     )
     .with_data("micro_batches", &data))
 }
@@ -469,22 +573,31 @@ pub fn show_compare(pipelines: &[&Pipeline]) -> Result<Html> {
         let name = match domain {
             TimeDomain::ProcessingTime => domain.to_string(),
             TimeDomain::EventTime => format!(
-                "{domain}, watermark delay {} s",
+                "{domain}, {} {} s",
+                tr("watermark delay", "margen de la marca de agua"),
                 p.config().window.watermark_delay.as_secs_f64()
             ),
         };
         rows.push((
             name.clone(),
             format!(
-                "read {} · counted {} · late, dropped {}",
+                "{} {} · {} {} · {} {}",
+                tr("read", "leídos"),
                 p.status().consumed,
+                tr("counted", "contados"),
                 totals.accepted,
+                tr("late, dropped", "tardíos, descartados"),
                 totals.late
             ),
         ));
+        let key = match domain {
+            TimeDomain::ProcessingTime => "processing",
+            TimeDomain::EventTime => "event",
+        };
         data.push(json!({
-            "time_domain": name, "consumed": p.status().consumed, "counted": totals.accepted,
-            "late": totals.late, "windows": points.len(),
+            "time_domain": key, "label": name, "consumed": p.status().consumed,
+            "counted": totals.accepted, "late": totals.late, "windows": points.len(),
+            "watermark_delay_s": p.config().window.watermark_delay.as_secs_f64(),
         }));
         series.push((name, points));
     }
@@ -492,8 +605,11 @@ pub fn show_compare(pipelines: &[&Pipeline]) -> Result<Html> {
     Ok(Html::concat([
         Html::new(svg, String::new()),
         table::show(
-            &table::two_columns(("consumer", "events"), &rows)?,
-            "The same stream, two clocks",
+            &table::two_columns(
+                (tr("consumer", "consumidor"), tr("events", "eventos")),
+                &rows,
+            )?,
+            tr("The same stream, two clocks", "El mismo flujo, dos relojes"),
         ),
     ])
     .with_data("compare", &json!({ "consumers": data })))
@@ -511,7 +627,14 @@ pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
         p.all_time_counts().iter().map(|(_, c)| c).sum::<u64>() >= sent.acked
     });
     let counted = p.all_time_counts();
-    let verdict = |equal: bool| if equal { "equal" } else { "DIFFERENT" };
+    let verdict = |equal: bool| {
+        if equal {
+            tr("equal", "iguales")
+        } else {
+            tr("DIFFERENT", "DISTINTOS")
+        }
+    };
+    let (produced_w, counted_w) = (tr("produced", "producidos"), tr("counted", "contados"));
     let mut rows = Vec::new();
     let mut per_hashtag = Vec::new();
     let mut all_equal = true;
@@ -521,15 +644,18 @@ pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
         all_equal &= c == *acked;
         rows.push((
             h.clone(),
-            format!("produced {acked} · counted {c} · {}", verdict(c == *acked)),
+            format!(
+                "{produced_w} {acked} · {counted_w} {c} · {}",
+                verdict(c == *acked)
+            ),
         ));
     }
     let total: u64 = counted.iter().map(|(_, c)| c).sum();
     all_equal &= total == sent.acked;
     rows.push((
-        "all hashtags".into(),
+        tr("all hashtags", "todos los hashtags").into(),
         format!(
-            "produced {} · counted {} · {}",
+            "{produced_w} {} · {counted_w} {} · {}",
             sent.acked,
             total,
             verdict(total == sent.acked)
@@ -548,45 +674,76 @@ pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
     let mut offsets_ok = !status.read.is_empty() && status.read.len() == ends.len();
     let mut stored = 0;
     for r in &status.read {
-        let end = ends.get(r.partition as usize).copied().unwrap_or(-1);
+        // The end of the log: where the broker says it is, or past the last offset the
+        // consumer read, if that is further (Tansu 0.6 reports end offsets too low: the
+        // last batch's first offset + 1).
+        let reported = ends.get(r.partition as usize).copied().unwrap_or(-1);
+        let end = reported.max(r.next.unwrap_or(reported));
         let start = r.start.unwrap_or(0);
         let once = r.start.is_some() && r.read_once_to(end);
         offsets_ok &= once;
         stored += (end - start).max(0) as u64;
         partitions.push(json!({
-            "partition": r.partition, "start": r.start, "end": end, "read": r.read,
+            "partition": r.partition, "start": r.start, "end": end, "reported_end": reported,
+            "read": r.read,
             "repeated": r.repeated, "skipped": r.skipped, "once": once,
         }));
         rows.push((
-            format!("partition {}", r.partition),
+            format!("{} {}", tr("partition", "partición"), r.partition),
             if once {
-                format!("offsets {start} to {} read once each", end - 1)
+                format!(
+                    "{} {start} {} {} {}",
+                    tr("offsets", "desplazamientos"),
+                    tr("to", "a"),
+                    end - 1,
+                    tr("read once each", "leídos una vez cada uno")
+                )
             } else {
                 format!(
-                    "offsets {start} to {}: {} read, {} read again, {} skipped · DIFFERENT",
+                    "{} {start} {} {}: {} {}, {} {}, {} {} · {}",
+                    tr("offsets", "desplazamientos"),
+                    tr("to", "a"),
                     end - 1,
                     r.read,
+                    tr("read", "leídos"),
                     r.repeated,
-                    r.skipped
+                    tr("read again", "leídos otra vez"),
+                    r.skipped,
+                    tr("skipped", "saltados"),
+                    verdict(false)
                 )
             },
         ));
     }
     offsets_ok &= stored == sent.acked;
     rows.push((
-        "stored by Kafka".into(),
+        tr("stored by Kafka", "guardados por Kafka").into(),
         format!(
-            "{stored} messages since the consumer started · acknowledged {} · {}",
+            "{stored} {} · {} {} · {}",
+            tr(
+                "messages since the consumer started",
+                "mensajes desde que arrancó el consumidor"
+            ),
+            tr("acknowledged", "confirmados"),
             sent.acked,
             verdict(stored == sent.acked)
         ),
     ));
     let said = match (all_equal, offsets_ok) {
-        (true, true) => "Every acknowledged event was stored once and counted once.",
-        (true, false) => "The totals agree, but the offsets do not: see the rows marked DIFFERENT.",
-        _ => "The counts differ: see the rows marked DIFFERENT.",
+        (true, true) => tr(
+            "Every acknowledged event was stored once and counted once.",
+            "Cada evento confirmado se guardó una vez y se contó una vez.",
+        ),
+        (true, false) => tr(
+            "The totals agree, but the offsets do not: see the rows marked DIFFERENT.",
+            "Los totales coinciden, pero los desplazamientos no: mira las filas DISTINTOS.",
+        ),
+        _ => tr(
+            "The counts differ: see the rows marked DIFFERENT.",
+            "Los recuentos difieren: mira las filas DISTINTOS.",
+        ),
     };
-    rows.push(("verdict".into(), said.into()));
+    rows.push((tr("verdict", "veredicto").into(), said.into()));
     let data = json!({
         "hashtags": per_hashtag,
         "produced": sent.acked,
@@ -597,8 +754,8 @@ pub fn show_reconcile(sent: &ProducerStats, p: &Pipeline) -> Result<Html> {
         "offsets_ok": offsets_ok,
     });
     Ok(table::show(
-        &table::two_columns(("what", "check"), &rows)?,
-        "Producer vs consumer",
+        &table::two_columns((tr("what", "qué"), tr("check", "comprobación")), &rows)?,
+        tr("Producer vs consumer", "Productor frente a consumidor"),
     )
     .with_data("reconcile", &data))
 }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::core::lang::tr;
 use crate::core::time::Timestamp;
 use crate::core::window::{Arrival, WindowCounts};
 use crate::error::{Error, Result};
@@ -60,14 +61,23 @@ pub fn draw_top<DB: DrawingBackend>(
     let (title, rows): (String, Vec<(String, u64)>) = match window {
         Some(w) => (
             format!(
-                "Top hashtags, window {}–{} ({} events)",
+                "{} {}–{} ({} {})",
+                tr("Top hashtags, window", "Hashtags principales, ventana"),
                 w.start.clock(),
                 w.end.clock(),
-                w.total
+                w.total,
+                tr("events", "eventos")
             ),
             w.counts.iter().take(top).cloned().collect(),
         ),
-        None => ("Top hashtags: no data yet".to_string(), vec![]),
+        None => (
+            tr(
+                "Top hashtags: no data yet",
+                "Hashtags principales: todavía sin datos",
+            )
+            .to_string(),
+            vec![],
+        ),
     };
     let n = rows.len().max(1);
     let max = rows.iter().map(|(_, c)| *c).max().unwrap_or(1).max(1);
@@ -91,7 +101,7 @@ pub fn draw_top<DB: DrawingBackend>(
                 String::new()
             }
         })
-        .y_desc("count")
+        .y_desc(tr("count", "recuento"))
         .draw()?;
     chart.draw_series(rows.iter().enumerate().map(|(i, (_, c))| {
         let colour = COLOURS[i % COLOURS.len()];
@@ -144,9 +154,18 @@ pub fn draw_trend<DB: DrawingBackend>(
         .unwrap_or(1)
         .max(1);
     let title = if windows.is_empty() {
-        "Count per window: no data yet".to_string()
+        tr(
+            "Count per window: no data yet",
+            "Recuento por ventana: todavía sin datos",
+        )
+        .to_string()
     } else {
-        format!("Count per window, {} windows", windows.len())
+        format!(
+            "{}, {} {}",
+            tr("Count per window", "Recuento por ventana"),
+            windows.len(),
+            tr("windows", "ventanas")
+        )
     };
     let starts: Vec<String> = windows.iter().map(|w| w.start.clock()).collect();
     let mut chart = ChartBuilder::on(area)
@@ -160,8 +179,8 @@ pub fn draw_trend<DB: DrawingBackend>(
         .configure_mesh()
         .x_labels(6)
         .x_label_formatter(&|i| starts.get(*i).cloned().unwrap_or_default())
-        .x_desc("window start")
-        .y_desc("count")
+        .x_desc(tr("window start", "inicio de la ventana"))
+        .y_desc(tr("count", "recuento"))
         .draw()?;
     for (k, (tag, _)) in tags.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
@@ -220,11 +239,21 @@ pub fn draw_time<DB: DrawingBackend>(
     area.fill(&WHITE)?;
     let late = arrivals.iter().filter(|a| a.windows == 0).count();
     let title = if arrivals.is_empty() {
-        "Event time against arrival: no events yet".to_string()
+        tr(
+            "Event time against arrival: no events yet",
+            "Tiempo de evento frente a llegada: todavía sin eventos",
+        )
+        .to_string()
     } else {
         format!(
-            "Event time against arrival: {} events, {late} late",
-            arrivals.len()
+            "{}: {} {}, {late} {}",
+            tr(
+                "Event time against arrival",
+                "Tiempo de evento frente a llegada"
+            ),
+            arrivals.len(),
+            tr("events", "eventos"),
+            tr("late", "tardíos")
         )
     };
     let first = arrivals.iter().map(|a| a.arrived).min();
@@ -260,8 +289,11 @@ pub fn draw_time<DB: DrawingBackend>(
         .y_labels(6)
         .x_label_formatter(&|v| clock_at(origin, *v))
         .y_label_formatter(&|v| clock_at(origin, *v))
-        .x_desc("arrival (processing time)")
-        .y_desc("event time")
+        .x_desc(tr(
+            "arrival (processing time)",
+            "llegada (tiempo de procesamiento)",
+        ))
+        .y_desc(tr("event time", "tiempo de evento"))
         .draw()?;
     // Window boundaries: every `width` of event time.
     let w = width.as_secs_f64().max(1.0);
@@ -279,7 +311,7 @@ pub fn draw_time<DB: DrawingBackend>(
             [(0.0, 0.0), (x_max, x_max)],
             RGBColor(150, 150, 150).stroke_width(1),
         ))?
-        .label("event time = arrival")
+        .label(tr("event time = arrival", "tiempo de evento = llegada"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RGBColor(150, 150, 150)));
     let mut steps = Vec::new();
     for (i, (x, y)) in marks.iter().enumerate() {
@@ -294,7 +326,7 @@ pub fn draw_time<DB: DrawingBackend>(
     let wm = RGBColor(44, 160, 44);
     chart
         .draw_series(LineSeries::new(steps, wm.stroke_width(2)))?
-        .label("watermark")
+        .label(tr("watermark", "marca de agua"))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], wm.stroke_width(2)));
     let point = |a: &Arrival| {
         (
@@ -310,7 +342,7 @@ pub fn draw_time<DB: DrawingBackend>(
                 .filter(|a| a.windows >= overlap)
                 .map(|a| Circle::new(point(a), 2, blue.filled())),
         )?
-        .label("counted")
+        .label(tr("counted", "contado"))
         .legend(move |(x, y)| Circle::new((x + 8, y), 3, blue.filled()));
     if overlap > 1 {
         chart
@@ -320,7 +352,10 @@ pub fn draw_time<DB: DrawingBackend>(
                     .filter(|a| a.windows > 0 && a.windows < overlap)
                     .map(|a| Circle::new(point(a), 3, orange.filled())),
             )?
-            .label("too late for its oldest windows")
+            .label(tr(
+                "too late for its oldest windows",
+                "tarde para sus ventanas más antiguas",
+            ))
             .legend(move |(x, y)| Circle::new((x + 8, y), 3, orange.filled()));
     }
     chart
@@ -330,7 +365,7 @@ pub fn draw_time<DB: DrawingBackend>(
                 .filter(|a| a.windows == 0)
                 .map(|a| Cross::new(point(a), 4, red.stroke_width(2))),
         )?
-        .label("late: dropped")
+        .label(tr("late: dropped", "tardío: descartado"))
         .legend(move |(x, y)| Cross::new((x + 8, y), 4, red.stroke_width(2)));
     chart
         .configure_series_labels()
@@ -357,7 +392,13 @@ pub fn draw_totals<DB: DrawingBackend>(
         .unwrap_or(1)
         .max(1);
     let mut chart = ChartBuilder::on(area)
-        .caption("Events per window, by consumer", ("sans-serif", 18))
+        .caption(
+            tr(
+                "Events per window, by consumer",
+                "Eventos por ventana, por consumidor",
+            ),
+            ("sans-serif", 18),
+        )
         .margin(10)
         .margin_right(40)
         .x_label_area_size(30)
@@ -367,8 +408,8 @@ pub fn draw_totals<DB: DrawingBackend>(
         .configure_mesh()
         .x_labels(6)
         .x_label_formatter(&|v| clock_at(origin, *v))
-        .x_desc("window start")
-        .y_desc("events")
+        .x_desc(tr("window start", "inicio de la ventana"))
+        .y_desc(tr("events", "eventos"))
         .draw()?;
     for (k, (name, points)) in series.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];

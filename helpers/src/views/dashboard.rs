@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::core::lang::tr;
 use crate::core::window::{Snapshot, WindowCounts, HISTORY_TOP};
 use crate::error::Result;
 use crate::views::chart::{top_svg, trend_svg};
@@ -26,22 +27,28 @@ pub fn leaderboard(snap: &Snapshot) -> String {
                 .map(|(h, c)| format!("{h} {c}"))
                 .collect();
             format!(
-                "window {}–{} | {}",
+                "{} {}–{} | {}",
+                tr("window", "ventana"),
                 w.start.clock(),
                 w.end.clock(),
                 tags.join("  ")
             )
         }
-        None => "no window yet".to_string(),
+        None => tr("no window yet", "todavía sin ventana").to_string(),
     };
     format!(
-        "[{}] trigger {:>3} | {} | in {:.1}/s late {} rejected {} lag {}",
+        "[{}] {} {:>3} | {} | {} {:.1}/s {} {} {} {} {} {}",
         m.at.clock(),
+        tr("trigger", "disparador"),
         m.trigger_id,
         window,
+        tr("in", "entrada"),
         m.input_rows_per_second,
+        tr("late", "tardíos"),
         snap.totals.late,
+        tr("rejected", "rechazados"),
         snap.totals.rejected.total(),
+        tr("lag", "desfase"),
         m.lag.map_or("-".to_string(), |l| l.to_string())
     )
 }
@@ -69,13 +76,22 @@ pub(crate) fn trend_windows(snap: &Snapshot) -> Vec<WindowCounts> {
 fn summary(snap: &Snapshot) -> String {
     let m = &snap.metrics;
     format!(
-        "trigger {} at {} · watermark {} · {} events counted, {} late, {} rejected · lag {}",
+        "{} {} {} {} · {} {} · {} {}, {} {}, {} {} · {} {}",
+        tr("trigger", "disparador"),
         m.trigger_id,
+        tr("at", "a las"),
         m.at.clock(),
-        m.watermark.map_or("none yet".to_string(), |w| w.clock()),
+        tr("new watermark", "marca de agua nueva"),
+        m.watermark
+            .map_or(tr("none yet", "ninguna todavía").to_string(), |w| w
+                .clock()),
         snap.totals.accepted,
+        tr("events counted", "eventos contados"),
         snap.totals.late,
+        tr("late", "tardíos"),
         snap.totals.rejected.total(),
+        tr("rejected", "rechazados"),
+        tr("lag", "desfase"),
         m.lag.map_or("-".to_string(), |l| l.to_string()),
     )
 }
@@ -84,8 +100,18 @@ fn summary(snap: &Snapshot) -> String {
 pub fn dashboard(snap: &Snapshot, slide: Duration) -> Result<Html> {
     let df = table::trending(snap, slide, TOP)?;
     let caption = match snap.trending() {
-        Some(w) => format!("Trending now: window {}–{}", w.start.clock(), w.end.clock()),
-        None => "Trending now: no events yet".to_string(),
+        Some(w) => format!(
+            "{}: {} {}–{}",
+            tr("Trending now", "En tendencia ahora"),
+            tr("window", "ventana"),
+            w.start.clock(),
+            w.end.clock()
+        ),
+        None => tr(
+            "Trending now: no events yet",
+            "En tendencia ahora: todavía sin eventos",
+        )
+        .to_string(),
     };
     let top = top_svg(snap.trending(), TOP)?;
     let trend = trend_svg(&trend_windows(snap), TREND_TOP)?;

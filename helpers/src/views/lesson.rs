@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::core::config::{LateRule, OutputMode, TimeDomain, WindowConfig};
 use crate::core::event::{decode, Event};
+use crate::core::lang::tr;
 use crate::core::replay::{batches as to_messages, replay};
 use crate::core::time::Timestamp;
 use crate::core::window::{Outcome, WindowCounts, WindowEngine};
@@ -58,11 +59,25 @@ pub fn show_late_data(batches: &[&[(&str, f64)]]) -> Result<Html> {
     let rows: Vec<(String, String)> = spark
         .iter()
         .zip(&per_event)
-        .map(|((event, s), (_, p))| (event.clone(), format!("Spark: {s} · per-event: {p}")))
+        .map(|((event, s), (_, p))| {
+            (
+                event.clone(),
+                format!("Spark: {s} · {}: {p}", tr("per-event", "por evento")),
+            )
+        })
         .collect();
     let events = table::show(
-        &table::two_columns(("trigger · event", "what each rule does"), &rows)?,
-        "Late data, event by event (60 s windows, 60 s watermark delay, event time)",
+        &table::two_columns(
+            (
+                tr("trigger · event", "disparador · evento"),
+                tr("what each rule does", "qué hace cada regla"),
+            ),
+            &rows,
+        )?,
+        tr(
+            "Late data, event by event (60 s windows, 60 s watermark delay, event time)",
+            "Datos tardíos, evento a evento (ventanas de 60 s, margen de 60 s, tiempo de evento)",
+        ),
     );
     Ok(Html::concat([events, finals(batches)?]))
 }
@@ -83,9 +98,11 @@ fn judge(batches: &[&[(&str, f64)]], rule: LateRule) -> Result<Vec<(String, Stri
             let outcome = engine.ingest(&event, now);
             let verdict = verdict(rule, t, judged_by, outcome);
             let name = format!(
-                "trigger {} · {} at {}",
+                "{} {} · {} {} {}",
+                tr("trigger", "disparador"),
                 i + 1,
                 event.hashtag_principal,
+                tr("at", "a las"),
                 t.clock()
             );
             out.push((name, verdict));
@@ -99,23 +116,39 @@ fn judge(batches: &[&[(&str, f64)]], rule: LateRule) -> Result<Vec<(String, Stri
 fn verdict(rule: LateRule, t: Timestamp, judged_by: Option<Timestamp>, o: Outcome) -> String {
     let end = Timestamp((t.micros().div_euclid(60_000_000) + 1) * 60_000_000);
     let Some(w) = judged_by else {
-        return "counted (no judging watermark yet)".into();
+        return tr(
+            "counted (no judging watermark yet)",
+            "contado (todavía no hay marca de agua de descarte)",
+        )
+        .into();
     };
     let (counted, why) = match rule {
         LateRule::SparkWindowEnd => (
             matches!(o, Outcome::Counted(_)),
             format!(
-                "its window ends at {}, judging watermark {}",
+                "{} {}, {} {}",
+                tr("its window ends at", "su ventana termina a las"),
                 end.clock(),
+                tr("judging watermark", "marca de agua de descarte"),
                 w.clock()
             ),
         ),
         LateRule::PerEvent => (
             matches!(o, Outcome::Counted(_)),
-            format!("event time {}, newest watermark {}", t.clock(), w.clock()),
+            format!(
+                "{} {}, {} {}",
+                tr("event time", "tiempo de evento"),
+                t.clock(),
+                tr("newest watermark", "marca de agua más reciente"),
+                w.clock()
+            ),
         ),
     };
-    let verb = if counted { "counted" } else { "LATE, dropped" };
+    let verb = if counted {
+        tr("counted", "contado")
+    } else {
+        tr("LATE, dropped", "TARDÍO, descartado")
+    };
     format!("{verb} ({why})")
 }
 
@@ -123,21 +156,38 @@ fn verdict(rule: LateRule, t: Timestamp, judged_by: Option<Timestamp>, o: Outcom
 fn finals(batches: &[&[(&str, f64)]]) -> Result<Html> {
     let cmp = crate::core::replay::compare_rules(&original_job(), &to_messages(batches))?;
     let rows: Vec<(String, String)> = if cmp.differences.is_empty() {
-        vec![("(every window)".into(), "the two rules agree".into())]
+        vec![(
+            tr("(every window)", "(todas las ventanas)").into(),
+            tr("the two rules agree", "las dos reglas coinciden").into(),
+        )]
     } else {
         cmp.differences
             .iter()
             .map(|d| {
                 (
                     format!("[{}, {}) {}", d.start.clock(), d.end.clock(), d.hashtag),
-                    format!("Spark: {} · per-event: {}", d.spark, d.per_event),
+                    format!(
+                        "Spark: {} · {}: {}",
+                        d.spark,
+                        tr("per-event", "por evento"),
+                        d.per_event
+                    ),
                 )
             })
             .collect()
     };
     Ok(table::show(
-        &table::two_columns(("window · hashtag", "final count"), &rows)?,
-        "Where the two rules end with different counts",
+        &table::two_columns(
+            (
+                tr("window · hashtag", "ventana · hashtag"),
+                tr("final count", "recuento final"),
+            ),
+            &rows,
+        )?,
+        tr(
+            "Where the two rules end with different counts",
+            "Dónde acaban las dos reglas con recuentos distintos",
+        ),
     ))
 }
 
@@ -183,24 +233,42 @@ pub fn show_output_modes(batches: &[&[(&str, f64)]], trigger: usize) -> Result<H
             })
             .collect();
         if rows.is_empty() {
-            rows.push(("(nothing)".into(), String::new()));
+            rows.push((tr("(nothing)", "(nada)").into(), String::new()));
         }
         Ok(table::show(
-            &table::two_columns(("window", "hashtag count"), &rows)?,
+            &table::two_columns(
+                (
+                    tr("window", "ventana"),
+                    tr("hashtag count", "hashtag recuento"),
+                ),
+                &rows,
+            )?,
             name,
         ))
     };
     Ok(Html::concat([
         mode(
-            &format!("update (trigger {trigger}): windows changed now"),
+            &format!(
+                "update ({} {trigger}): {}",
+                tr("trigger", "disparador"),
+                tr("windows changed now", "ventanas que cambian ahora")
+            ),
             &snap.updated,
         )?,
         mode(
-            &format!("complete (trigger {trigger}): every window so far"),
+            &format!(
+                "complete ({} {trigger}): {}",
+                tr("trigger", "disparador"),
+                tr("every window so far", "todas las ventanas hasta ahora")
+            ),
             complete,
         )?,
         mode(
-            &format!("append (trigger {trigger}): windows final now"),
+            &format!(
+                "append ({} {trigger}): {}",
+                tr("trigger", "disparador"),
+                tr("windows final now", "ventanas definitivas ahora")
+            ),
             &snap.closed,
         )?,
     ]))
@@ -209,7 +277,11 @@ pub fn show_output_modes(batches: &[&[(&str, f64)]], trigger: usize) -> Result<H
 /// The answer to an exercise, checked: right, or not yet with a hint computed from the
 /// engine (never the answer itself). The data block says only whether it was right.
 fn verdict_of(exercise: &str, right: bool, said: String) -> Html {
-    let head = if right { "Right." } else { "Not yet." };
+    let head = if right {
+        tr("Right.", "Correcto.")
+    } else {
+        tr("Not yet.", "Todavía no.")
+    };
     Html::preformatted(format!("{exercise}: {head} {said}")).with_data(
         "answer",
         &serde_json::json!({ "exercise": exercise, "right": right }),
@@ -223,7 +295,10 @@ fn counts_my_event(rule: LateRule, t: f64) -> Result<bool> {
     let spark = [("#Spark", at("18:02:10")?)];
     let later = [("#Spark", at("18:03:30")?)];
     let mine = [("#IA", t)];
-    let verdicts = judge(&[&spark, &later, &mine], rule)?;
+    // Judged in English whatever the labels' language: the verdict's first word decides.
+    let verdicts = crate::core::lang::with(crate::core::lang::Lang::En, || {
+        judge(&[&spark, &later, &mine], rule)
+    })?;
     Ok(verdicts
         .last()
         .is_some_and(|(_, v)| v.starts_with("counted")))
@@ -236,22 +311,54 @@ pub fn check_late_event(spark_from: f64, per_event_from: f64) -> Result<Html> {
     let mut right = true;
     let mut said = Vec::new();
     for (rule, name, t) in [
-        (LateRule::SparkWindowEnd, "Spark's rule", spark_from),
-        (LateRule::PerEvent, "the per-event rule", per_event_from),
+        (
+            LateRule::SparkWindowEnd,
+            tr("Spark's rule", "la regla de Spark"),
+            spark_from,
+        ),
+        (
+            LateRule::PerEvent,
+            tr("the per-event rule", "la regla por evento"),
+            per_event_from,
+        ),
     ] {
         let clock = Timestamp::from_secs_f64(t).clock();
         let (now, before) = (counts_my_event(rule, t)?, counts_my_event(rule, t - 1.0)?);
         let line = match (now, before) {
-            (true, false) => format!("{name}: {clock} is the earliest time it counts"),
+            (true, false) => format!(
+                "{name}: {clock} {}",
+                tr(
+                    "is the earliest time it counts",
+                    "es la hora más temprana que cuenta"
+                )
+            ),
             (true, true) => {
-                format!("{name} counts an event one second before {clock} too: try earlier")
+                format!(
+                    "{name} {} {clock} {}",
+                    tr(
+                        "counts an event one second before",
+                        "cuenta también un evento un segundo antes de las"
+                    ),
+                    tr("too: try earlier", "prueba antes")
+                )
             }
-            (false, _) => format!("{name} still drops an event at {clock}: try later"),
+            (false, _) => format!(
+                "{name} {} {clock}: {}",
+                tr(
+                    "still drops an event at",
+                    "todavía descarta un evento a las"
+                ),
+                tr("try later", "prueba más tarde")
+            ),
         };
         right &= now && !before;
         said.push(line);
     }
-    Ok(verdict_of("Exercise 1", right, said.join("; ")))
+    Ok(verdict_of(
+        tr("Exercise 1", "Ejercicio 1"),
+        right,
+        said.join("; "),
+    ))
 }
 
 /// Lesson 1, exercise 3, checked: the trigger at which `append` writes the `#Spark` window
@@ -284,26 +391,52 @@ pub fn check_append_trigger(trigger: usize) -> Result<Html> {
         run.snapshots
             .get(i.wrapping_sub(1))
             .and_then(|s| s.metrics.closing_watermark)
-            .map_or("none yet".into(), |w| w.clock())
+            .map_or(tr("none yet", "ninguna todavía").into(), |w| w.clock())
     };
     let first = (1..=run.snapshots.len()).find(|i| writes(*i));
     let right = first == Some(trigger);
     let said = if trigger == 0 || trigger > run.snapshots.len() {
-        format!("choose a trigger from 1 to {}", run.snapshots.len())
+        format!(
+            "{} {}",
+            tr("choose a trigger from 1 to", "elige un disparador del 1 al"),
+            run.snapshots.len()
+        )
     } else if right {
         format!(
-            "append writes #Spark 1 at trigger {trigger}, when the closing watermark ({}) reaches the window's end",
-            closing(trigger)
+            "{} {trigger}, {} ({}) {}",
+            tr(
+                "append writes #Spark 1 at trigger",
+                "append escribe #Spark 1 en el disparador"
+            ),
+            tr(
+                "when the closing watermark",
+                "cuando la marca de agua de cierre"
+            ),
+            closing(trigger),
+            tr("reaches the window's end", "llega al final de la ventana")
         )
     } else if first.is_some_and(|f| trigger < f) {
         format!(
-            "at trigger {trigger} the closing watermark is {}: the window [18:02, 18:03) is not final yet; try later",
-            closing(trigger)
+            "{} {trigger} {} {}: {}",
+            tr("at trigger", "en el disparador"),
+            tr("the closing watermark is", "la marca de agua de cierre es"),
+            closing(trigger),
+            tr(
+                "the window [18:02, 18:03) is not final yet; try later",
+                "la ventana [18:02, 18:03) todavía no es definitiva; prueba más tarde"
+            )
         )
     } else {
-        format!("at trigger {trigger} the window was already written: try earlier")
+        format!(
+            "{} {trigger} {}",
+            tr("at trigger", "en el disparador"),
+            tr(
+                "the window was already written: try earlier",
+                "la ventana ya estaba escrita: prueba antes"
+            )
+        )
     };
-    Ok(verdict_of("Exercise 3", right, said))
+    Ok(verdict_of(tr("Exercise 3", "Ejercicio 3"), right, said))
 }
 
 /// Late events lost, out of the late events sent, with a watermark delay of `delay` s:
@@ -347,9 +480,13 @@ pub fn check_watermark_delay(delay: Duration) -> Result<Html> {
     let secs = delay.as_secs();
     if ![10, 60, 120].contains(&secs) {
         return Ok(verdict_of(
-            "Exercise 2",
+            tr("Exercise 2", "Ejercicio 2"),
             false,
-            "choose 10, 60 or 120 seconds".into(),
+            tr(
+                "choose 10, 60 or 120 seconds",
+                "elige 10, 60 o 120 segundos",
+            )
+            .into(),
         ));
     }
     let mut answer = None;
@@ -362,15 +499,32 @@ pub fn check_watermark_delay(delay: Duration) -> Result<Html> {
     let (lost, sent) = late_lost(secs)?;
     let right = answer == Some(secs);
     let said = if right {
-        format!("with {secs} s no late event is lost (of {sent}); with less, some are")
+        format!(
+            "{} {secs} s {} ({} {sent}); {}",
+            tr("with", "con"),
+            tr("no late event is lost", "no se pierde ningún evento tardío"),
+            tr("of", "de"),
+            tr("with less, some are", "con menos, algunos sí")
+        )
     } else if lost > 0 {
-        format!("with {secs} s, {lost} of {sent} late events are lost: try longer")
+        format!(
+            "{} {secs} s, {lost} {} {sent} {}: {}",
+            tr("with", "con"),
+            tr("of", "de"),
+            tr("late events are lost", "eventos tardíos se pierden"),
+            tr("try longer", "prueba con más")
+        )
     } else {
         format!(
-            "with {secs} s nothing is lost, but a shorter delay loses nothing either: try shorter"
+            "{} {secs} s {}",
+            tr("with", "con"),
+            tr(
+                "nothing is lost, but a shorter delay loses nothing either: try shorter",
+                "no se pierde nada, pero con un margen más corto tampoco: prueba con menos"
+            )
         )
     };
-    Ok(verdict_of("Exercise 2", right, said))
+    Ok(verdict_of(tr("Exercise 2", "Ejercicio 2"), right, said))
 }
 
 /// A small, fixed timeline through the window engine, for the lesson on windows: the same
@@ -391,11 +545,11 @@ pub fn show_timeline() -> Result<Html> {
     let mut out = Vec::new();
     for (name, cfg) in [
         (
-            "Tumbling 60 s",
+            tr("Tumbling 60 s", "Fijas de 60 s"),
             WindowConfig::tumbling(Duration::from_secs(60)),
         ),
         (
-            "Sliding 60 s every 30 s",
+            tr("Sliding 60 s every 30 s", "Deslizantes de 60 s cada 30 s"),
             WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30)),
         ),
     ] {
@@ -406,18 +560,24 @@ pub fn show_timeline() -> Result<Html> {
         out.push(table::show(
             &table::text_columns(
                 &[
-                    "event",
-                    "judging watermark",
-                    "outcome",
-                    "closing watermark",
-                    "new watermark",
+                    tr("event", "evento"),
+                    tr("judging watermark", "marca de agua de descarte"),
+                    tr("outcome", "resultado"),
+                    tr("closing watermark", "marca de agua de cierre"),
+                    tr("new watermark", "marca de agua nueva"),
                 ],
                 &log,
             )?,
-            &format!("{name}: one trigger after each event"),
+            &format!(
+                "{name}: {}",
+                tr(
+                    "one trigger after each event",
+                    "un disparador después de cada evento"
+                )
+            ),
         ));
         out.push(table::show(
-            &table::two_columns(("window", "counts"), &rows)?,
+            &table::two_columns((tr("window", "ventana"), tr("counts", "recuentos")), &rows)?,
             name,
         ));
     }
@@ -450,12 +610,15 @@ fn timeline(
         // A trigger after every event, so the watermark moves as in a live stream.
         let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
         finals.extend(snap.closed.clone());
-        let clock = |w: Option<Timestamp>| w.map_or("none yet".into(), |w| w.clock());
+        let clock = |w: Option<Timestamp>| {
+            w.map_or(tr("none yet", "ninguna todavía").into(), |w| w.clock())
+        };
         let m = &snap.metrics;
         log.push(vec![
             format!(
-                "{} {tag} at {}",
+                "{} {tag} {} {}",
                 i + 1,
+                tr("at", "a las"),
                 Timestamp::from_secs_f64(t0 + dt).clock()
             ),
             clock(m.judging_watermark),
@@ -467,8 +630,8 @@ fn timeline(
     let snap = e.tick(Timestamp::from_secs_f64(t0 + 200.0));
     let rows = finals
         .iter()
-        .map(|w| (w, "closed"))
-        .chain(snap.windows.iter().map(|w| (w, "open")))
+        .map(|w| (w, tr("closed", "cerrada")))
+        .chain(snap.windows.iter().map(|w| (w, tr("open", "abierta"))))
         .map(|(w, state)| {
             let counts: Vec<String> = w.counts.iter().map(|(h, c)| format!("{h} {c}")).collect();
             (
@@ -523,6 +686,27 @@ mod tests {
             "{}",
             html.text
         );
+    }
+
+    #[test]
+    fn a_spanish_class_reads_spanish_labels_and_the_same_verdicts() {
+        use crate::core::lang::{with, Lang};
+        let es = with(Lang::Es, || show_timeline().unwrap());
+        for word in [
+            "marca de agua de descarte",
+            "contado en 1 ventana",
+            "Fijas de 60 s",
+        ] {
+            assert!(es.text.contains(word), "{word}: {}", es.text);
+        }
+        assert!(!es.text.contains("judging watermark"), "{}", es.text);
+        // The checks decide in any language; only their words change.
+        let t = |c: &str| at(c).unwrap();
+        let right = with(Lang::Es, || {
+            check_late_event(t("18:01:00"), t("18:02:30")).unwrap()
+        });
+        assert!(right.text.contains("Correcto."), "{}", right.text);
+        assert!(right.markup.contains(r#""right":true"#));
     }
 
     #[test]

@@ -58,6 +58,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+use crate::core::lang::tr;
 use crate::error::{Error, Result};
 use crate::kafka::consumer::Pipeline;
 use crate::sys::lock;
@@ -193,11 +194,12 @@ impl LivePage {
         Html::new(
             format!(
                 "<div class=\"stream-demo-live\" data-proxy-path=\"{p}\">\
-                 <p><a href=\"{u}\" target=\"_blank\">{u}</a> (live, refreshes itself)</p>\
+                 <p><a href=\"{u}\" target=\"_blank\">{u}</a> ({live})</p>\
                  <iframe src=\"{u}\" width=\"100%\" height=\"760\" style=\"border:1px solid \
                      #ddd\"></iframe><script>{FRAME_JS}</script></div>",
                 u = escape(&url),
                 p = escape(&self.proxy_path()),
+                live = tr("live, refreshes itself", "en vivo, se actualiza sola"),
             ),
             format!("live page: {url}"),
         )
@@ -446,7 +448,12 @@ fn fragment(pipeline: &Pipeline) -> String {
         None => {
             let st = pipeline.status();
             format!(
-                "<p>Waiting for the first trigger… (consumer: {})</p>",
+                "<p>{} ({}: {})</p>",
+                tr(
+                    "Waiting for the first trigger…",
+                    "Esperando al primer disparador…"
+                ),
+                tr("consumer", "consumidor"),
                 escape(&st.broker.to_string())
             )
         }

@@ -11,6 +11,7 @@
 use polars::prelude::*;
 
 use crate::core::event::Event;
+use crate::core::lang::tr;
 use crate::core::time::Timestamp;
 use crate::core::window::{Snapshot, TriggerMetrics, WindowCounts};
 use crate::error::{Error, Result};
@@ -96,7 +97,7 @@ pub fn micro_batches(batches: &[Snapshot], top: usize) -> Result<DataFrame> {
     for (i, s) in batches.iter().enumerate() {
         let Some(w) = s.updated.last() else {
             batch.push(i as u32);
-            window.push("(no new events)".to_string());
+            window.push(tr("(no new events)", "(sin eventos nuevos)").to_string());
             rank.push(None);
             hashtag.push(None);
             count.push(0u64);
@@ -111,11 +112,11 @@ pub fn micro_batches(batches: &[Snapshot], top: usize) -> Result<DataFrame> {
         }
     }
     DataFrame::new_infer_height(vec![
-        Column::new("batch".into(), batch),
-        Column::new("window (UTC)".into(), window),
-        Column::new("rank".into(), rank),
+        Column::new(tr("batch", "lote").into(), batch),
+        Column::new(tr("window (UTC)", "ventana (UTC)").into(), window),
+        Column::new(tr("rank", "puesto").into(), rank),
         Column::new("hashtag".into(), hashtag),
-        Column::new("count".into(), count),
+        Column::new(tr("count", "recuento").into(), count),
     ])
     .map_err(view_err("the micro-batch table"))
 }
@@ -157,7 +158,7 @@ where
 
 /// A two-column `component` / `state` table (for status views).
 pub fn key_values(rows: &[(String, String)]) -> Result<DataFrame> {
-    two_columns(("component", "state"), rows)
+    two_columns((tr("component", "componente"), tr("state", "estado")), rows)
 }
 
 /// A two-column table with the given column names.
@@ -289,11 +290,18 @@ pub(crate) fn to_text(df: &DataFrame) -> String {
 /// then the JSON of each on the wire, one Kafka message a line.
 pub fn events_on_the_wire(events: &[(Event<'_>, String)]) -> Html {
     let left = "style=\"text-align:left\"";
-    let mut markup = format!(
-        "<table style=\"font-family:monospace\"><tr><th {left}>usuario (user)</th>\
-         <th {left}>texto (text)</th><th {left}>hashtag_principal (main hashtag)</th>\
-         <th>timestamp (s since 1970)</th></tr>"
-    );
+    let mut markup = match crate::core::lang::current() {
+        crate::core::lang::Lang::En => format!(
+            "<table style=\"font-family:monospace\"><tr><th {left}>usuario (user)</th>\
+             <th {left}>texto (text)</th><th {left}>hashtag_principal (main hashtag)</th>\
+             <th>timestamp (s since 1970)</th></tr>"
+        ),
+        crate::core::lang::Lang::Es => format!(
+            "<table style=\"font-family:monospace\"><tr><th {left}>usuario</th>\
+             <th {left}>texto</th><th {left}>hashtag_principal</th>\
+             <th>timestamp (s desde 1970)</th></tr>"
+        ),
+    };
     let mut text = String::new();
     for (e, json) in events {
         markup.push_str(&format!(
@@ -306,7 +314,13 @@ pub fn events_on_the_wire(events: &[(Event<'_>, String)]) -> Html {
         text.push_str(json);
         text.push('\n');
     }
-    markup.push_str("</table><p>On the wire (one Kafka message each):</p>");
+    markup.push_str(&format!(
+        "</table><p>{}</p>",
+        tr(
+            "On the wire (one Kafka message each):",
+            "Tal como viajan (un mensaje de Kafka cada uno):"
+        )
+    ));
     markup.push_str(&Html::preformatted(text.clone()).markup);
     Html::new(markup, text)
 }

@@ -407,7 +407,7 @@ fn producer_rate_and_trend_change_while_it_runs() {
     let html = helpers::notebook::show_reconcile(&last, &pipe).unwrap();
     assert!(
         html.text
-            .contains("Every acknowledged event was counted exactly once."),
+            .contains("Every acknowledged event was stored once and counted once."),
         "{}",
         html.text
     );

@@ -387,7 +387,7 @@ fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
     let html = helpers::notebook::show_reconcile(&sent, &pipe).unwrap();
     assert!(
         html.text
-            .contains("Every acknowledged event was counted exactly once."),
+            .contains("Every acknowledged event was stored once and counted once."),
         "{}",
         html.text
     );

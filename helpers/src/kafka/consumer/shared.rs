@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use crate::core::lang::tr;
 use crate::core::ledger::PartitionRead;
 use crate::core::window::{Arrival, Snapshot, TriggerMetrics};
 use crate::sys::lock;
@@ -26,8 +27,8 @@ pub enum BrokerState {
 impl std::fmt::Display for BrokerState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BrokerState::Connecting => f.write_str("connecting"),
-            BrokerState::Connected => f.write_str("connected"),
+            BrokerState::Connecting => f.write_str(tr("connecting", "conectando")),
+            BrokerState::Connected => f.write_str(tr("connected", "conectado")),
             BrokerState::Unreachable(reason) => f.write_str(reason),
         }
     }
