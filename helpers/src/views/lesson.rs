@@ -282,7 +282,7 @@ fn verdict_of(exercise: &str, right: bool, said: String) -> Html {
     } else {
         tr("Not yet.", "Todavía no.")
     };
-    Html::preformatted(format!("{exercise}: {head} {said}")).with_data(
+    Html::preformatted(format!("{exercise}: {head}\n{said}")).with_data(
         "answer",
         &serde_json::json!({ "exercise": exercise, "right": right }),
     )
@@ -313,12 +313,12 @@ pub fn check_late_event(spark_from: f64, per_event_from: f64) -> Result<Html> {
     for (rule, name, t) in [
         (
             LateRule::SparkWindowEnd,
-            tr("Spark's rule", "la regla de Spark"),
+            tr("Spark's rule", "La regla de Spark"),
             spark_from,
         ),
         (
             LateRule::PerEvent,
-            tr("the per-event rule", "la regla por evento"),
+            tr("The per-event rule", "La regla por evento"),
             per_event_from,
         ),
     ] {
@@ -357,7 +357,7 @@ pub fn check_late_event(spark_from: f64, per_event_from: f64) -> Result<Html> {
     Ok(verdict_of(
         tr("Exercise 1", "Ejercicio 1"),
         right,
-        said.join("; "),
+        said.join("\n"),
     ))
 }
 
@@ -398,15 +398,15 @@ pub fn check_append_trigger(trigger: usize) -> Result<Html> {
     let said = if trigger == 0 || trigger > run.snapshots.len() {
         format!(
             "{} {}",
-            tr("choose a trigger from 1 to", "elige un disparador del 1 al"),
+            tr("Choose a trigger from 1 to", "Elige un disparador del 1 al"),
             run.snapshots.len()
         )
     } else if right {
         format!(
             "{} {trigger}, {} ({}) {}",
             tr(
-                "append writes #Spark 1 at trigger",
-                "append escribe #Spark 1 en el disparador"
+                "Append writes #Spark 1 at trigger",
+                "Append escribe #Spark 1 en el disparador"
             ),
             tr(
                 "when the closing watermark",
@@ -418,7 +418,7 @@ pub fn check_append_trigger(trigger: usize) -> Result<Html> {
     } else if first.is_some_and(|f| trigger < f) {
         format!(
             "{} {trigger} {} {}: {}",
-            tr("at trigger", "en el disparador"),
+            tr("At trigger", "En el disparador"),
             tr("the closing watermark is", "la marca de agua de cierre es"),
             closing(trigger),
             tr(
@@ -429,7 +429,7 @@ pub fn check_append_trigger(trigger: usize) -> Result<Html> {
     } else {
         format!(
             "{} {trigger} {}",
-            tr("at trigger", "en el disparador"),
+            tr("At trigger", "En el disparador"),
             tr(
                 "the window was already written: try earlier",
                 "la ventana ya estaba escrita: prueba antes"
@@ -483,8 +483,8 @@ pub fn check_watermark_delay(delay: Duration) -> Result<Html> {
             tr("Exercise 2", "Ejercicio 2"),
             false,
             tr(
-                "choose 10, 60 or 120 seconds",
-                "elige 10, 60 o 120 segundos",
+                "Choose 10, 60 or 120 seconds",
+                "Elige 10, 60 o 120 segundos",
             )
             .into(),
         ));
@@ -501,7 +501,7 @@ pub fn check_watermark_delay(delay: Duration) -> Result<Html> {
     let said = if right {
         format!(
             "{} {secs} s {} ({} {sent}); {}",
-            tr("with", "con"),
+            tr("With", "Con"),
             tr("no late event is lost", "no se pierde ningún evento tardío"),
             tr("of", "de"),
             tr("with less, some are", "con menos, algunos sí")
@@ -509,7 +509,7 @@ pub fn check_watermark_delay(delay: Duration) -> Result<Html> {
     } else if lost > 0 {
         format!(
             "{} {secs} s, {lost} {} {sent} {}: {}",
-            tr("with", "con"),
+            tr("With", "Con"),
             tr("of", "de"),
             tr("late events are lost", "eventos tardíos se pierden"),
             tr("try longer", "prueba con más")
@@ -517,7 +517,7 @@ pub fn check_watermark_delay(delay: Duration) -> Result<Html> {
     } else {
         format!(
             "{} {secs} s {}",
-            tr("with", "con"),
+            tr("With", "Con"),
             tr(
                 "nothing is lost, but a shorter delay loses nothing either: try shorter",
                 "no se pierde nada, pero con un margen más corto tampoco: prueba con menos"
@@ -733,7 +733,7 @@ mod tests {
         assert!(check_append_trigger(9)
             .unwrap()
             .text
-            .contains("choose a trigger"));
+            .contains("Choose a trigger"));
         let lost: Vec<(u64, u64)> = [10, 60, 120]
             .iter()
             .map(|d| late_lost(*d).unwrap())
