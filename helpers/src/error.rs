@@ -150,6 +150,8 @@ pub enum Component {
     EmbeddedBroker,
     /// The Tansu broker the `broker` program hosts.
     Tansu,
+    /// Apache Kafka's nodes the `broker` program hosts.
+    ApacheKafka,
     /// A Docker command, with its arguments (`docker compose up --wait`).
     Docker(String),
     /// Starting Kafka (at this address, when one is concerned).
@@ -164,6 +166,7 @@ impl std::fmt::Display for Component {
             Component::Producer => f.write_str("the producer"),
             Component::EmbeddedBroker => f.write_str("the embedded broker"),
             Component::Tansu => f.write_str("tansu"),
+            Component::ApacheKafka => f.write_str("Apache Kafka"),
             Component::Docker(command) => f.write_str(command),
             Component::KafkaStart(None) => f.write_str("starting Kafka"),
             Component::KafkaStart(Some(addr)) => write!(f, "starting Kafka on {addr}"),

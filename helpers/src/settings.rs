@@ -19,8 +19,8 @@
 //! | `WATCH_EVERY_SECS` | 10 | how often it prints |
 //!
 //! Where things run ([`Environment`]): `KAFKA_BOOTSTRAP` (the broker's address),
-//! `STREAM_DEMO_DIR` (the state directory), `STREAM_DEMO_BACKEND` (`docker`, `embedded` or
-//! `tansu`), `DOCKER_BROKERS` (Docker's Kafka: 1 broker, or 3 from
+//! `STREAM_DEMO_DIR` (the state directory), `STREAM_DEMO_BACKEND` (`docker`, `embedded`,
+//! `tansu` or `kafka`), `DOCKER_BROKERS` (Docker's Kafka: 1 broker, or 3 from
 //! `docker/docker-compose.cluster.yml`), `TANSU_BIN` (where Tansu is),
 //! `HELPERS_BIN_DIR` and `HELPERS_NO_BUILD` (where the helper programs are, and whether the
 //! library may build them). No other code reads environment variables.
@@ -209,6 +209,9 @@ pub enum BackendChoice {
     Embedded,
     /// Tansu, an independent Kafka-compatible broker, hosted like the embedded one.
     Tansu,
+    /// Apache Kafka itself (KRaft, 3 nodes), hosted like the embedded one (Java 17 and
+    /// `bash scripts/setup --kafka`).
+    Kafka,
 }
 
 /// Where things run: the broker, the state directory, the helper programs. Hidden from
@@ -326,6 +329,7 @@ impl Environment {
                 BackendChoice::Docker => Backend::Docker,
                 BackendChoice::Embedded => Backend::Embedded,
                 BackendChoice::Tansu => Backend::Tansu,
+                BackendChoice::Kafka => Backend::Kafka,
             }),
             state_dir: self.state_dir(),
             ..InfraConfig::classroom()

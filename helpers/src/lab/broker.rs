@@ -20,6 +20,7 @@ use crate::core::config::TWEETS_TOPIC;
 use crate::core::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::lab::controller::{ClusterControl, Controller, PartitionState, CONTROL_FILE};
+use crate::lab::kraft::KraftCluster;
 use crate::lab::tansu::Tansu;
 use crate::sys::process::ProcessRecord;
 use crate::sys::signal::Shutdown;
@@ -39,6 +40,8 @@ pub enum Engine {
     /// Tansu, an independent Kafka-compatible broker, as a supervised child process
     /// (see [`crate::lab::tansu`]).
     Tansu,
+    /// Apache Kafka in KRaft mode, `brokers` supervised JVMs (see [`crate::lab::kraft`]).
+    Kafka,
 }
 
 /// Settings of the embedded broker.
@@ -47,7 +50,7 @@ pub struct BrokerConfig {
     /// The mock cluster or Tansu.
     #[serde(default)]
     pub engine: Engine,
-    /// Number of brokers in the mock cluster (Tansu runs one).
+    /// Number of brokers in the mock cluster or of Apache Kafka's nodes (Tansu runs one).
     pub brokers: i32,
     /// Copies of each partition (at most `brokers`; the mock only).
     #[serde(default = "one")]
@@ -99,11 +102,13 @@ pub struct BrokerInfo {
     /// the pid, it tells the broker apart from a process that later got the same pid.
     #[serde(default)]
     pub start_time: Option<u64>,
-    /// Each partition's leader, replicas and in-sync replicas, as the controller sees
-    /// them (the mock only; see [`crate::lab::controller`]).
+    /// Each partition's leader, replicas and in-sync replicas: as the mock's controller
+    /// sets them (see [`crate::lab::controller`]), or as Apache Kafka's metadata says
+    /// (refreshed every [`METADATA_EVERY`]); empty for Tansu.
     #[serde(default)]
     pub cluster: Vec<PartitionState>,
-    /// Brokers taken down by [`crate::lab::infra::Infra::broker_down`].
+    /// Brokers taken down by [`crate::lab::infra::Infra::broker_down`] (Apache Kafka's:
+    /// killed).
     #[serde(default)]
     pub down: Vec<i32>,
 }
@@ -149,6 +154,10 @@ impl BrokerInfo {
     }
 }
 
+/// How often the `broker` program re-reads Apache Kafka's metadata (leaders, ISR) and
+/// publishes what changed.
+pub const METADATA_EVERY: Duration = Duration::from_millis(200);
+
 /// Runs the embedded broker until `shutdown` is triggered. `ready` is called once with the
 /// published info when clients can connect.
 pub fn run(
@@ -181,8 +190,19 @@ pub fn run(
     publish(file.as_deref(), &info)?;
     ready(&info);
     let mut cluster = cluster;
+    let mut metadata_read = std::time::Instant::now();
     while !shutdown.is_triggered() {
         std::thread::sleep(Duration::from_millis(50));
+        // Apache Kafka's own controller moves leaders: publish what its metadata says.
+        if metadata_read.elapsed() >= METADATA_EVERY && info.available {
+            metadata_read = std::time::Instant::now();
+            if let Some(now) = cluster.observed_partitions() {
+                if now != info.cluster {
+                    info.cluster = now;
+                    publish(file.as_deref(), &info)?;
+                }
+            }
+        }
         // The controller: brokers asked to be down, and the leaders that move.
         if let Some(want) = config.state_dir.as_deref().and_then(ClusterControl::read) {
             if cluster.apply(&want)? {
@@ -221,6 +241,8 @@ enum Cluster {
     Mock(MockCluster<'static, DefaultProducerContext>, Controller),
     /// Tansu, a child process (stopped when dropped).
     Tansu(Tansu),
+    /// Apache Kafka's nodes, child processes (stopped when dropped).
+    Kafka(KraftCluster),
 }
 
 impl Cluster {
@@ -245,6 +267,13 @@ impl Cluster {
                 Tansu::start(&config.topics, log.as_deref(), config.tansu_bin.as_deref())
                     .map(Cluster::Tansu)
             }
+            Engine::Kafka => {
+                for (topic, _) in &config.topics {
+                    validate_name("topic", topic)?;
+                }
+                let dir = config.state_dir.clone().unwrap_or_else(std::env::temp_dir);
+                KraftCluster::start(config.brokers, &config.topics, &dir).map(Cluster::Kafka)
+            }
         }
     }
 
@@ -253,6 +282,7 @@ impl Cluster {
         match self {
             Cluster::Mock(c, _) => c.bootstrap_servers(),
             Cluster::Tansu(t) => t.bootstrap().to_string(),
+            Cluster::Kafka(k) => k.bootstrap(),
         }
     }
 
@@ -261,22 +291,49 @@ impl Cluster {
         match self {
             Cluster::Mock(c, _) => set_available(c, brokers, up),
             Cluster::Tansu(t) => t.set_available(up),
+            Cluster::Kafka(k) => k.set_available(up),
         }
     }
 
-    /// Takes brokers down or up as `want` says, moving leaders (the mock only).
+    /// Takes brokers down or up as `want` says: the mock's controller moves leaders
+    /// first; Apache Kafka's nodes are killed (SIGKILL) or restarted, and its own
+    /// controller does the rest. Tansu runs one broker: nothing to do.
     fn apply(&mut self, want: &ClusterControl) -> Result<bool> {
         match self {
             Cluster::Mock(c, controller) => controller.apply(c, want),
             Cluster::Tansu(_) => Ok(false),
+            Cluster::Kafka(k) => {
+                let down = k.down();
+                if down == want.down {
+                    return Ok(false);
+                }
+                for id in want.down.difference(&down) {
+                    k.kill(*id)?;
+                }
+                for id in down.difference(&want.down) {
+                    k.restart(*id)?;
+                }
+                Ok(true)
+            }
         }
     }
 
-    /// Each partition's leader and replicas (the mock only).
+    /// Each partition's leader and replicas (the mock's, as its controller set them;
+    /// Apache Kafka's, as its metadata says at start).
     fn partitions(&self) -> Vec<PartitionState> {
         match self {
             Cluster::Mock(_, controller) => controller.partitions().to_vec(),
             Cluster::Tansu(_) => Vec::new(),
+            Cluster::Kafka(_) => self.observed_partitions().unwrap_or_default(),
+        }
+    }
+
+    /// What Apache Kafka's metadata says now (`None` for the others, or when no node
+    /// answered).
+    fn observed_partitions(&self) -> Option<Vec<PartitionState>> {
+        match self {
+            Cluster::Kafka(k) => k.partitions(Duration::from_secs(1)),
+            Cluster::Mock(..) | Cluster::Tansu(_) => None,
         }
     }
 
@@ -285,6 +342,7 @@ impl Cluster {
         match self {
             Cluster::Mock(_, controller) => controller.down().iter().copied().collect(),
             Cluster::Tansu(_) => Vec::new(),
+            Cluster::Kafka(k) => k.down().into_iter().collect(),
         }
     }
 }

@@ -47,10 +47,15 @@ pub enum Backend {
     Embedded,
     /// Tansu, an independent Kafka-compatible broker, hosted by the `broker` program.
     Tansu,
+    /// Apache Kafka itself (KRaft, as many nodes as the embedded cluster has brokers),
+    /// hosted by the `broker` program: no Docker, Java 17 and the jars
+    /// `scripts/setup --kafka` fetches.
+    Kafka,
 }
 
 impl Backend {
-    /// Whether our `broker` program hosts it (embedded or Tansu), rather than Docker.
+    /// Whether our `broker` program hosts it (embedded, Tansu or Apache Kafka), rather
+    /// than Docker.
     pub fn is_hosted(self) -> bool {
         self != Backend::Docker
     }
@@ -59,6 +64,7 @@ impl Backend {
     fn engine(self) -> Engine {
         match self {
             Backend::Tansu => Engine::Tansu,
+            Backend::Kafka => Engine::Kafka,
             Backend::Docker | Backend::Embedded => Engine::Mock,
         }
     }
@@ -70,6 +76,7 @@ impl fmt::Display for Backend {
             Backend::Docker => "docker",
             Backend::Embedded => "embedded",
             Backend::Tansu => "tansu",
+            Backend::Kafka => "kafka",
         })
     }
 }
@@ -77,7 +84,7 @@ impl fmt::Display for Backend {
 /// Settings of [`start_with`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct InfraConfig {
-    /// Force a backend (`STREAM_DEMO_BACKEND=docker|embedded|tansu`); `None`: Docker if it
+    /// Force a backend (`STREAM_DEMO_BACKEND=docker|embedded|tansu|kafka`); `None`: Docker if it
     /// answers, else embedded.
     pub backend: Option<Backend>,
     /// The compose file: `docker/docker-compose.yml`, or `docker/docker-compose.cluster.yml`
@@ -292,7 +299,9 @@ pub fn start_with(config: InfraConfig) -> Result<Infra> {
     };
     match backend {
         Backend::Docker => start_docker(config, reason),
-        Backend::Embedded | Backend::Tansu => start_embedded(config, backend, reason),
+        Backend::Embedded | Backend::Tansu | Backend::Kafka => {
+            start_embedded(config, backend, reason)
+        }
     }
 }
 
@@ -426,7 +435,7 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
         let process = info.process();
         if process.is_some()
             && info.engine == backend.engine()
-            && (backend != Backend::Embedded || info.brokers == config.brokers)
+            && (backend == Backend::Tansu || info.brokers == config.brokers)
             && wait_for_broker(&info.bootstrap, Duration::from_secs(5)).is_ok()
         {
             return Ok(Infra {
@@ -521,7 +530,7 @@ impl Infra {
             Backend::Docker => {
                 compose(&self.config, &["stop"], Duration::from_secs(120)).map(|_| ())
             }
-            Backend::Embedded | Backend::Tansu => {
+            Backend::Embedded | Backend::Tansu | Backend::Kafka => {
                 if let Some(broker) = &self.broker {
                     terminate_recorded(broker, Duration::from_secs(5));
                 }
@@ -541,7 +550,7 @@ impl Infra {
                 let args: &[&str] = if volumes { &["down", "-v"] } else { &["down"] };
                 compose(&self.config, args, Duration::from_secs(180)).map(|_| ())
             }
-            Backend::Embedded | Backend::Tansu => self.stop(),
+            Backend::Embedded | Backend::Tansu | Backend::Kafka => self.stop(),
         }
     }
 
@@ -551,7 +560,7 @@ impl Infra {
     pub fn outage(&self, down: bool) -> Result<()> {
         match self.backend {
             Backend::Docker => docker_outage(&run_bounded, &self.config, down),
-            Backend::Embedded | Backend::Tansu => {
+            Backend::Embedded | Backend::Tansu | Backend::Kafka => {
                 let broker = self.broker.as_ref().ok_or_else(|| Error::Failed {
                     component: Component::EmbeddedBroker,
                     detail: "its process is unknown: start it with `start_kafka()`".into(),
@@ -579,26 +588,31 @@ impl Infra {
         }
     }
 
-    /// Takes broker `id` (from 1) of the embedded cluster down, as a crash would: its
-    /// partitions get a new leader among their in-sync replicas (the `broker` program plays
-    /// Kafka's controller, see [`crate::lab::controller`]). Waits until it is done.
+    /// Takes broker `id` (from 1) of the cluster down. The embedded cluster simulates a
+    /// crash: the `broker` program plays Kafka's controller and moves the broker's
+    /// partitions to another in-sync replica first (see [`crate::lab::controller`]).
+    /// Apache Kafka's node is killed (SIGKILL), a real crash: its own controller elects new
+    /// leaders once the node's session times out ([`crate::lab::kraft`]). Returns when the
+    /// broker is down, not when the leaders have moved.
     pub fn broker_down(&self, id: i32) -> Result<()> {
         self.set_broker(id, false)
     }
 
-    /// Brings broker `id` back; partitions without a leader get it.
+    /// Brings broker `id` back (Apache Kafka's: restarted on its storage, it catches up and
+    /// rejoins the in-sync replicas); partitions without a leader get it.
     pub fn broker_up(&self, id: i32) -> Result<()> {
         self.set_broker(id, true)
     }
 
     /// Asks the embedded cluster's controller to take `id` down or up, and waits for it.
     fn set_broker(&self, id: i32, up: bool) -> Result<()> {
-        if self.backend != Backend::Embedded || !(1..=self.config.brokers).contains(&id) {
+        let clustered = matches!(self.backend, Backend::Embedded | Backend::Kafka);
+        if !clustered || !(1..=self.config.brokers).contains(&id) {
             return Err(Error::config(
                 "broker",
                 id,
                 &format!(
-                    "use 1 to {} on the embedded backend (this one is {})",
+                    "use 1 to {} on the embedded or kafka backend (this one is {})",
                     self.config.brokers, self.backend
                 ),
             ));
@@ -629,7 +643,8 @@ impl Infra {
     }
 
     /// Each partition's leader, replicas and in-sync replicas, as the embedded cluster's
-    /// controller published them (empty for Docker and Tansu).
+    /// controller published them, or as Apache Kafka's metadata said a moment ago (empty
+    /// for Docker and Tansu).
     pub fn partitions(&self) -> Vec<PartitionState> {
         BrokerInfo::read(&self.config.state_dir)
             .filter(|i| Some(i.pid) == self.broker_pid)
@@ -637,7 +652,7 @@ impl Infra {
             .unwrap_or_default()
     }
 
-    /// The embedded cluster's brokers that are down now (empty for Docker and Tansu).
+    /// The cluster's brokers that are down now (empty for Docker and Tansu).
     pub fn brokers_down(&self) -> Vec<i32> {
         BrokerInfo::read(&self.config.state_dir)
             .filter(|i| Some(i.pid) == self.broker_pid)

@@ -4,6 +4,7 @@
 //!
 //! * [`broker`]: the embedded Kafka-protocol broker for machines without Docker.
 //! * [`tansu`]: a second, independent broker (Tansu) the `broker` program can host.
+//! * [`kraft`]: Apache Kafka itself (KRaft, one node or a cluster), hosted the same way.
 //! * [`controller`]: the embedded cluster's controller: leaders, replicas, failover.
 //! * [`infra`]: start, check, stop and tear down Kafka (Docker or embedded).
 //! * [`health`]: the health check (produce N messages, read them back), as data.
@@ -17,5 +18,6 @@ pub mod broker;
 pub mod controller;
 pub mod health;
 pub mod infra;
+pub mod kraft;
 pub mod probe;
 pub mod tansu;

@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::error::{Component, Error, Result};
 use crate::kafka::client::{ensure_topic, wait_for_broker};
 use crate::sys::binary::crate_dir;
-use crate::sys::process::{signal, terminate_child};
+use crate::sys::process::{free_port, signal, spawn_supervised, terminate_child};
 
 /// How long Tansu may take to answer and to create the topics.
 const START_WAIT: Duration = Duration::from_secs(30);
@@ -58,39 +58,8 @@ impl Tansu {
             "--advertised-listener-url",
             &url,
         ])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdin(Stdio::null());
-        match log {
-            Some(path) => {
-                let out = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| Error::io("cannot open Tansu's log", path, e))?;
-                let err = out
-                    .try_clone()
-                    .map_err(|e| Error::io("cannot open Tansu's log", path, e))?;
-                cmd.stdout(out).stderr(err);
-            }
-            None => {
-                cmd.stdout(Stdio::null()).stderr(Stdio::null());
-            }
-        }
-        // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches only the child.
-        // The kernel kills Tansu when the thread that started it (the broker program's
-        // main thread) ends, however it ends.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| Error::io("cannot start Tansu", &program, e))?;
+        .args(["--storage-engine", "memory://tansu/"]);
+        let child = spawn_supervised(cmd, log, "Tansu")?;
         let mut tansu = Tansu {
             child,
             bootstrap: format!("127.0.0.1:{port}"),
@@ -170,13 +139,4 @@ pub(crate) fn tansu_program() -> Result<PathBuf> {
                or set TANSU_BIN"
                     .into(),
         })
-}
-
-/// A TCP port on 127.0.0.1 that is free now (the OS picks it; we release it for Tansu).
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::os("cannot find a free port on 127.0.0.1", e))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| Error::os("cannot find a free port on 127.0.0.1", e))
 }

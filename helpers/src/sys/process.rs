@@ -164,6 +164,54 @@ pub(crate) fn spawn_child(program: &Path, args: &[String], log: &Path) -> Result
         .map_err(|e| Error::io("cannot start", program, e))
 }
 
+/// Starts `cmd` as a child that never outlives this thread: stdin closed, stdout and
+/// stderr appended to `log` (or dropped), and a parent-death signal (see
+/// [`never_outlive_me`]). For the brokers the `broker` program hosts (Tansu, Apache Kafka's
+/// JVMs). `what` names it in errors.
+pub(crate) fn spawn_supervised(mut cmd: Command, log: Option<&Path>, what: &str) -> Result<Child> {
+    match log {
+        Some(path) => {
+            let out = crate::sys::state::open_log(path)?;
+            let err = out
+                .try_clone()
+                .map_err(|e| Error::io(&format!("cannot open {what}'s log"), path, e))?;
+            cmd.stdout(out).stderr(err);
+        }
+        None => {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+    }
+    never_outlive_me(&mut cmd);
+    let program = cmd.get_program().to_owned();
+    cmd.spawn()
+        .map_err(|e| Error::io(&format!("cannot start {what}"), Path::new(&program), e))
+}
+
+/// Makes the child `cmd` starts never outlive the thread that starts it: stdin closed, and
+/// the kernel sends it SIGKILL when that thread ends, however it ends (PR_SET_PDEATHSIG).
+pub(crate) fn never_outlive_me(cmd: &mut Command) {
+    cmd.stdin(Stdio::null());
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches only the child.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// A TCP port on 127.0.0.1 that is free now (the OS picks it; we release it for a child).
+pub(crate) fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Error::os("cannot find a free port on 127.0.0.1", e))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::os("cannot find a free port on 127.0.0.1", e))
+}
+
 /// How many of our programs run from `state_dir`: `(producers, embedded brokers)`, found
 /// by their command lines (what a clean-up check or a re-run check counts).
 pub(crate) fn running_programs(state_dir: &Path) -> (usize, usize) {

@@ -626,7 +626,7 @@ fn broker_killed_and_restarted_the_consumer_goes_on_with_the_new_log() {
     assert_eq!(produce(&second.bootstrap, 200).acked, 200);
     let snap = pipe
         .wait_for(Duration::from_secs(30), |s| s.totals.accepted >= 500)
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{e}: {:?}", pipe.status()));
     assert_eq!(
         snap.totals.accepted, 500,
         "the new log was read once, from its start"

@@ -8,11 +8,13 @@ use std::time::Duration;
 use helpers::lab::broker::BrokerInfo;
 use helpers::sys::wait::{poll, until};
 
-/// The broker the tests run against: `HELPERS_TEST_ENGINE=tansu` for Tansu, else the
-/// mock cluster (`scripts/test` runs the Kafka tests against both).
+/// The broker the tests run against: `HELPERS_TEST_ENGINE=tansu` for Tansu, `kafka` for
+/// Apache Kafka, else the mock cluster (`scripts/test` runs the Kafka tests against all
+/// three).
 pub fn engine() -> &'static str {
     match std::env::var("HELPERS_TEST_ENGINE").as_deref() {
         Ok("tansu") => "tansu",
+        Ok("kafka") => "kafka",
         _ => "mock",
     }
 }
@@ -21,6 +23,7 @@ pub fn engine() -> &'static str {
 pub fn hosted_backend() -> helpers::lab::infra::Backend {
     match engine() {
         "tansu" => helpers::lab::infra::Backend::Tansu,
+        "kafka" => helpers::lab::infra::Backend::Kafka,
         _ => helpers::lab::infra::Backend::Embedded,
     }
 }
@@ -68,7 +71,7 @@ impl TestBroker {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let info = poll(Duration::from_secs(30), Duration::from_millis(20), || {
+        let info = poll(Duration::from_secs(90), Duration::from_millis(20), || {
             BrokerInfo::read(&state_dir)
         })
         .expect("broker did not publish its address");

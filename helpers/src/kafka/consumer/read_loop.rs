@@ -242,6 +242,11 @@ impl<'s> ConsumerLoop<'s> {
             }
             Err(e) => {
                 let msg = format!("broker unreachable: {e}");
+                // Noted for `check_broker` too, which looks for a broker that restarted
+                // elsewhere: a client that never connected (an address nobody listens
+                // on) may report no error of its own.
+                lock(&self.consumer.context().last_error)
+                    .get_or_insert_with(|| (Instant::now(), e.to_string()));
                 self.shared.status(|s| {
                     s.broker = BrokerState::Unreachable(msg.clone());
                     s.last_error = Some(msg);
