@@ -113,7 +113,7 @@ def main(path, twice=False):
     if lesson == "stream":
         stream_checks(data, output, failures, twice)
     elif lesson == "kafka":
-        kafka_checks(data, failures, twice)
+        kafka_checks(data, output, failures, twice)
     else:
         failures.append(f"the notebook's metadata names no lesson (stream_demo.lesson): {lesson!r}")
     if not twice:
@@ -201,7 +201,7 @@ def stream_checks(data, output, failures, twice):
 
 
 
-def kafka_checks(data, failures, twice):
+def kafka_checks(data, output, failures, twice):
     """Lesson 2 (Kafka.ipynb)."""
     # Section 4, the consumer written in the cell: three micro-batches, and it counted
     # hashtags in at least one of them.
@@ -211,13 +211,16 @@ def kafka_checks(data, failures, twice):
         failures.append(f"the own-consumer cell: expected 3 batches with counts: {own}")
     print(f"own consumer: {len(own)} batches, {len(counted)} with counts")
 
-    # Section 5, a leader fails: on the embedded 3-broker cluster partition 0 gets a new
-    # leader, the broker down is in no in-sync set, the producer loses nothing and the
-    # consumer reads on; a single broker (Tansu) keeps one copy, and nothing fails over.
+    # Section 5, a leader fails: on the embedded 3-broker cluster (simulated) and on Apache
+    # Kafka's three KRaft nodes (SIGKILL) partition 0 gets a new leader, the broker down is
+    # in no in-sync set, the producer loses nothing and the consumer reads on; a single
+    # broker (Tansu) keeps one copy, and nothing fails over.
     backend = data("kafka.show()", "kafka").get("backend")
     failover = data("kafka.fail_leader(0)", "cluster")
     p0 = next((p for p in failover.get("partitions", []) if p["partition"] == 0), None)
-    if backend == "embedded":
+    if backend == "kafka" and (not p0 or len(p0["replicas"]) != 3):
+        failures.append(f"on Apache Kafka, partition 0 should have 3 replicas: {p0}")
+    if backend in ("embedded", "kafka"):
         down = failover.get("brokers_down", [])
         if len(down) != 1 or not p0 or p0["leader"] in (None, down[0]) or down[0] in p0["isr"] \
                 or failover["producer"]["failed"] != 0 or failover["consumer"]["broker"] != "connected":
@@ -225,6 +228,26 @@ def kafka_checks(data, failures, twice):
         print(f"failover: broker {down} down; partition 0: {p0}; producer {failover.get('producer')}")
     elif failover.get("partitions") != []:
         failures.append(f"the failover cell on {backend!r}: {failover}")
+    # Kafka's own tools: their real output where a broker answers Java clients (Apache
+    # Kafka, Tansu); one sentence on the embedded mock.
+    tools = {"kafka.fail_leader(0)": "Isr:", "300 new events, shared out": "LOG-END-OFFSET"}
+    for snippet, word in tools.items():
+        text = output(snippet)
+        if backend in ("kafka", "tansu") and word not in text:
+            failures.append(f"Kafka's tool in {snippet!r} on {backend}: no {word!r} in {text[-600:]!r}")
+        if backend == "embedded" and "STREAM_DEMO_BACKEND=kafka" not in text:
+            failures.append(f"Kafka's tool in {snippet!r} on the mock: no sentence saying why not")
+    # Section 9, the original Spark job over Spark's Kafka source, beside ours: identical
+    # per micro-batch and in every final count (Apache Kafka, Tansu); on the mock it says
+    # why it cannot run.
+    spark = data("kafka.show_spark(", "spark")
+    if backend in ("kafka", "tansu"):
+        if not spark.get("identical") or spark.get("events") != 900 or not spark.get("batches"):
+            failures.append(f"the Spark job on {backend}: {spark}")
+        print(f"Spark over Kafka: {spark.get('events')} events in {len(spark.get('batches', []))} "
+              f"micro-batches, identical: {spark.get('identical')}, dropped pairs {spark.get('dropped_pairs')}")
+    elif spark.get("ran") is not False:
+        failures.append(f"the Spark cell on {backend}: expected a sentence saying why not: {spark}")
     # Section 8, a checkpoint: the consumer, first started and then restarted from its
     # checkpoint, read and counted what a consumer that never stopped did.
     for snippet in ("reads the topic from its start", "the same folder: it goes on"):

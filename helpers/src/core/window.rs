@@ -697,11 +697,14 @@ impl WindowEngine {
     /// Moves the watermark to max event time - delay (never backwards), sets the one the
     /// next batch is judged against, and returns the one that closes windows now. Spark
     /// closes with the watermark that was in force during the batch (the previous one)
-    /// and judges the next batch against it too.
+    /// and judges the next batch against it too. Like Spark, which keeps event-time
+    /// statistics in milliseconds, the max event time is cut to the millisecond first
+    /// (windows end on whole milliseconds, so under Spark's rule this changes no count,
+    /// only the figure).
     fn advance_watermark(&mut self) -> Option<i64> {
         let previous = self.watermark;
         if let Some(max) = self.max_event_time {
-            let candidate = max.saturating_sub(self.delay);
+            let candidate = (max.div_euclid(1000) * 1000).saturating_sub(self.delay);
             self.watermark = Some(previous.map_or(candidate, |w| w.max(candidate)));
         }
         let close = match self.config.late_rule {

@@ -171,6 +171,25 @@ impl KraftCluster {
             ensure_topic(&bootstrap, topic, *partitions, START_WAIT)?;
         }
         cluster.metadata = Some(plain_consumer(&bootstrap)?);
+        // Ready when every partition has a leader and all its copies in sync: what the
+        // lessons show first.
+        let settled = crate::sys::wait::until(START_WAIT, Duration::from_millis(100), || {
+            cluster
+                .partitions(Duration::from_secs(2))
+                .is_some_and(|ps| {
+                    !ps.is_empty()
+                        && ps
+                            .iter()
+                            .all(|p| p.leader.is_some() && p.isr.len() == p.replicas.len())
+                })
+        });
+        if !settled {
+            return Err(Error::Timeout {
+                what: "every partition of Apache Kafka to have a leader and its copies in sync"
+                    .into(),
+                secs: START_WAIT.as_secs(),
+            });
+        }
         Ok(cluster)
     }
 

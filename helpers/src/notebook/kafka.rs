@@ -14,7 +14,7 @@ use crate::kafka::consumer::{BrokerState, Pipeline, PipelineStatus};
 use crate::kafka::producer::Producer;
 use crate::lab::controller::PartitionState;
 use crate::lab::health::{self, HealthReport};
-use crate::lab::infra::{start_with, Infra};
+use crate::lab::infra::{start_with, Backend, Infra};
 use crate::lab::probe::GroupProbe;
 use crate::settings::Environment;
 use crate::sys::wait::until;
@@ -84,10 +84,11 @@ impl Infra {
         health::check(&self.bootstrap, n, Duration::from_secs(15))
     }
 
-    /// Takes down the broker that leads `partition` of `tweets_topic` (the embedded
-    /// cluster only: its controller moves the leadership first, then the broker is cut
-    /// off), and prints what happened: the new leader and how long the partition had
-    /// none. Returns the broker taken down, or `None` (and says why) where Kafka keeps no
+    /// Takes down the broker that leads `partition` of `tweets_topic`, and prints what
+    /// happened: the new leader and how long the partition had none. On the embedded
+    /// cluster it is simulated (its controller moves the leadership first, then the broker
+    /// is cut off); on Apache Kafka's nodes it is a crash (SIGKILL), and Kafka's quorum
+    /// elects the new leader once the node's session has timed out (about 9 s). Returns the broker taken down, or `None` (and says why) where Kafka keeps no
     /// second copy to fail over to.
     pub fn fail_leader(&self, partition: i32) -> Result<Option<i32>> {
         let mut out = std::io::stdout();
@@ -96,6 +97,13 @@ impl Infra {
                 .into_iter()
                 .find(|s| s.topic == TWEETS_TOPIC && s.partition == p)
         };
+        // A cluster publishes its partitions within a moment of starting (Apache Kafka's
+        // are read from its metadata): wait that moment, not more.
+        if self.backend.is_hosted() && self.backend != Backend::Tansu {
+            until(Duration::from_secs(5), Duration::from_millis(50), || {
+                state(partition).is_some()
+            });
+        }
         if !state(partition).is_some_and(|s| s.replicas.len() > 1 && s.leader.is_some()) {
             let _ = write_line(
                 &mut out,
@@ -119,7 +127,6 @@ impl Infra {
         // One broker down at a time: one left down by an earlier run of this cell comes
         // back first (with two of three down, the partitions would have one copy left).
         for id in self.brokers_down() {
-            self.broker_up(id)?;
             let _ = write_line(
                 &mut out,
                 &format!(
@@ -127,25 +134,39 @@ impl Infra {
                      first"
                 ),
             );
+            // Back and in sync (Apache Kafka's node catches up first), before another goes.
+            self.recover(Some(id))?;
         }
         let Some(leader) = state(partition).and_then(|s| s.leader) else {
             return Ok(None);
         };
         let down_at = Instant::now();
         self.broker_down(leader)?;
-        let moved = until(Duration::from_secs(10), Duration::from_millis(10), || {
+        // Apache Kafka elects once the node's session times out (9 s); the mock's
+        // controller has moved the leader before the broker went.
+        let real = self.backend == Backend::Kafka;
+        let patience = Duration::from_secs(if real { 40 } else { 10 });
+        let moved = until(patience, Duration::from_millis(10), || {
             state(partition).is_some_and(|s| s.leader.is_some_and(|l| l != leader))
         });
         let new = state(partition).and_then(|s| s.leader);
+        let how = if real {
+            tr(
+                "is killed (SIGKILL: a real crash, Apache Kafka's controller elects)",
+                "ha muerto (SIGKILL: una caída real, elige el controlador de Apache Kafka)",
+            )
+        } else {
+            tr(
+                "is shut down (simulated: its leadership was moved first)",
+                "se ha detenido (simulado: primero se movió su liderazgo)",
+            )
+        };
         let _ = write_line(
             &mut out,
             &format!(
                 "broker {leader} ({} {partition}) {}; {}",
                 tr("the leader of partition", "la líder de la partición"),
-                tr(
-                    "is shut down (simulated: its leadership was moved first)",
-                    "se ha detenido (simulado: primero se movió su liderazgo)"
-                ),
+                how,
                 match new {
                     Some(n) if moved =>
                         format!(
@@ -169,10 +190,46 @@ impl Infra {
     }
 
     /// Brings back the broker [`Infra::fail_leader`] took down (nothing for `None`). It
-    /// comes back as a follower: the partitions it led keep their new leaders.
+    /// comes back as a follower: the partitions it led keep their new leaders. Apache
+    /// Kafka's node is restarted on its storage; this waits (up to 60 s) until it has
+    /// caught up and is in every partition's in-sync replicas again, and says how long
+    /// that took.
     pub fn recover(&self, broker: Option<i32>) -> Result<()> {
         if let Some(id) = broker {
+            let started = Instant::now();
             self.broker_up(id)?;
+            if self.backend == Backend::Kafka {
+                // A real node restarts, catches up from the leaders, and only then is it
+                // back in every partition's in-sync replicas.
+                let in_sync = until(Duration::from_secs(60), Duration::from_millis(50), || {
+                    let parts = self.partitions();
+                    !parts.is_empty()
+                        && parts
+                            .iter()
+                            .filter(|p| p.replicas.contains(&id))
+                            .all(|p| p.isr.contains(&id))
+                });
+                let _ = write_line(
+                    &mut std::io::stdout(),
+                    &format!(
+                        "broker {id} {} {:.1} s",
+                        if in_sync {
+                            tr(
+                                "restarted, caught up and is in sync again, as a follower, after",
+                                "ha rearrancado, se ha puesto al día y vuelve a estar sincronizado, \
+                                 como seguidor, tras",
+                            )
+                        } else {
+                            tr(
+                                "restarted but is not in sync yet after",
+                                "ha rearrancado pero aún no está sincronizado tras",
+                            )
+                        },
+                        started.elapsed().as_secs_f64()
+                    ),
+                );
+                return Ok(());
+            }
             let _ = write_line(
                 &mut std::io::stdout(),
                 &format!(
@@ -187,6 +244,169 @@ impl Infra {
         Ok(())
     }
 
+    /// Runs one of Apache Kafka's own command-line tools against this Kafka, whatever the
+    /// backend, and prints its output: `kafka-topics` (`--describe`: leader, replicas,
+    /// ISR of each partition) or `kafka-consumer-groups` (`--describe --group G`: each
+    /// partition's committed offset, log-end offset and lag). Needs Java 17 and Kafka's
+    /// jars (`bash scripts/setup --kafka`); without them, or if the tool fails, one
+    /// sentence says why and what to do.
+    pub fn kafka_tool(&self, tool: &str, args: &[&str]) {
+        let mut out = std::io::stdout();
+        let shown = format!(
+            "{tool} --bootstrap-server {} {}",
+            self.bootstrap,
+            args.join(" ")
+        );
+        let _ = write_line(&mut out, &format!("$ {shown}"));
+        if self.backend == Backend::Embedded {
+            let _ = write_line(
+                &mut out,
+                tr(
+                    "Kafka's tools are Java clients, and the embedded broker (librdkafka's mock \
+                     cluster) does not answer them: run this lesson with \
+                     STREAM_DEMO_BACKEND=kafka (Apache Kafka itself) or tansu to see their output.",
+                    "Las herramientas de Kafka son clientes Java y el broker embebido (el clúster \
+                     simulado de librdkafka) no les responde: ejecuta esta lección con \
+                     STREAM_DEMO_BACKEND=kafka (Apache Kafka) o tansu para ver su salida.",
+                ),
+            );
+            return;
+        }
+        match crate::lab::kraft::run_tool(&self.bootstrap, tool, args, Duration::from_secs(60)) {
+            Ok(text) => {
+                // Tabs as spaces: a safe line shows a tab as `\t`.
+                for l in text.lines().filter(|l| !l.trim().is_empty()) {
+                    let _ = write_line(&mut out, &l.replace('\t', "  "));
+                }
+            }
+            Err(e) => {
+                let _ = write_line(
+                    &mut out,
+                    &format!(
+                        "{}: {e}",
+                        tr(
+                            "Kafka's tool did not run",
+                            "La herramienta de Kafka no se ejecutó"
+                        )
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Runs the original project's PySpark job on this Kafka, through Spark's own Kafka
+    /// source (`scripts/spark_kafka.py`): it reads `tweets_topic` from its latest offsets
+    /// while our producer writes `events` new events (10 % late), counts hashtags in 60 s
+    /// windows with a 60 s watermark in event time, update mode, `foreachBatch`. Then our
+    /// Kafka client reads the offsets of each of Spark's micro-batches and our engine counts
+    /// them. Prints Spark's progress as it goes (about a minute); shows each micro-batch,
+    /// Spark's rows beside ours, and whether they are the same. Needs Java 17, PySpark and
+    /// Spark's Kafka source (`bash scripts/setup --spark`), and a broker Spark's Java
+    /// client can talk to (Apache Kafka or Tansu, not the embedded mock); otherwise one
+    /// sentence says so.
+    pub fn show_spark(&self, events: u32) -> Result<Html> {
+        let mut out = std::io::stdout();
+        let skip = |why: String| {
+            let _ = write_line(&mut std::io::stdout(), &why);
+            Ok(Html::new(
+                format!("<p>{}</p>", crate::views::html::escape(&why)),
+                why.clone(),
+            )
+            .with_data("spark", &json!({"ran": false, "why": why})))
+        };
+        if self.backend == Backend::Embedded {
+            return skip(
+                tr(
+                    "Spark's Kafka source is a Java client, and the embedded broker (librdkafka's \
+                 mock cluster) does not answer it: run this lesson with \
+                 STREAM_DEMO_BACKEND=kafka (Apache Kafka itself) to see the original job run.",
+                    "La fuente Kafka de Spark es un cliente Java y el broker embebido (el clúster \
+                 simulado de librdkafka) no le responde: ejecuta esta lección con \
+                 STREAM_DEMO_BACKEND=kafka (Apache Kafka) para ver el trabajo original.",
+                )
+                .to_string(),
+            );
+        }
+        let root = crate::sys::binary::crate_dir().join("..");
+        let python = root.join(".venv").join("bin").join("python");
+        let producer = crate::sys::binary::binary("producer")?;
+        let bins = producer.parent().map(PathBuf::from).unwrap_or_default();
+        let result = self
+            .config
+            .state_dir
+            .join(format!("spark-{}.json", Timestamp::now().micros()));
+        let mut cmd = std::process::Command::new(&python);
+        cmd.arg(root.join("scripts").join("spark_kafka.py"))
+            .args([
+                "--bootstrap",
+                &self.bootstrap,
+                "--events",
+                &events.to_string(),
+            ])
+            .arg("--json")
+            .arg(&result)
+            .env("HELPERS_BIN_DIR", &bins)
+            .stdout(std::process::Stdio::piped());
+        // Spark's own log (warnings) goes to a file, not to the cell.
+        let log = self.config.state_dir.join("spark.log");
+        cmd.stderr(crate::sys::state::open_log(&log)?);
+        crate::sys::process::never_outlive_me(&mut cmd);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                return skip(format!(
+                    "{} ({e}): {}",
+                    tr("PySpark could not start", "PySpark no pudo arrancar"),
+                    tr(
+                        "run `bash scripts/setup --spark`",
+                        "ejecuta `bash scripts/setup --spark`"
+                    )
+                ))
+            }
+        };
+        // Its report, line by line, as it comes (each line made safe for the cell).
+        let mut last = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(|l| l.ok())
+            {
+                let _ = write_line(&mut out, &l);
+                if !l.trim().is_empty() {
+                    last = l;
+                }
+            }
+        }
+        let status = child
+            .wait()
+            .map_err(|e| crate::error::Error::os("cannot wait for the Spark job", e))?;
+        let Some(data) = crate::sys::state::read(&result)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        else {
+            let tail = crate::sys::state::read(&log)
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            return skip(format!(
+                "{} ({status}): {} {tail}",
+                tr(
+                    "The Spark job did not finish",
+                    "El trabajo de Spark no terminó"
+                ),
+                if last.is_empty() { "" } else { &last }
+            ));
+        };
+        let _ = std::fs::remove_file(&result);
+        Ok(spark_view(&data)?.with_data("spark", &data))
+    }
+
     /// A new, empty folder for a consumer's checkpoint, in this run's state folder. (Each
     /// run needs its own: the embedded broker's log is new at every start, and a
     /// checkpoint's offsets belong to one log.)
@@ -195,6 +415,72 @@ impl Infra {
             .state_dir
             .join(format!("checkpoint-{}", Timestamp::now().micros()))
     }
+}
+
+/// The Spark job's micro-batches beside ours (what [`Infra::show_spark`] shows).
+fn spark_view(data: &serde_json::Value) -> Result<Html> {
+    let n = |v: &serde_json::Value| v.as_i64().unwrap_or(0).to_string();
+    let rows: Vec<Vec<String>> = data["batches"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let offsets = b["offsets"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| format!("{}: {}–{}", n(&r[0]), n(&r[1]), n(&r[2])))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            vec![
+                i.to_string(),
+                offsets,
+                n(&b["rows"]),
+                n(&b["dropped"]),
+                n(&b["spark_rows"]),
+                n(&b["our_rows"]),
+                crate::core::lang::yes_no(b["same"].as_bool().unwrap_or(false)).to_string(),
+            ]
+        })
+        .collect();
+    let df = table::text_columns(
+        &[
+            tr("micro-batch", "microlote"),
+            tr(
+                "offsets read (partition: from–to)",
+                "offsets leídos (partición: desde–hasta)",
+            ),
+            tr("events", "eventos"),
+            tr(
+                "dropped by the watermark",
+                "descartados por la marca de agua",
+            ),
+            tr("rows Spark wrote", "filas que escribió Spark"),
+            tr("rows we wrote", "filas que escribimos"),
+            tr("same", "iguales"),
+        ],
+        &rows,
+    )?;
+    let identical = data["identical"].as_bool().unwrap_or(false);
+    let caption = format!(
+        "{} {} · {} {} · {}",
+        tr("Spark", "Spark"),
+        data["spark"].as_str().unwrap_or("?"),
+        n(&data["events"]),
+        tr("events", "eventos"),
+        if identical {
+            tr(
+                "every micro-batch and every final count identical to ours",
+                "cada micro-lote y cada recuento final idénticos a los nuestros",
+            )
+        } else {
+            tr("DIFFERENT from ours", "DISTINTO de lo nuestro")
+        }
+    );
+    Ok(table::show(&df, &caption))
 }
 
 /// Kafka's partitions as a table (leader, replicas, in-sync replicas, for the embedded
