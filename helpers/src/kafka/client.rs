@@ -258,11 +258,23 @@ pub(crate) fn ensure_topic(
     partitions_wanted: i32,
     wait: Duration,
 ) -> Result<TopicCreation> {
+    ensure_topic_with(bootstrap, topic, partitions_wanted, None, wait)
+}
+
+/// [`ensure_topic`] with `copies` copies of each partition if given (else one per broker
+/// the metadata lists, at most 3).
+pub(crate) fn ensure_topic_with(
+    bootstrap: &str,
+    topic: &str,
+    partitions_wanted: i32,
+    copies: Option<i32>,
+    wait: Duration,
+) -> Result<TopicCreation> {
     validate_name("topic", topic)?;
     if partitions(&plain_consumer(bootstrap)?, topic, wait)?.is_some() {
         return Ok(TopicCreation::Existed);
     }
-    let how = create_topic(bootstrap, topic, partitions_wanted, wait)?;
+    let how = create_topic(bootstrap, topic, partitions_wanted, copies, wait)?;
     let consumer: BaseConsumer = base_config(bootstrap)
         .set(
             "group.id",
@@ -298,6 +310,7 @@ fn create_topic(
     bootstrap: &str,
     topic: &str,
     partitions_wanted: i32,
+    copies: Option<i32>,
     wait: Duration,
 ) -> Result<TopicCreation> {
     let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
@@ -305,13 +318,15 @@ fn create_topic(
         .map_err(|e| Error::kafka("creating an admin client", e))?;
     // A broker without the admin API (the embedded one) never answers: try briefly. A
     // real broker answers in milliseconds; if it takes longer, auto-creation (below) or
-    // the topic it was creating anyway is found by the caller's metadata requests.
-    let admin_wait = wait.min(Duration::from_secs(1));
+    // the topic it was creating anyway is found by the caller's metadata requests. A
+    // caller that names the copies knows the broker has the admin API: it waits longer.
+    let admin_wait = wait.min(Duration::from_secs(if copies.is_some() { 10 } else { 1 }));
     // One copy of each partition per broker, at most 3. Docker's three brokers
     // (`docker/docker-compose.cluster.yml`) refuse `acks=all` writes to a partition with
     // fewer in-sync copies than min.insync.replicas (2): one copy would refuse them all.
-    let replication = wait_for_broker(bootstrap, admin_wait)
-        .map_or(1, |md| md.brokers().len().clamp(1, 3) as i32);
+    let replication = copies.unwrap_or_else(|| {
+        wait_for_broker(bootstrap, admin_wait).map_or(1, |md| md.brokers().len().clamp(1, 3) as i32)
+    });
     let new = NewTopic::new(
         topic,
         partitions_wanted,

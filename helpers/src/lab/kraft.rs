@@ -25,7 +25,7 @@ use std::time::Duration;
 use rdkafka::consumer::BaseConsumer;
 
 use crate::error::{Component, Error, Result};
-use crate::kafka::client::{ensure_topic, plain_consumer, wait_for_broker};
+use crate::kafka::client::{ensure_topic_with, plain_consumer, wait_for_broker};
 use crate::lab::controller::PartitionState;
 use crate::sys::binary::crate_dir;
 use crate::sys::process::{free_port, signal, spawn_supervised, terminate_child};
@@ -167,8 +167,18 @@ impl KraftCluster {
                 secs: START_WAIT.as_secs(),
             });
         }
+        // With `copies` named: a metadata answer from a node that has not yet seen every
+        // registration would give fewer. A node fenced for a moment (a slow machine)
+        // makes the creation fail: try again until the deadline.
+        let deadline = std::time::Instant::now() + START_WAIT;
         for (topic, partitions) in topics {
-            ensure_topic(&bootstrap, topic, *partitions, START_WAIT)?;
+            loop {
+                match ensure_topic_with(&bootstrap, topic, *partitions, Some(copies), START_WAIT) {
+                    Ok(_) => break,
+                    Err(e) if std::time::Instant::now() > deadline => return Err(e),
+                    Err(_) => std::thread::sleep(Duration::from_millis(500)),
+                }
+            }
         }
         cluster.metadata = Some(plain_consumer(&bootstrap)?);
         // Ready when every partition has a leader and all its copies in sync: what the
@@ -178,9 +188,11 @@ impl KraftCluster {
                 .partitions(Duration::from_secs(2))
                 .is_some_and(|ps| {
                     !ps.is_empty()
-                        && ps
-                            .iter()
-                            .all(|p| p.leader.is_some() && p.isr.len() == p.replicas.len())
+                        && ps.iter().all(|p| {
+                            p.leader.is_some()
+                                && p.replicas.len() == copies as usize
+                                && p.isr.len() == p.replicas.len()
+                        })
                 })
         });
         if !settled {
