@@ -248,6 +248,9 @@ enum Cluster {
 impl Cluster {
     /// Starts the configured engine with the configured topics.
     fn start(config: &BrokerConfig) -> Result<Cluster> {
+        for (topic, _) in &config.topics {
+            validate_name("topic", topic)?;
+        }
         match config.engine {
             Engine::Mock => {
                 let cluster = start_cluster(config)?;
@@ -260,17 +263,11 @@ impl Cluster {
                 Ok(Cluster::Mock(cluster, controller))
             }
             Engine::Tansu => {
-                for (topic, _) in &config.topics {
-                    validate_name("topic", topic)?;
-                }
                 let log = config.state_dir.as_ref().map(|d| d.join("tansu.log"));
                 Tansu::start(&config.topics, log.as_deref(), config.tansu_bin.as_deref())
                     .map(Cluster::Tansu)
             }
             Engine::Kafka => {
-                for (topic, _) in &config.topics {
-                    validate_name("topic", topic)?;
-                }
                 let dir = config.state_dir.clone().unwrap_or_else(std::env::temp_dir);
                 KraftCluster::start(config.brokers, &config.topics, &dir).map(Cluster::Kafka)
             }

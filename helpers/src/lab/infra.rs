@@ -60,6 +60,12 @@ impl Backend {
         self != Backend::Docker
     }
 
+    /// Whether it is a cluster of several brokers whose leaders can fail over (the
+    /// embedded mock, simulated; Apache Kafka's nodes, for real).
+    pub fn is_cluster(self) -> bool {
+        matches!(self, Backend::Embedded | Backend::Kafka)
+    }
+
     /// The engine the `broker` program runs for this backend.
     fn engine(self) -> Engine {
         match self {
@@ -606,8 +612,7 @@ impl Infra {
 
     /// Asks the embedded cluster's controller to take `id` down or up, and waits for it.
     fn set_broker(&self, id: i32, up: bool) -> Result<()> {
-        let clustered = matches!(self.backend, Backend::Embedded | Backend::Kafka);
-        if !clustered || !(1..=self.config.brokers).contains(&id) {
+        if !self.backend.is_cluster() || !(1..=self.config.brokers).contains(&id) {
             return Err(Error::config(
                 "broker",
                 id,

@@ -99,7 +99,7 @@ impl Infra {
         };
         // A cluster publishes its partitions within a moment of starting (Apache Kafka's
         // are read from its metadata): wait that moment, not more.
-        if self.backend.is_hosted() && self.backend != Backend::Tansu {
+        if self.backend.is_cluster() {
             until(Duration::from_secs(5), Duration::from_millis(50), || {
                 state(partition).is_some()
             });
