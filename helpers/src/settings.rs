@@ -248,13 +248,95 @@ pub struct ChildArgs {
     pub parent_pid: Option<u32>,
 }
 
-/// Parses `T` from the environment alone (no command-line arguments).
+/// Parses `T` from the environment alone (no command-line arguments); a bad variable is an
+/// error naming it, its value and what is allowed (every bad one, not only the first).
 fn from_env_only<T: Parser>() -> Result<T> {
-    T::try_parse_from(["helpers"]).map_err(clap_error)
+    check_env(&[&T::command()])?;
+    T::try_parse_from(["helpers"]).map_err(|e| clap_error(&e))
+}
+
+/// One environment variable `cmd` reads that holds a value it refuses: `(variable, value,
+/// what is allowed)`. Each variable is parsed on its own, so one bad value never hides
+/// another, nor is blamed on another.
+fn env_problems(cmd: &clap::Command) -> Vec<(String, String, String)> {
+    let mut problems = Vec::new();
+    for arg in cmd.get_arguments() {
+        let Some(var) = arg.get_env() else { continue };
+        let Some(value) = std::env::var_os(var) else {
+            continue;
+        };
+        let id = arg.get_id().clone();
+        let alone = cmd
+            .clone()
+            .mut_args(|a| if a.get_id() == &id { a } else { a.env(None) });
+        let Err(e) = alone.try_get_matches_from(["helpers"]) else {
+            continue;
+        };
+        if e.kind() == clap::error::ErrorKind::MissingRequiredArgument {
+            continue; // nothing to do with this variable
+        }
+        problems.push((
+            var.to_string_lossy().into_owned(),
+            format!("{:?}", value.to_string_lossy()),
+            allowed(&e),
+        ));
+    }
+    problems
+}
+
+/// What clap's error says is allowed: the parser's own sentence (e.g. "use a number of
+/// seconds from 0 to 86400"), or the possible values of a choice.
+fn allowed(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    if let Some(source) = std::error::Error::source(e) {
+        return source.to_string();
+    }
+    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
+        return format!("use one of: {}", values.join(", "));
+    }
+    clap_error(e).to_string()
+}
+
+/// Fails with every environment variable of `commands` that holds a refused value, each
+/// named with its value and what is allowed.
+fn check_env(commands: &[&clap::Command]) -> Result<()> {
+    let mut problems: Vec<(String, String, String)> = Vec::new();
+    for cmd in commands {
+        for p in env_problems(cmd) {
+            if !problems.iter().any(|q| q.0 == p.0) {
+                problems.push(p);
+            }
+        }
+    }
+    let Some((var, value, hint)) = problems.first() else {
+        return Ok(());
+    };
+    let others: String = problems[1..]
+        .iter()
+        .map(|(v, value, hint)| format!("; and {v} = {value}: {hint}"))
+        .collect();
+    Err(Error::config(
+        var,
+        value,
+        &format!("{hint}{others} (fix or unset the variable)"),
+    ))
+}
+
+/// Parses a program's command line; a bad environment variable or flag ends the program
+/// with a message naming it, its value and what is allowed (exit status 2, as clap does).
+/// Every program parses its arguments through this. The variables of [`Environment`] are
+/// checked too, since every program reads them (the state folder, the backend), flattened
+/// into its arguments or not.
+pub fn parse_args<T: Parser>(program: &str) -> T {
+    if let Err(e) = check_env(&[&T::command(), &EnvironmentOnly::command()]) {
+        eprintln!("{program}: {e}");
+        std::process::exit(2);
+    }
+    T::parse()
 }
 
 /// Turns clap's error (a bad environment variable) into the crate's one-line error.
-fn clap_error(e: clap::Error) -> Error {
+fn clap_error(e: &clap::Error) -> Error {
     let text = e.to_string();
     let first = text
         .lines()
@@ -283,13 +365,37 @@ impl Environment {
         from_env_only::<EnvironmentOnly>().map(|e| e.env)
     }
 
-    /// Reads the environment; an unusable value is reported on stderr once and ignored
-    /// (for callers that cannot fail, like looking up a default directory).
+    /// Reads the environment for callers that cannot fail (a default folder, a status
+    /// table): a variable holding a refused value is left out, *and only that one*, and
+    /// said on stderr, which a notebook shows under the cell. ([`Settings::from_env`], the
+    /// notebook's first cell, refuses such a value outright.)
     pub fn current() -> Environment {
-        Environment::from_env().unwrap_or_else(|e| {
-            tracing::warn!("{e}");
-            Environment::default()
-        })
+        let cmd = EnvironmentOnly::command();
+        let problems = env_problems(&cmd);
+        if problems.is_empty() {
+            if let Ok(e) = Environment::from_env() {
+                return e;
+            }
+        }
+        for (var, value, hint) in &problems {
+            eprintln!("warning: {var}={value} is ignored: {hint}");
+        }
+        let bad: Vec<&str> = problems.iter().map(|(v, _, _)| v.as_str()).collect();
+        let cmd = cmd.mut_args(|a| {
+            let refused = a
+                .get_env()
+                .is_some_and(|v| bad.iter().any(|b| v == std::ffi::OsStr::new(b)));
+            if refused {
+                a.env(None)
+            } else {
+                a
+            }
+        });
+        cmd.try_get_matches_from(["helpers"])
+            .ok()
+            .and_then(|m| EnvironmentOnly::from_arg_matches(&m).ok())
+            .map(|e| e.env)
+            .unwrap_or_default()
     }
 
     /// The state folder: `STREAM_DEMO_DIR`, else `<tmp>/streaming-demo-<uid>`.
@@ -387,7 +493,10 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads the environment (see the module docs); a bad value is an error naming it.
+    /// Where things run ([`Environment`]) is read too, so a bad `STREAM_DEMO_BACKEND` or
+    /// `STREAM_DEMO_DIR` stops the first cell instead of sending the demo elsewhere.
     pub fn from_env() -> Result<Settings> {
+        check_env(&[&Settings::command(), &EnvironmentOnly::command()])?;
         let s: Settings = from_env_only()?;
         s.validate()?;
         Ok(s)

@@ -69,7 +69,7 @@ fn main_result(args: Args) -> Result<()> {
 }
 
 fn main() {
-    if let Err(e) = main_result(Args::parse()) {
+    if let Err(e) = main_result(helpers::settings::parse_args::<Args>("broker")) {
         eprintln!("broker: {e}");
         std::process::exit(1);
     }

@@ -74,7 +74,7 @@ fn run(args: Args) -> Result<()> {
 }
 
 fn main() {
-    if let Err(e) = run(Args::parse()) {
+    if let Err(e) = run(helpers::settings::parse_args::<Args>("consumer")) {
         eprintln!("consumer: {e}");
         std::process::exit(2);
     }

@@ -76,7 +76,7 @@ fn run(args: &Args) -> Result<()> {
 }
 
 fn main() {
-    if let Err(e) = run(&Args::parse()) {
+    if let Err(e) = run(&helpers::settings::parse_args::<Args>("demo")) {
         eprintln!("demo: {e}");
         std::process::exit(1);
     }

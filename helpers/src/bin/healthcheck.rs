@@ -23,7 +23,7 @@ struct Args {
 }
 
 fn main() {
-    let args = Args::parse();
+    let args = helpers::settings::parse_args::<Args>("healthcheck");
     let bootstrap = args.env.bootstrap(&args.env.state_dir());
     let report = health::check(&bootstrap, args.messages, Duration::from_secs(args.wait));
     println!("{report}");

@@ -82,7 +82,7 @@ fn run(args: &Args) -> Result<()> {
 }
 
 fn main() {
-    if let Err(e) = run(&Args::parse()) {
+    if let Err(e) = run(&helpers::settings::parse_args::<Args>("producer")) {
         eprintln!("producer: {e}");
         std::process::exit(1);
     }

@@ -514,13 +514,14 @@ impl Producer {
         let _ = fs::remove_file(&stats_path);
         let control_path = dir.join(CONTROL_FILE);
         let _ = fs::remove_file(&control_path);
-        let args = vec![
-            "--config".to_string(),
-            cfg_path.display().to_string(),
-            "--stats-file".to_string(),
-            stats_path.display().to_string(),
-            "--control-file".to_string(),
-            control_path.display().to_string(),
+        // Paths travel as they are (OsString): a folder's name need not be UTF-8.
+        let args: Vec<std::ffi::OsString> = vec![
+            "--config".into(),
+            cfg_path.into(),
+            "--stats-file".into(),
+            stats_path.clone().into(),
+            "--control-file".into(),
+            control_path.clone().into(),
         ];
         let child = spawn_child(&program, &args, &dir.join(LOG_FILE))?;
         // The child is ours and not reaped yet: its pid cannot have been reused.

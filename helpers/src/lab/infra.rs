@@ -467,17 +467,18 @@ fn start_embedded(config: InfraConfig, backend: Backend, reason: String) -> Resu
         let _ = std::fs::remove_file(config.state_dir.join(BROKER_FILE));
     }
     let program = binary("broker")?;
-    let args = vec![
-        "--state-dir".to_string(),
-        config.state_dir.display().to_string(),
-        "--partitions".to_string(),
-        config.partitions.to_string(),
-        "--engine".to_string(),
-        format!("{:?}", backend.engine()).to_lowercase(),
-        "--brokers".to_string(),
-        config.brokers.to_string(),
-        "--replication".to_string(),
-        config.replication.to_string(),
+    // The folder travels as it is (an OsString): its name need not be UTF-8.
+    let args: Vec<std::ffi::OsString> = vec![
+        "--state-dir".into(),
+        config.state_dir.clone().into(),
+        "--partitions".into(),
+        config.partitions.to_string().into(),
+        "--engine".into(),
+        format!("{:?}", backend.engine()).to_lowercase().into(),
+        "--brokers".into(),
+        config.brokers.to_string().into(),
+        "--replication".into(),
+        config.replication.to_string().into(),
     ];
     let mut child = spawn_child(&program, &args, &config.state_dir.join("broker.log"))?;
     let info = wait_published(&config, &mut child)?;

@@ -12,7 +12,9 @@
 //! Commands are argument vectors, never shell strings; names that reach a command line are
 //! checked by `kafka::client::validate_name`.
 
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -148,7 +150,7 @@ pub(crate) fn terminate_child(child: &mut Child, grace: Duration) {
 
 /// Starts `program` with `args`, stdin closed, stdout and stderr to `log` (never to the
 /// notebook's pipe), and `--parent-pid` so it dies with us.
-pub(crate) fn spawn_child(program: &Path, args: &[String], log: &Path) -> Result<Child> {
+pub(crate) fn spawn_child(program: &Path, args: &[OsString], log: &Path) -> Result<Child> {
     let out = crate::sys::state::open_log(log)?;
     let err = out
         .try_clone()
@@ -215,7 +217,7 @@ pub(crate) fn free_port() -> Result<u16> {
 /// How many of our programs run from `state_dir`: `(producers, embedded brokers)`, found
 /// by their command lines (what a clean-up check or a re-run check counts).
 pub(crate) fn running_programs(state_dir: &Path) -> (usize, usize) {
-    let dir = state_dir.display().to_string();
+    let dir = state_dir.as_os_str().as_bytes();
     let (mut producers, mut brokers) = (0, 0);
     let Ok(entries) = fs::read_dir("/proc") else {
         return (0, 0);
@@ -227,20 +229,18 @@ pub(crate) fn running_programs(state_dir: &Path) -> (usize, usize) {
         let Ok(raw) = fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };
-        let args: Vec<String> = raw
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
+        // Compared as bytes: a folder's name need not be UTF-8.
+        let args: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
         let Some(program) = args
             .first()
-            .and_then(|a| Path::new(a).file_name())
+            .and_then(|a| Path::new(OsStr::from_bytes(a)).file_name())
             .and_then(|f| f.to_str())
         else {
             continue;
         };
         let mentions_dir = args
             .iter()
-            .any(|a| a == &dir || a.starts_with(&format!("{dir}/")));
+            .any(|a| *a == dir || (a.starts_with(dir) && a.get(dir.len()) == Some(&b'/')));
         if !mentions_dir || !pid_alive(pid) {
             continue;
         }
