@@ -17,8 +17,8 @@ fn is_bidi(c: char) -> bool {
 }
 
 /// The decoder never panics, and what it accepts is what the rest of the pipeline relies
-/// on: a non-empty hashtag of bounded length with no control or direction character, and
-/// a finite timestamp between 1970 and 2100.
+/// on: a non-empty hashtag of bounded length with no control, direction or invisible
+/// character, no field holding evcxr's marker, and a finite timestamp between 1970 and 2100.
 pub fn check_decode(data: &[u8]) {
     if let Ok(event) = decode(data) {
         let tag = &event.hashtag_principal;
@@ -26,6 +26,13 @@ pub fn check_decode(data: &[u8]) {
         assert!(tag.len() <= MAX_HASHTAG_BYTES);
         assert!(!tag.chars().any(char::is_control), "{tag:?}");
         assert!(!tag.chars().any(is_bidi), "{tag:?}");
+        assert!(
+            !tag.chars().any(helpers::core::event::is_invisible),
+            "{tag:?}"
+        );
+        for text in [&event.hashtag_principal, &event.usuario, &event.texto] {
+            assert!(!helpers::core::event::has_evcxr_marker(text), "{text:?}");
+        }
         assert!(event.timestamp.is_finite());
         assert!((0.0..=4_102_444_800.0).contains(&event.timestamp));
     }

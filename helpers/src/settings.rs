@@ -15,6 +15,7 @@
 //! | `WATERMARK_SECS` | 60 | watermark delay |
 //! | `TIME_DOMAIN` | processing | `processing` or `event` |
 //! | `TRIGGER_SECS` | 10 | how often the consumer ticks |
+//! | `MAX_STATE_ROWS` | 100000 | the window state's memory budget, in rows |
 //! | `WATCH_SECS` | 60 | how long a watch cell runs |
 //! | `WATCH_EVERY_SECS` | 10 | how often it prints |
 //!
@@ -141,6 +142,11 @@ pub struct WindowSettings {
     /// "(other hashtags)".
     #[arg(long, env = "MAX_HASHTAGS", default_value = "100000", value_parser = max_hashtags)]
     pub max_hashtags: usize,
+    /// The window state's memory budget, in rows (counters, waiting hashtags, late-data
+    /// groups); beyond it events are counted under "(other hashtags)" or in the totals
+    /// only, and reported. About 330 bytes a row at most.
+    #[arg(long, env = "MAX_STATE_ROWS", default_value = "100000", value_parser = max_state_rows)]
+    pub max_state_rows: usize,
 }
 
 /// Parses the number of Docker's Kafka brokers: 1 or 3 (the two compose files).
@@ -159,6 +165,14 @@ fn max_hashtags(value: &str) -> std::result::Result<usize, String> {
     match value.trim().parse::<usize>() {
         Ok(n) if (1..=10_000_000).contains(&n) => Ok(n),
         _ => Err("use a whole number from 1 to 10000000".into()),
+    }
+}
+
+/// Parses the window state's budget: 1,000 to 1,000,000 rows.
+fn max_state_rows(value: &str) -> std::result::Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if crate::core::config::STATE_ROWS_RANGE.contains(&n) => Ok(n),
+        _ => Err("use a whole number from 1000 to 1000000".into()),
     }
 }
 
@@ -644,6 +658,13 @@ impl Settings {
             ),
             (
                 tr(
+                    "window state, at most, in rows [MAX_STATE_ROWS]",
+                    "estado de las ventanas, como máximo, en filas [MAX_STATE_ROWS]",
+                ),
+                w.max_state_rows.to_string(),
+            ),
+            (
+                tr(
                     "watch cell length [WATCH_SECS]",
                     "duración de una celda de observación [WATCH_SECS]",
                 ),
@@ -688,6 +709,7 @@ impl WindowSettings {
             .with_time_domain(self.time_domain)
             .with_max_future((!self.max_future.is_zero()).then_some(self.max_future));
         c.max_hashtags = self.max_hashtags;
+        c.max_state_rows = self.max_state_rows;
         c
     }
 

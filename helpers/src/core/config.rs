@@ -215,7 +215,30 @@ pub struct WindowConfig {
     /// bound one event stamped in 2100 would make every real event late.
     #[serde(default)]
     pub max_future: Option<Duration>,
+    /// The memory budget of the engine's state, in rows: `(pane, hashtag)` counters, the
+    /// hashtags waiting for their trigger (per-trigger processing time) and the late-data
+    /// groups of the batch, together. When it is full, events of a new hashtag are counted
+    /// under [`crate::core::window::OTHER`], and events of a pane that has no room are
+    /// counted in the totals only; both are reported. A row holds at most one hashtag of
+    /// [`crate::core::event::MAX_HASHTAG_BYTES`], so memory stays under about 330 bytes a
+    /// row (see BENCHMARKS.md).
+    #[serde(default = "default_max_state_rows")]
+    pub max_state_rows: usize,
 }
+
+/// Default of [`WindowConfig::max_state_rows`]: about 33 MB of counters at most.
+pub const DEFAULT_MAX_STATE_ROWS: usize = 100_000;
+
+/// The range [`WindowConfig::max_state_rows`] may take.
+pub const STATE_ROWS_RANGE: std::ops::RangeInclusive<usize> = 1_000..=1_000_000;
+
+fn default_max_state_rows() -> usize {
+    DEFAULT_MAX_STATE_ROWS
+}
+
+/// Default of [`WindowConfig::max_future`]: five minutes, as the settings' `MAX_FUTURE_SECS`.
+/// Without a bound, one event stamped in 2099 would make every real event late.
+pub const DEFAULT_MAX_FUTURE: Duration = Duration::from_secs(300);
 
 /// Default of [`WindowConfig::max_hashtags`].
 pub const DEFAULT_MAX_HASHTAGS: usize = 100_000;
@@ -244,7 +267,8 @@ impl WindowConfig {
             processing_clock: ProcessingClock::PerTrigger,
             history: 30,
             max_hashtags: DEFAULT_MAX_HASHTAGS,
-            max_future: None,
+            max_future: Some(DEFAULT_MAX_FUTURE),
+            max_state_rows: DEFAULT_MAX_STATE_ROWS,
         }
     }
 
@@ -317,6 +341,13 @@ impl WindowConfig {
                 "window.max_hashtags",
                 "0".to_string(),
                 "keep at least one hashtag per pane, e.g. 100000",
+            ));
+        }
+        if !STATE_ROWS_RANGE.contains(&self.max_state_rows) {
+            return Err(Error::config(
+                "window.max_state_rows",
+                self.max_state_rows.to_string(),
+                "use 1000 to 1000000 rows (the default is 100000)",
             ));
         }
         if w / s > 3600 {

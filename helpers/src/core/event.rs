@@ -91,11 +91,21 @@ pub enum Rejection {
     /// [`crate::core::config::WindowConfig::max_future`] allows (judged by the window
     /// engine, not by [`decode`]).
     TimestampInFuture,
+    /// A text field (`usuario`, `texto` or `hashtag_principal`) held `EVCXR_`, in any case.
+    /// evcxr, the notebook's kernel, takes any output line holding `EVCXR_BEGIN_CONTENT`
+    /// (anywhere in the line) as the start of rich output, which a cell that prints stream
+    /// data itself (a `DataFrame`, `{:?}` of an event) would otherwise let the stream
+    /// steer. No real hashtag or post needs it.
+    EvcxrMarker,
+    /// `hashtag_principal` held an invisible character: a zero-width space, joiner or
+    /// non-joiner, a word joiner, a soft hyphen, a byte-order mark, a Hangul filler (see
+    /// [`is_invisible`]). `#Spark` and `#Sp\u{200B}ark` would show alike and count apart.
+    HashtagInvisibleChar,
 }
 
 impl Rejection {
     /// Every reason, in a fixed order (the order of the metrics table).
-    pub(crate) const ALL: [Rejection; 15] = [
+    pub(crate) const ALL: [Rejection; 17] = [
         Rejection::EmptyPayload,
         Rejection::Oversized,
         Rejection::NotUtf8,
@@ -111,6 +121,8 @@ impl Rejection {
         Rejection::MissingTimestamp,
         Rejection::TimestampOutOfRange,
         Rejection::TimestampInFuture,
+        Rejection::EvcxrMarker,
+        Rejection::HashtagInvisibleChar,
     ];
 
     /// A short snake_case name, used as a column or label.
@@ -131,6 +143,8 @@ impl Rejection {
             Rejection::MissingTimestamp => "missing_timestamp",
             Rejection::TimestampOutOfRange => "timestamp_out_of_range",
             Rejection::TimestampInFuture => "timestamp_in_future",
+            Rejection::EvcxrMarker => "evcxr_marker",
+            Rejection::HashtagInvisibleChar => "hashtag_invisible_char",
         }
     }
 
@@ -147,8 +161,25 @@ impl fmt::Display for Rejection {
 }
 
 /// Counters of rejected messages, one per [`Rejection`] reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RejectionCounts(pub [u64; Rejection::ALL.len()]);
+
+/// Reads counts saved before the newest reasons existed (a shorter list: the new reasons at
+/// 0), so an older checkpoint still restores.
+impl<'de> Deserialize<'de> for RejectionCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let saved = Vec::<u64>::deserialize(d)?;
+        let mut counts = [0; Rejection::ALL.len()];
+        if saved.len() > counts.len() {
+            return Err(serde::de::Error::invalid_length(
+                saved.len(),
+                &"at most one count per rejection reason",
+            ));
+        }
+        counts[..saved.len()].copy_from_slice(&saved);
+        Ok(RejectionCounts(counts))
+    }
+}
 
 impl RejectionCounts {
     /// Adds one message rejected for `reason`.
@@ -228,16 +259,65 @@ pub fn decode(payload: &[u8]) -> Result<Event<'_>, Rejection> {
     if hashtag.chars().any(is_bidi_control) {
         return Err(Rejection::HashtagBidiControl);
     }
+    if hashtag.chars().any(is_invisible) {
+        return Err(Rejection::HashtagInvisibleChar);
+    }
+    let usuario = wire.usuario.map(|t| t.0).unwrap_or_default();
+    let texto = wire.texto.map(|t| t.0).unwrap_or_default();
+    if [&hashtag, &usuario, &texto]
+        .iter()
+        .any(|t| has_evcxr_marker(t))
+    {
+        return Err(Rejection::EvcxrMarker);
+    }
     let timestamp = wire.timestamp.ok_or(Rejection::MissingTimestamp)?;
     if !timestamp.is_finite() || !(MIN_TIMESTAMP_SECS..=MAX_TIMESTAMP_SECS).contains(&timestamp) {
         return Err(Rejection::TimestampOutOfRange);
     }
     Ok(Event {
-        usuario: wire.usuario.map(|t| t.0).unwrap_or_default(),
-        texto: wire.texto.map(|t| t.0).unwrap_or_default(),
+        usuario,
+        texto,
         hashtag_principal: hashtag,
         timestamp,
     })
+}
+
+/// Whether `text` holds `EVCXR_` in any case: the prefix of every marker of evcxr's output
+/// protocol (`EVCXR_BEGIN_CONTENT`, `EVCXR_END_CONTENT`).
+pub fn has_evcxr_marker(text: &str) -> bool {
+    text.as_bytes()
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"EVCXR_"))
+}
+
+/// Whether `c` shows as nothing, so a hashtag holding it looks like one without it: zero
+/// width space and non-joiner U+200B, U+200C (the zero width joiner U+200D is allowed: emoji
+/// sequences need it); left-to-right and right-to-left marks U+200E, U+200F; word joiner and invisible operators
+/// U+2060..U+2064; deprecated format characters U+206A..U+206F; soft hyphen U+00AD; Arabic
+/// letter mark U+061C; Mongolian vowel separator U+180E; Hangul fillers U+115F, U+1160,
+/// U+3164, U+FFA0; Khmer inherent vowels U+17B4, U+17B5; byte-order mark U+FEFF.
+/// Look-alike letters (a Cyrillic `а` for a Latin `a`) are not refused: they are letters of
+/// real hashtags; a table shows what was counted, and a student can compare the bytes.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200C}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+    )
 }
 
 /// Whether `c` is a Unicode direction embedding, override or isolate (U+202A..U+202E,
@@ -446,7 +526,14 @@ mod tests {
         .unwrap();
         assert_eq!(ev.texto, "line 1\nline 2\u{202e}");
         // Right-to-left scripts, emoji and marks that are not controls are welcome.
-        for tag in ["#مرحبا", "#🚀Rust", "#Café", "#a\u{200f}b", "#日本"] {
+        for tag in [
+            "#مرحبا",
+            "#🚀Rust",
+            "#Café",
+            "#👩\u{200d}💻",
+            "#日本",
+            "#Spаrk",
+        ] {
             let json = serde_json::json!({"hashtag_principal": tag, "timestamp": 1});
             let bytes = serde_json::to_vec(&json).unwrap();
             assert_eq!(decode(&bytes).unwrap().hashtag_principal, tag);
@@ -457,6 +544,44 @@ mod tests {
         for c in ['\u{2029}', '\u{202f}', '\u{2065}', '\u{206a}', 'a'] {
             assert!(!is_bidi_control(c));
         }
+    }
+
+    #[test]
+    fn evcxr_markers_and_invisible_characters_have_their_own_reasons() {
+        // evcxr starts rich output at any line holding EVCXR_BEGIN_CONTENT: no field a cell
+        // could print may carry it, in any case.
+        for (field, value) in [
+            ("hashtag_principal", "#EVCXR_BEGIN_CONTENT"),
+            ("usuario", "@x EVCXR_BEGIN_CONTENT text/html"),
+            ("texto", "hola evcxr_end_content"),
+        ] {
+            let mut json = serde_json::json!({"hashtag_principal": "#a", "timestamp": 1});
+            json[field] = value.into();
+            let bytes = serde_json::to_vec(&json).unwrap();
+            assert_eq!(
+                decode(&bytes).unwrap_err(),
+                Rejection::EvcxrMarker,
+                "{field}"
+            );
+        }
+        // Invisible characters: #Sp\u{200B}ark would show as #Spark and count apart.
+        for c in [
+            '\u{200b}', '\u{200c}', '\u{200e}', '\u{200f}', '\u{2060}', '\u{feff}', '\u{00ad}',
+            '\u{3164}',
+        ] {
+            let tag = format!("#Sp{c}ark");
+            let json = serde_json::json!({"hashtag_principal": tag, "timestamp": 1});
+            let bytes = serde_json::to_vec(&json).unwrap();
+            assert_eq!(
+                decode(&bytes).unwrap_err(),
+                Rejection::HashtagInvisibleChar,
+                "{c:?}"
+            );
+        }
+        assert_eq!(Rejection::EvcxrMarker.name(), "evcxr_marker");
+        // Counts saved before these reasons existed still read (the new ones at 0).
+        let old: RejectionCounts = serde_json::from_str(&format!("{:?}", [1u64; 15])).unwrap();
+        assert_eq!((old.total(), old.get(Rejection::EvcxrMarker)), (15, 0));
     }
 
     #[test]

@@ -90,7 +90,8 @@ pub struct Replay {
 /// Runs `batches` of raw messages (JSON events, one per message) through an engine with
 /// `config`: every message of a batch is ingested, then the engine ticks once; then
 /// `extra_ticks` idle triggers follow. Trigger `i` fires at `first_trigger + i × every`
-/// (this is the processing time; event-time runs ignore it).
+/// (this is the processing time; event-time runs ignore it). Spark has no bound on future
+/// timestamps, so neither has a replay ([`WindowConfig::max_future`] is set to `None`).
 pub fn replay<M: AsRef<[u8]>>(
     config: WindowConfig,
     batches: &[Vec<M>],
@@ -98,7 +99,7 @@ pub fn replay<M: AsRef<[u8]>>(
     first_trigger: Timestamp,
     every: std::time::Duration,
 ) -> Result<Replay, Error> {
-    let mut engine = WindowEngine::new(config)?;
+    let mut engine = WindowEngine::new(config.with_max_future(None))?;
     let step = crate::core::time::duration_micros(every);
     let mut snapshots = Vec::new();
     let empty: Vec<M> = Vec::new();

@@ -96,7 +96,7 @@
 //! tests can replay any timeline. [`crate::core::replay`] runs a list of micro-batches through
 //! the engine under each rule.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -133,6 +133,12 @@ pub const SNAPSHOT_TOP: usize = 1_000;
 
 /// How many hashtags of each closed window the history keeps (the highest counts).
 pub const HISTORY_TOP: usize = 100;
+
+/// How many `(hashtag, count)` rows each list of a [`Snapshot`] (open windows, closed ones,
+/// updated ones) holds at most: the newest windows are listed until this is reached, the
+/// others counted in [`TriggerMetrics::windows_omitted`]. A stream of 1970 timestamps or
+/// hour-long windows sliding every second cannot make a snapshot huge.
+pub const SNAPSHOT_ROWS: usize = 20_000;
 
 /// The final or running counts of one window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,10 +241,16 @@ pub struct Totals {
     pub late_windows: u64,
     /// Messages that could not be decoded, by reason.
     pub rejected: RejectionCounts,
-    /// Events counted under [`OTHER`] because their pane already held
-    /// [`WindowConfig::max_hashtags`] distinct hashtags.
+    /// Events not counted under their own hashtag because the state was full: their pane
+    /// already held [`WindowConfig::max_hashtags`] distinct hashtags, or the whole state
+    /// [`WindowConfig::max_state_rows`] rows. Counted under [`OTHER`], or in no window (see
+    /// `unwindowed`).
     #[serde(default)]
     pub overflow: u64,
+    /// Events counted in the totals but in no window: the state was full and their pane
+    /// had no room, not even for an [`OTHER`] row. Part of `accepted`.
+    #[serde(default)]
+    pub unwindowed: u64,
 }
 
 /// Per-trigger progress figures, modelled on Spark's `StreamingQueryProgress`.
@@ -286,9 +298,20 @@ pub struct TriggerMetrics {
     pub late_groups: u64,
     /// Messages rejected in this trigger, by reason.
     pub rejected: RejectionCounts,
-    /// Events of this trigger counted under [`OTHER`] (their pane was full).
+    /// Events of this trigger not counted under their own hashtag (the state was full):
+    /// under [`OTHER`], or in no window.
     #[serde(default)]
     pub overflow_rows: u64,
+    /// Events of this trigger counted in the totals but in no window (the state was full).
+    #[serde(default)]
+    pub unwindowed_rows: u64,
+    /// Rows of state in use after this trigger, of [`WindowConfig::max_state_rows`].
+    #[serde(default)]
+    pub state_rows: usize,
+    /// Windows left out of this snapshot's lists (open, closed or updated) to keep it
+    /// within [`SNAPSHOT_ROWS`] rows; their counts are still in the state.
+    #[serde(default)]
+    pub windows_omitted: u64,
     /// How far the consumer is behind the newest offsets, in messages; filled in by the
     /// consumer, `None` from the engine alone.
     pub lag: Option<i64>,
@@ -339,6 +362,85 @@ impl Snapshot {
     }
 }
 
+/// What [`WindowEngine::emit_windows`] finds at a trigger.
+struct Emitted {
+    /// Windows still open (listed or not).
+    open_windows: usize,
+    /// Windows closing now, oldest first (the newest, within [`SNAPSHOT_ROWS`]).
+    closed: Vec<WindowCounts>,
+    /// Open windows, oldest first (the newest, within [`SNAPSHOT_ROWS`]).
+    windows: Vec<WindowCounts>,
+    /// Windows that changed in this batch, oldest first (the newest, within
+    /// [`SNAPSHOT_ROWS`]).
+    updated: Vec<WindowCounts>,
+    /// Windows left out of the three lists.
+    omitted: u64,
+}
+
+/// The distinct window starts of `panes` (given newest first) that lie in `(lo, hi]`, newest
+/// first. The windows holding pane `p` start at `p − span ..= p`, one `slide` apart.
+fn starts_desc(
+    mut panes: impl Iterator<Item = i64>,
+    span: i64,
+    slide: i64,
+    hi: i64,
+    lo: i64,
+) -> impl Iterator<Item = i64> {
+    let hi = hi.div_euclid(slide).saturating_mul(slide); // starts are on the slide's grid
+    let mut next: Option<i64> = None; // the next start to give
+    let mut floor = i64::MAX; // the oldest start of the current pane
+    let mut last: Option<i64> = None; // the last start given
+    std::iter::from_fn(move || loop {
+        if let Some(s) = next {
+            if s <= lo {
+                return None;
+            }
+            if s >= floor {
+                next = Some(s - slide);
+                last = Some(s);
+                return Some(s);
+            }
+        }
+        let p = panes.next()?;
+        let top = last.map_or(p.min(hi), |l| p.min(hi).min(l - slide));
+        floor = p - span;
+        next = Some(top);
+    })
+}
+
+/// How many distinct window starts of `panes` (any order) lie in `(lo, hi]`: the union of
+/// their runs, counted without listing them.
+fn count_starts(panes: impl Iterator<Item = i64>, span: i64, slide: i64, lo: i64, hi: i64) -> u64 {
+    let first = (lo.div_euclid(slide) + 1).saturating_mul(slide);
+    let last = hi.div_euclid(slide).saturating_mul(slide);
+    let mut runs: Vec<(i64, i64)> = panes
+        .map(|p| ((p - span).max(first), p.min(last)))
+        .filter(|(a, b)| a <= b)
+        .collect();
+    runs.sort_unstable();
+    let mut count = 0u64;
+    let mut done: Option<i64> = None; // the newest start counted
+    for (a, b) in runs {
+        let a = done.map_or(a, |d| a.max(d + slide));
+        if b >= a {
+            count += ((b - a) / slide + 1) as u64;
+            done = Some(b);
+        }
+    }
+    count
+}
+
+/// Where [`WindowEngine::place`] put events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placed {
+    /// Under their own hashtag.
+    Own,
+    /// Under the pane's [`OTHER`] row.
+    Other,
+    /// In no window: the state was full.
+    Nowhere,
+}
+
 /// Counters collected between two triggers.
 #[derive(Debug, Default)]
 struct Batch {
@@ -346,13 +448,18 @@ struct Batch {
     input: u64,
     /// Events dropped from all their windows.
     late: u64,
-    /// (window start, hashtag) groups that late data fell in, for `late_groups`. Late data
-    /// is rare, so this stays small.
-    late_groups: HashSet<(i64, Box<str>)>,
+    /// Where late data fell, for `late_groups`: per `(pane, hashtag)`, how many of the
+    /// pane's oldest windows it was too late for (the most seen). One row per pane and
+    /// hashtag, not per window, and within the state's budget.
+    late_spans: HashMap<Box<str>, HashMap<i64, i64>, foldhash::fast::RandomState>,
+    /// Entries in `late_spans`.
+    late_rows: usize,
     /// Rejections by reason.
     rejected: RejectionCounts,
-    /// Events counted under [`OTHER`].
+    /// Events not counted under their own hashtag.
     overflow: u64,
+    /// Events counted in no window.
+    unwindowed: u64,
     /// Processing time reported by the caller.
     busy: Duration,
     /// Panes that got events in this batch (to find the windows that changed).
@@ -403,6 +510,8 @@ pub struct WindowEngine {
     delay: i64,
     /// Counts per pane start, then per hashtag. Only panes that an open window needs.
     panes: BTreeMap<i64, Counts>,
+    /// `(pane, hashtag)` counters in `panes`.
+    rows: usize,
     /// Newest event time seen.
     max_event_time: Option<i64>,
     /// Newest watermark; moves only forward, at the end of each trigger.
@@ -437,6 +546,7 @@ impl WindowEngine {
             delay: duration_micros(config.watermark_delay),
             config,
             panes: BTreeMap::new(),
+            rows: 0,
             max_event_time: None,
             watermark: None,
             late_watermark: None,
@@ -468,9 +578,13 @@ impl WindowEngine {
     }
 
     /// An engine that goes on from `state` (see [`WindowEngine::state`]); fails if its
-    /// settings make no sense.
+    /// settings make no sense or the state does not fit them (a pane off the slide's grid
+    /// or outside the timestamps an event may carry, more rows than the budget, a
+    /// watermark out of range): a restored file is checked, not trusted.
     pub fn from_state(state: EngineState) -> Result<WindowEngine, Error> {
-        let mut engine = WindowEngine::new(state.config)?;
+        let mut engine = WindowEngine::new(state.config.clone())?;
+        engine.check_state(&state)?;
+        engine.rows = state.panes.values().map(HashMap::len).sum();
         engine.panes = state.panes;
         engine.max_event_time = state.max_event_time;
         engine.watermark = state.watermark;
@@ -486,6 +600,58 @@ impl WindowEngine {
     /// The settings this engine runs with.
     pub fn config(&self) -> &WindowConfig {
         &self.config
+    }
+
+    /// Checks a state to restore against this engine's settings.
+    fn check_state(&self, state: &EngineState) -> Result<(), Error> {
+        // Any time an event may carry, with room for a window and a delay on each side.
+        let limit = Timestamp::from_secs_f64(crate::core::event::MAX_TIMESTAMP_SECS).micros()
+            + 2 * self.width
+            + self.delay;
+        let in_range = |t: &i64| (-limit..=limit).contains(t);
+        let refuse = |why: &str| Err(Error::config("engine state", why, "start counting afresh"));
+        if !state
+            .panes
+            .keys()
+            .all(|p| in_range(p) && p.rem_euclid(self.slide) == 0)
+        {
+            return refuse("a pane is off the slide's grid or out of range");
+        }
+        let rows: usize = state.panes.values().map(HashMap::len).sum();
+        if rows > self.config.max_state_rows + state.panes.len() {
+            return refuse("more rows than the state's budget");
+        }
+        let times = [
+            state.max_event_time,
+            state.watermark,
+            state.late_watermark,
+            state.closed_through,
+        ];
+        if !times.iter().flatten().all(in_range) {
+            return refuse("a watermark or event time out of range");
+        }
+        if state.history.iter().any(|w| {
+            !in_range(&w.start.micros()) || w.end.micros() - w.start.micros() != self.width
+        }) {
+            return refuse("a closed window of another width or out of range");
+        }
+        Ok(())
+    }
+
+    /// Rows of state in use: counters, hashtags waiting for their trigger, late groups.
+    pub fn state_rows(&self) -> usize {
+        self.rows + self.batch.pending.len() + self.batch.late_rows
+    }
+
+    /// Whether one more row fits in the budget, keeping the last row for an [`OTHER`] row
+    /// (so the newest pane can always count what no longer fits).
+    fn has_room(&self) -> bool {
+        self.state_rows() + 1 < self.config.max_state_rows
+    }
+
+    /// Whether one more [`OTHER`] row fits in the budget.
+    fn has_room_for_other(&self) -> bool {
+        self.state_rows() < self.config.max_state_rows
     }
 
     /// The newest watermark (`None` until the first trigger after the first event).
@@ -506,7 +672,7 @@ impl WindowEngine {
 
     /// `(pane, hashtag)` counters in memory.
     pub fn rows_in_state(&self) -> usize {
-        self.panes.values().map(HashMap::len).sum()
+        self.rows
     }
 
     /// Decodes a raw message and counts it; `now` is the processing time.
@@ -540,11 +706,16 @@ impl WindowEngine {
                 // Counted at the tick. Never late unless the clock goes backwards, which
                 // the tick corrects in the totals.
                 let tag: &str = &event.hashtag_principal;
-                match self.batch.pending.get_mut(tag) {
-                    Some(c) => *c += 1,
-                    None => {
-                        self.batch.pending.insert(tag.into(), 1);
-                    }
+                if let Some(c) = self.batch.pending.get_mut(tag) {
+                    *c += 1;
+                } else if self.has_room() {
+                    self.batch.pending.insert(tag.into(), 1);
+                } else {
+                    // The state is full: the event waits under OTHER (in the row kept
+                    // for it, or one more at most), and is reported as overflow.
+                    *self.batch.pending.entry(OTHER.into()).or_default() += 1;
+                    self.batch.overflow += 1;
+                    self.totals.overflow += 1;
                 }
                 self.totals.accepted += 1;
                 return Outcome::Counted(self.overlap as u32);
@@ -611,23 +782,16 @@ impl WindowEngine {
             }
         }
         self.max_event_time = Some(self.max_event_time.map_or(t, |m| m.max(t)));
-        let trigger = self.next_trigger;
-        let counts = self.panes.entry(pane).or_default();
-        if let Some(c) = counts.get_mut(hashtag) {
-            c.count += times;
-            c.trigger = trigger;
-        } else {
-            let key = if counts.len() < self.config.max_hashtags {
-                hashtag
-            } else {
-                // The pane is full: memory stays bounded, and the events are still counted.
-                self.batch.overflow += times;
-                self.totals.overflow += times;
-                OTHER
-            };
-            let c = counts.entry(key.into()).or_default();
-            c.count += times;
-            c.trigger = trigger;
+        let placed = self.place(hashtag, pane, times);
+        if placed != Placed::Own && hashtag != OTHER {
+            // Memory stays bounded, and the events are still counted in the totals.
+            self.batch.overflow += times;
+            self.totals.overflow += times;
+        }
+        if placed == Placed::Nowhere {
+            self.batch.unwindowed += times;
+            self.totals.unwindowed += times;
+            return self.overlap - late;
         }
         if self.batch.last_pane != Some(pane) {
             self.batch.panes.insert(pane);
@@ -636,17 +800,103 @@ impl WindowEngine {
         self.overlap - late
     }
 
+    /// Adds `times` events of `hashtag` to `pane`, within the budgets: under its own row,
+    /// else (its pane or the state full) under the pane's [`OTHER`] row, else nowhere.
+    fn place(&mut self, hashtag: &str, pane: i64, times: u64) -> Placed {
+        let trigger = self.next_trigger;
+        let room = self.has_room();
+        let room_for_other = self.has_room_for_other();
+        let add = |c: &mut Cell| {
+            c.count += times;
+            c.trigger = trigger;
+        };
+        let Some(counts) = self.panes.get_mut(&pane) else {
+            let key = if room && hashtag != OTHER {
+                hashtag
+            } else if room_for_other {
+                OTHER
+            } else {
+                return Placed::Nowhere;
+            };
+            let mut counts = Counts::default();
+            add(counts.entry(key.into()).or_default());
+            self.panes.insert(pane, counts);
+            self.rows += 1;
+            return if key == OTHER {
+                Placed::Other
+            } else {
+                Placed::Own
+            };
+        };
+        if let Some(c) = counts.get_mut(hashtag) {
+            add(c);
+            return if hashtag == OTHER {
+                Placed::Other
+            } else {
+                Placed::Own
+            };
+        }
+        if room && counts.len() < self.config.max_hashtags {
+            add(counts.entry(hashtag.into()).or_default());
+            self.rows += 1;
+            return Placed::Own;
+        }
+        if let Some(c) = counts.get_mut(OTHER) {
+            add(c);
+            return Placed::Other;
+        }
+        if room_for_other {
+            add(counts.entry(OTHER.into()).or_default());
+            self.rows += 1;
+            return Placed::Other;
+        }
+        Placed::Nowhere
+    }
+
     /// Records `times` events of `hashtag` in `pane` as too late for its `late` oldest
-    /// windows.
+    /// windows: one row per `(pane, hashtag)`, while the budget has room (beyond it,
+    /// `late_groups` is a lower bound; every late event is still counted).
     fn note_late(&mut self, hashtag: &str, pane: i64, late: i64, times: u64) {
         self.totals.late_windows += late as u64 * times;
-        // The oldest window holding the pane starts at pane + slide − width.
-        let oldest = pane + self.slide - self.width;
-        for k in 0..late {
-            self.batch
-                .late_groups
-                .insert((oldest + k * self.slide, hashtag.into()));
+        let room = self.has_room();
+        let spans = match self.batch.late_spans.get_mut(hashtag) {
+            Some(spans) => spans,
+            None if room => self.batch.late_spans.entry(hashtag.into()).or_default(),
+            None => return,
+        };
+        if let Some(k) = spans.get_mut(&pane) {
+            *k = (*k).max(late);
+        } else if room {
+            spans.insert(pane, late);
+            self.batch.late_rows += 1;
         }
+    }
+
+    /// Distinct `(window, hashtag)` groups late data fell in this batch (Spark's
+    /// `numRowsDroppedByWatermark`): the pane's `late` oldest windows start at
+    /// `pane + slide − width`, one slide apart; overlapping runs are counted once.
+    fn late_groups(&self) -> u64 {
+        let mut groups = 0u64;
+        for spans in self.batch.late_spans.values() {
+            // Each pane's late windows as a run of window numbers (start / slide).
+            let mut runs: Vec<(i64, i64)> = spans
+                .iter()
+                .map(|(pane, late)| {
+                    let first = (pane + self.slide - self.width).div_euclid(self.slide);
+                    (first, first + late - 1)
+                })
+                .collect();
+            runs.sort_unstable();
+            let mut done: Option<i64> = None; // the newest window counted
+            for (first, last) in runs {
+                let from = done.map_or(first, |d| first.max(d + 1));
+                if last >= from {
+                    groups += (last - from + 1) as u64;
+                    done = Some(last);
+                }
+            }
+        }
+        groups
     }
 
     /// Adds processing time spent on the current batch (for `processed_rows_per_second`).
@@ -667,10 +917,17 @@ impl WindowEngine {
         let closing = self.late_watermark;
         // 3. Close windows that end at or before `close`; list the open ones and those
         //    that changed in this batch.
-        let (closed, windows, updated) = self.emit_windows(close, trigger);
+        let Emitted {
+            open_windows,
+            closed,
+            windows,
+            updated,
+            omitted,
+        } = self.emit_windows(close, trigger);
         self.remember(&closed);
         // 4. Metrics.
-        let mut metrics = self.end_batch(now, trigger, windows.len());
+        let mut metrics = self.end_batch(now, trigger, open_windows);
+        metrics.windows_omitted = omitted;
         metrics.judging_watermark = judging.map(Timestamp);
         metrics.closing_watermark = closing.map(Timestamp);
         Snapshot {
@@ -719,46 +976,88 @@ impl WindowEngine {
         close
     }
 
-    /// The windows not yet reported as closed: `(closed now, still open, changed in this
-    /// batch)`, oldest first. Frees the panes no open window needs.
-    fn emit_windows(
-        &mut self,
-        close: Option<i64>,
-        trigger: u64,
-    ) -> (Vec<WindowCounts>, Vec<WindowCounts>, Vec<WindowCounts>) {
+    /// The windows not yet reported as closed, each list oldest first and within
+    /// [`SNAPSHOT_ROWS`] rows (the newest windows kept). Frees the panes no open window
+    /// needs. Windows are found from the panes in memory, never enumerated whole: with
+    /// hour-long windows sliding every second, a pane is in 3,600 of them.
+    fn emit_windows(&mut self, close: Option<i64>, trigger: u64) -> Emitted {
         let after = self.closed_through.unwrap_or(i64::MIN);
         let close_at = close.unwrap_or(i64::MIN);
-        let starts: BTreeSet<i64> = self
-            .window_starts()
-            .filter(|s| s + self.width > after)
-            .collect();
-        let (overlap, slide) = (self.overlap, self.slide);
-        let changed: BTreeSet<i64> = self
-            .batch
-            .panes
-            .iter()
-            .flat_map(|p| (0..overlap).map(move |k| p - k * slide))
-            .collect();
-        let (mut closed, mut windows, mut updated) = (Vec::new(), Vec::new(), Vec::new());
-        for s in starts {
-            let (full, fresh) = self.window(s, changed.contains(&s).then_some(trigger));
-            if let Some(fresh) = fresh {
-                updated.push(fresh);
-            }
-            if s + self.width <= close_at {
-                closed.push(full);
+        let (width, slide) = (self.width, self.slide);
+        let span = (self.overlap - 1) * slide;
+        // Starts above `unreported` are not reported closed yet; of those, the ones up to
+        // `last_closing` close now, the others stay open.
+        let unreported = after.saturating_sub(width);
+        let last_closing = close_at.saturating_sub(width).max(unreported);
+        let panes = || self.panes.keys().copied();
+        let open_total = count_starts(panes(), span, slide, last_closing, i64::MAX);
+        let closed_total = count_starts(panes(), span, slide, unreported, last_closing);
+        let updated_total = count_starts(
+            self.batch.panes.iter().copied(),
+            span,
+            slide,
+            unreported,
+            i64::MAX,
+        );
+        let list = |lo: i64, hi: i64, changed: Option<u64>, from_batch: bool| {
+            let descending: Box<dyn Iterator<Item = i64> + '_> = if from_batch {
+                Box::new(
+                    self.batch
+                        .panes
+                        .range(..=hi.saturating_add(span))
+                        .rev()
+                        .copied(),
+                )
             } else {
-                windows.push(full);
+                Box::new(
+                    self.panes
+                        .range(..=hi.saturating_add(span))
+                        .rev()
+                        .map(|(p, _)| *p),
+                )
+            };
+            let mut out = Vec::new();
+            let mut rows = 0;
+            for start in starts_desc(descending, span, slide, hi, lo) {
+                if rows >= SNAPSHOT_ROWS {
+                    break;
+                }
+                let (full, fresh) = self.window(start, changed);
+                let w = if changed.is_some() { fresh } else { Some(full) };
+                if let Some(w) = w {
+                    rows += w.counts.len();
+                    out.push(w);
+                }
             }
-        }
+            out.reverse();
+            out
+        };
+        let windows = list(last_closing, i64::MAX, None, false);
+        let closed = list(unreported, last_closing, None, false);
+        let updated = list(unreported, i64::MAX, Some(trigger), true);
+        let listed = (windows.len() + closed.len() + updated.len()) as u64;
+        let omitted = open_total + closed_total + updated_total - listed;
         if close.is_some() {
             self.closed_through = Some(after.max(close_at));
             // Free panes that no open window needs: the last window holding pane p ends
             // at p + width.
-            let width = self.width;
-            self.panes.retain(|p, _| p + width > close_at);
+            let mut freed = 0;
+            self.panes.retain(|p, counts| {
+                let keep = p + width > close_at;
+                if !keep {
+                    freed += counts.len();
+                }
+                keep
+            });
+            self.rows -= freed;
         }
-        (closed, windows, updated)
+        Emitted {
+            open_windows: open_total as usize,
+            closed,
+            windows,
+            updated,
+            omitted,
+        }
     }
 
     /// Keeps the newly closed windows in the history (bounded), each with its leaders.
@@ -779,6 +1078,7 @@ impl WindowEngine {
     /// Ends the batch: its progress figures (Spark's query progress), and the next
     /// trigger's number.
     fn end_batch(&mut self, now: Timestamp, trigger: u64, open_windows: usize) -> TriggerMetrics {
+        let late_groups = self.late_groups();
         let batch = std::mem::take(&mut self.batch);
         let elapsed = self.last_tick.map(|prev| now.since(prev));
         let input_rows_per_second = match elapsed {
@@ -803,20 +1103,14 @@ impl WindowEngine {
             rows_in_state: self.rows_in_state(),
             open_windows,
             late_rows: batch.late,
-            late_groups: batch.late_groups.len() as u64,
+            late_groups,
             rejected: batch.rejected,
             overflow_rows: batch.overflow,
+            unwindowed_rows: batch.unwindowed,
+            state_rows: self.state_rows(),
+            windows_omitted: 0,
             lag: None,
         }
-    }
-
-    /// Starts of every window that covers at least one pane in memory (may repeat).
-    fn window_starts(&self) -> impl Iterator<Item = i64> + '_ {
-        let n = self.overlap;
-        let slide = self.slide;
-        self.panes
-            .keys()
-            .flat_map(move |p| (0..n).map(move |k| p - k * slide))
     }
 
     /// The counts of the window starting at `start`, summed from its panes; with
@@ -906,7 +1200,8 @@ mod tests {
             WindowConfig::sliding(Duration::from_secs(width), Duration::from_secs(slide))
                 .with_watermark(Duration::from_secs(delay))
                 .with_time_domain(TimeDomain::EventTime)
-                .with_late_rule(rule),
+                .with_late_rule(rule)
+                .with_max_future(None),
         )
         .unwrap()
     }
@@ -1609,12 +1904,220 @@ mod tests {
         assert_eq!(snap.totals.accepted, 1);
     }
 
+    /// The state never holds more rows than its budget (plus the one kept for OTHER), and
+    /// every event is still in the totals.
+    fn assert_within_budget(e: &WindowEngine, snap: &Snapshot, events: u64) {
+        let budget = e.config().max_state_rows;
+        assert!(
+            snap.metrics.state_rows <= budget,
+            "{} rows",
+            snap.metrics.state_rows
+        );
+        assert!(e.state_rows() <= budget);
+        let t = snap.totals;
+        assert_eq!(t.input, events);
+        assert_eq!(t.accepted + t.late + t.rejected.total(), events);
+        for list in [&snap.windows, &snap.closed, &snap.updated] {
+            let rows: usize = list.iter().map(|w| w.counts.len()).sum();
+            assert!(
+                rows <= SNAPSHOT_ROWS + SNAPSHOT_TOP + 1,
+                "{rows} rows listed"
+            );
+        }
+    }
+
+    #[test]
+    fn one_trigger_of_distinct_hashtags_waits_within_the_budget() {
+        // Issue 23: per-trigger processing time kept every distinct hashtag of a trigger
+        // (300,000 of 280 bytes: +100 MB) whatever the cap.
+        let mut cfg = WindowConfig::default();
+        cfg.max_state_rows = 1_000;
+        let mut e = WindowEngine::new(cfg).unwrap();
+        const N: u64 = 300_000;
+        for i in 0..N {
+            let tag = format!("#{i:0>279}");
+            assert_eq!(e.ingest(&ev(&tag, 0.0), secs(5.0)), Outcome::Counted(1));
+            assert!(e.state_rows() <= 1_000);
+        }
+        let snap = e.tick(secs(10.0));
+        assert_within_budget(&e, &snap, N);
+        let w = snap.latest().unwrap();
+        assert_eq!(w.total, N, "every event is in its window");
+        // 998 hashtags kept, the budget's last row for OTHER.
+        assert_eq!(snap.totals.overflow, N - 998);
+        assert_eq!(w.count(OTHER), N - 998);
+        assert_eq!(snap.totals.unwindowed, 0);
+    }
+
+    #[test]
+    fn timestamps_from_1970_on_cannot_grow_the_state_or_the_snapshot() {
+        // Issue 23: before the first watermark any time is on time; each distinct slide
+        // of time became a pane, and the first snapshot listed panes × overlap windows.
+        for (width, slide) in [(60, 10), (3600, 1)] {
+            let mut cfg =
+                WindowConfig::sliding(Duration::from_secs(width), Duration::from_secs(slide))
+                    .with_time_domain(TimeDomain::EventTime)
+                    .with_max_future(None);
+            cfg.max_state_rows = 5_000;
+            let mut e = WindowEngine::new(cfg).unwrap();
+            const N: u64 = 50_000;
+            for i in 0..N {
+                let t = (i * 7919 % 1_700_000_000) as f64; // spread over 54 years
+                let tag = format!("#t{}", i % 3);
+                assert!(matches!(
+                    e.ingest(&ev(&tag, t), secs(0.0)),
+                    Outcome::Counted(_)
+                ));
+            }
+            let snap = e.tick(secs(0.0));
+            assert_within_budget(&e, &snap, N);
+            assert!(snap.totals.unwindowed > 0 && snap.metrics.windows_omitted > 0);
+            assert_eq!(snap.totals.accepted, N);
+            // The listed windows are the newest ones, oldest first.
+            let starts: Vec<i64> = snap.windows.iter().map(|w| w.start.micros()).collect();
+            assert!(starts.windows(2).all(|p| p[0] < p[1]));
+            // Every open window is listed or counted as omitted.
+            let unlisted = (snap.metrics.open_windows - snap.windows.len()) as u64;
+            assert!(unlisted > 0 && snap.metrics.windows_omitted >= unlisted);
+        }
+    }
+
+    #[test]
+    fn late_data_is_tracked_per_pane_not_per_window() {
+        // Issue 23: each late event was recorded once per late window (3,600 with
+        // hour-long windows sliding every second): 1,000 late messages took 1 GB.
+        let mut cfg = WindowConfig::sliding(Duration::from_secs(3600), Duration::from_secs(1))
+            .with_time_domain(TimeDomain::EventTime)
+            .with_watermark(Duration::ZERO)
+            .with_max_future(None);
+        cfg.max_state_rows = 2_000;
+        let mut e = WindowEngine::new(cfg).unwrap();
+        e.ingest(&ev("#now", 100_000.0), secs(0.0));
+        e.tick(secs(0.0));
+        e.tick(secs(0.0)); // the judging watermark is now 100,000
+        for i in 0..1_000u64 {
+            let t = 10_000.0 + i as f64 * 50.0; // all late for their every window
+            assert_eq!(
+                e.ingest(&ev(&format!("#late{i}"), t), secs(0.0)),
+                Outcome::Late
+            );
+        }
+        assert!(e.state_rows() <= 2_000);
+        let snap = e.tick(secs(0.0));
+        assert_within_budget(&e, &snap, 1_001);
+        assert_eq!(snap.metrics.late_rows, 1_000);
+        assert_eq!(snap.metrics.late_groups, 1_000 * 3_600);
+        assert_eq!(snap.totals.late_windows, 1_000 * 3_600);
+    }
+
+    #[test]
+    fn late_groups_count_each_window_and_hashtag_once() {
+        // Two late #a 1 s apart in 10 s panes share their oldest windows: Spark counts the
+        // distinct (window, hashtag) groups after its partial aggregation.
+        let mut e = event_time(60, 10, 0);
+        e.ingest(&ev("#a", 1_000.0), secs(0.0));
+        e.tick(secs(0.0));
+        e.tick(secs(0.0));
+        for t in [900.0, 901.0, 915.0, 985.0] {
+            e.ingest(&ev("#a", t), secs(0.0));
+        }
+        e.ingest(&ev("#b", 900.0), secs(0.0));
+        let snap = e.tick(secs(0.0));
+        // Brute force: every (window start, hashtag) the late rows were too late for.
+        let mut groups = std::collections::HashSet::new();
+        for (tag, t) in [
+            ("#a", 900),
+            ("#a", 901),
+            ("#a", 915),
+            ("#a", 985),
+            ("#b", 900),
+        ] {
+            let pane = t / 10 * 10;
+            for k in 0..6 {
+                let start = pane - k * 10;
+                if start + 60 <= 1_000 {
+                    groups.insert((start, tag));
+                }
+            }
+        }
+        assert_eq!(snap.metrics.late_groups, groups.len() as u64);
+    }
+
+    #[test]
+    fn window_starts_are_listed_and_counted_without_enumerating_them_all() {
+        // starts_desc and count_starts against a brute-force list, on pseudo-random panes.
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as i64
+        };
+        for _ in 0..300 {
+            let slide = 1 + next() % 5;
+            let overlap = 1 + next() % 6;
+            let span = (overlap - 1) * slide;
+            let mut panes: Vec<i64> = (0..next() % 8)
+                .map(|_| (next() % 40 - 20) * slide)
+                .collect();
+            panes.sort_unstable();
+            panes.dedup();
+            let (lo, hi) = (next() % 120 - 60, next() % 120 - 30);
+            let mut brute: Vec<i64> = panes
+                .iter()
+                .flat_map(|p| (0..overlap).map(move |k| p - k * slide))
+                .filter(|s| *s > lo && *s <= hi)
+                .collect();
+            brute.sort_unstable_by(|a, b| b.cmp(a));
+            brute.dedup();
+            let listed: Vec<i64> =
+                starts_desc(panes.iter().rev().copied(), span, slide, hi, lo).collect();
+            assert_eq!(
+                listed, brute,
+                "panes {panes:?} slide {slide} overlap {overlap} ({lo}, {hi}]"
+            );
+            assert_eq!(
+                count_starts(panes.iter().copied(), span, slide, lo, hi),
+                brute.len() as u64
+            );
+        }
+    }
+
+    #[test]
+    fn a_restored_state_is_checked_not_trusted() {
+        let mut e = event_time(60, 10, 0);
+        e.ingest(&ev("#a", 100.0), secs(0.0));
+        e.tick(secs(0.0));
+        let good = serde_json::to_value(e.state()).unwrap();
+        assert!(WindowEngine::from_state(serde_json::from_value(good.clone()).unwrap()).is_ok());
+        let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            f(&mut v);
+            WindowEngine::from_state(serde_json::from_value(v).unwrap())
+        };
+        // A pane near i64::MAX (window arithmetic would overflow), off the grid, a watermark
+        // out of range: each refused with a sentence.
+        let near_max = i64::MAX / 10 * 10;
+        for bad in [near_max.to_string(), "100000001".into()] {
+            let err = edit(&|v| {
+                let panes = v["panes"].as_object_mut().unwrap();
+                let cell = panes.values().next().unwrap().clone();
+                panes.insert(bad.clone(), cell);
+            })
+            .unwrap_err();
+            assert!(err.to_string().contains("pane"), "{err}");
+        }
+        let err = edit(&|v| v["watermark"] = serde_json::json!(i64::MAX)).unwrap_err();
+        assert!(err.to_string().contains("watermark"), "{err}");
+    }
+
     #[test]
     fn distinct_hashtags_per_pane_are_capped_and_the_rest_counted_as_other() {
         // Issue 10, item 3: two million distinct hashtags in one window.
         const N: u64 = 2_000_000;
-        let cfg = WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30))
+        let mut cfg = WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(30))
             .with_time_domain(TimeDomain::EventTime);
+        cfg.max_state_rows = 1_000_000; // the pane's cap is the limit here, not the state's
         let kept = cfg.max_hashtags as u64;
         let mut e = WindowEngine::new(cfg).unwrap();
         for i in 0..N {

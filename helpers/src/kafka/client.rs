@@ -355,6 +355,33 @@ fn create_topic(
     }
 }
 
+/// Deletes `topic` through the admin API, waiting at most `wait`: `Ok(true)` when the broker
+/// deleted it, `Ok(false)` when it has no admin API (the embedded broker never answers; its
+/// topics live in memory and go with it).
+pub fn delete_topic(bootstrap: &str, topic: &str, wait: Duration) -> Result<bool> {
+    validate_name("topic", topic)?;
+    let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
+        .create()
+        .map_err(|e| Error::kafka("creating an admin client", e))?;
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(wait))
+        .request_timeout(Some(wait));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::os("cannot start a runtime", e))?;
+    let outcome = rt
+        .block_on(async { tokio::time::timeout(wait, admin.delete_topics(&[topic], &opts)).await });
+    match outcome {
+        Ok(Ok(results)) => match results.into_iter().next() {
+            Some(Ok(_)) | None => Ok(true),
+            Some(Err((_, RDKafkaErrorCode::UnknownTopicOrPartition))) => Ok(true),
+            Some(Err((_, code))) => Err(Error::kafka("deleting topic", KafkaError::AdminOp(code))),
+        },
+        Ok(Err(_)) | Err(_) => Ok(false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,11 @@ pub struct HealthReport {
     pub topic: String,
     /// The steps, in order (it stops at the first failure).
     pub steps: Vec<Step>,
+    /// Whether the fresh topic was deleted afterwards: `Some(true)` deleted, `Some(false)`
+    /// left (a broker without the admin API: the embedded one, whose topics live in memory
+    /// and go with it), `None` never created.
+    #[serde(default)]
+    pub topic_deleted: Option<bool>,
 }
 
 impl HealthReport {
@@ -71,6 +76,22 @@ impl fmt::Display for HealthReport {
                 s.took.as_millis()
             )?;
         }
+        match self.topic_deleted {
+            Some(true) => writeln!(
+                f,
+                "  {}",
+                tr("the topic was deleted afterwards", "el topic se borró al terminar")
+            )?,
+            Some(false) => writeln!(
+                f,
+                "  {}",
+                tr(
+                    "the topic stays: this broker has no admin API (its topics live in memory and go with it)",
+                    "el topic se queda: este broker no tiene API de administración (sus topics viven en memoria y se van con él)",
+                )
+            )?,
+            None => {}
+        }
         let verdict = if self.passed() {
             tr(
                 "PASSED: Kafka stores and delivers messages.",
@@ -98,6 +119,7 @@ pub fn check(bootstrap: &str, n: u32, wait: Duration) -> HealthReport {
         bootstrap: bootstrap.to_string(),
         topic: topic.clone(),
         steps: Vec::new(),
+        topic_deleted: None,
     };
     let mut step = |name: &str, f: &mut dyn FnMut() -> Result<String, String>| -> bool {
         let t0 = Instant::now();
@@ -143,6 +165,12 @@ pub fn check(bootstrap: &str, n: u32, wait: Duration) -> HealthReport {
         ),
         &mut || consume(bootstrap, &topic, n, wait),
     );
+    // Leave no topic behind: a check a minute for a lesson would fill the broker.
+    if report.steps.len() >= 2 && report.steps[1].ok {
+        report.topic_deleted =
+            crate::kafka::client::delete_topic(bootstrap, &topic, wait.min(Duration::from_secs(5)))
+                .ok();
+    }
     report
 }
 

@@ -324,11 +324,33 @@ impl Pipeline {
                         "{} \"{OTHER}\" {}",
                         tr("counted as", "contados como"),
                         tr(
-                            "(a pane held too many distinct hashtags)",
-                            "(un tramo tenía demasiados hashtags distintos)"
+                            "(the state was full: too many distinct hashtags)",
+                            "(el estado estaba lleno: demasiados hashtags distintos)"
                         )
                     ),
-                    s.totals.overflow.to_string(),
+                    (s.totals.overflow - s.totals.unwindowed).to_string(),
+                ));
+            }
+            rows.push((
+                tr(
+                    "window state in use, in rows [MAX_STATE_ROWS]",
+                    "estado de las ventanas en uso, en filas [MAX_STATE_ROWS]",
+                )
+                .to_string(),
+                format!(
+                    "{} / {}",
+                    s.metrics.state_rows,
+                    self.config().window.max_state_rows
+                ),
+            ));
+            if s.totals.unwindowed > 0 {
+                rows.push((
+                    tr(
+                        "counted in the totals only (the state was full: no room for their window)",
+                        "contados solo en los totales (el estado estaba lleno: sin sitio para su ventana)",
+                    )
+                    .to_string(),
+                    s.totals.unwindowed.to_string(),
                 ));
             }
             parts.push(table::show(

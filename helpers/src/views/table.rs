@@ -143,6 +143,9 @@ pub fn metrics(rows: &[TriggerMetrics]) -> Result<DataFrame> {
         column("late_rows", rows, |m| m.late_rows),
         column("late_groups", rows, |m| m.late_groups),
         column("rejected", rows, |m| m.rejected.total()),
+        // Not in Spark (its state grows until the executor runs out of memory): events
+        // not counted under their own hashtag because the state's budget was full.
+        column("overflow_rows", rows, |m| m.overflow_rows),
         column("lag", rows, |m| m.lag),
     ])
     .map_err(view_err("the metrics table"))

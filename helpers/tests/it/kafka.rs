@@ -426,6 +426,20 @@ fn health_check_passes_on_a_live_broker_and_fails_clearly_without_one() {
     assert!(report.passed(), "{report}");
     assert_eq!(report.steps.len(), 4);
     assert!(report.to_string().contains("all 10 received, once each"));
+    // Issue 23: each check left its topic behind. A broker with the admin API deletes it;
+    // the embedded one has none (its topics live in memory and go with it), and says so.
+    if crate::support::engine() == "mock" {
+        assert_eq!(report.topic_deleted, Some(false), "{report}");
+        assert!(report.to_string().contains("no admin API"), "{report}");
+    } else {
+        assert_eq!(report.topic_deleted, Some(true), "{report}");
+        let gone =
+            helpers::sys::wait::until(Duration::from_secs(15), Duration::from_millis(200), || {
+                helpers::kafka::client::wait_for_broker(&broker.bootstrap, Duration::from_secs(5))
+                    .is_ok_and(|md| md.topics().iter().all(|t| t.name() != report.topic))
+            });
+        assert!(gone, "{} is still listed", report.topic);
+    }
 
     // A port nobody listens on.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

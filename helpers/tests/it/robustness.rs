@@ -177,17 +177,23 @@ fn issue_10_stream_data_never_opens_a_rich_output_block() {
 import json, sys, time
 from kafka import KafkaProducer
 p = KafkaProducer(bootstrap_servers=sys.argv[1])
-counted = {"#EVCXR_BEGIN_CONTENT text/html": 5, "<img src=x onerror=alert(1)>": 4,
-           "#EVCXR_END_CONTENT": 3, "#EVCXR_PANIC_NOTIFICATION": 2}
+counted = {"<img src=x onerror=alert(1)>": 4, "#Spark": 3}
+markers = {"#EVCXR_BEGIN_CONTENT text/html": 5, "#EVCXR_END_CONTENT": 3,
+           "#evcxr_panic_notification": 2}
 rejected = ["#x\nEVCXR_BEGIN_CONTENT text/html\n<img src=x onerror=alert(1)>\nEVCXR_END_CONTENT",
             "#\nEVCXR_END_CONTENT\n", "#\u202eEVCXR_BEGIN_CONTENT text/html"]
 n = 0
-for tag, k in counted.items():
+for tag, k in list(counted.items()) + list(markers.items()):
     for _ in range(k):
         p.send("tweets_topic", json.dumps({"hashtag_principal": tag,
                                            "timestamp": time.time()}).encode()); n += 1
 for tag in rejected:
     p.send("tweets_topic", json.dumps({"hashtag_principal": tag,
+                                       "timestamp": time.time()}).encode()); n += 1
+# The other text fields a cell could print carry the marker too.
+for field in ["usuario", "texto"]:
+    p.send("tweets_topic", json.dumps({field: "x EVCXR_BEGIN_CONTENT text/html",
+                                       "hashtag_principal": "#ok",
                                        "timestamp": time.time()}).encode()); n += 1
 p.flush()
 print(n)
@@ -228,15 +234,27 @@ print(n)
         !content.contains("<img"),
         "a hashtag became markup: {content}"
     );
-    // The watch printed leaderboard lines that show the hostile hashtags, neutralised.
+    // The watch printed leaderboard lines that show the hostile hashtag as text.
     assert!(!plain.is_empty(), "watch printed no line:\n{cell}");
     assert!(
         plain
             .iter()
-            .any(|l| l.contains("#EVCXR\\_BEGIN_CONTENT text/html 5")),
-        "the hashtag is shown, neutralised:\n{cell}"
+            .any(|l| l.contains("<img src=x onerror=alert(1)> 4")),
+        "the hashtag is shown as text:\n{cell}"
     );
     assert!(plain.iter().all(|l| !l.contains("EVCXR_")), "{cell}");
+    // A cell that prints stream data itself, as a student may (a snapshot's Debug text,
+    // a DataFrame, the all-time counts), prints no marker either: markers are rejected
+    // at the decoder, so no representation of a counted hashtag holds one.
+    let snap = pipe.snapshot().unwrap();
+    let printed = format!(
+        "{snap:#?}\n{snap:?}\n{}\n{:?}\n",
+        helpers::views::table::trending(&snap, Duration::from_secs(3600), 10).unwrap(),
+        pipe.all_time_counts()
+    );
+    let (_, blocks, commands) = evcxr_parse(&printed);
+    assert!(blocks.is_empty() && commands.is_empty(), "{printed}");
+    assert!(!printed.contains("EVCXR_"), "{printed}");
     let snap = pipe.snapshot().unwrap();
     let reasons: BTreeMap<&str, u64> = snap
         .totals
@@ -246,9 +264,13 @@ print(n)
         .collect();
     assert_eq!(
         reasons,
-        BTreeMap::from([("hashtag_bidi_control", 1), ("hashtag_control_char", 2)])
+        BTreeMap::from([
+            ("evcxr_marker", 12),
+            ("hashtag_bidi_control", 1),
+            ("hashtag_control_char", 2)
+        ])
     );
-    assert_eq!(snap.totals.accepted, 14);
+    assert_eq!(snap.totals.accepted, 7);
 }
 
 /// Issue 10 (item 3): the state directory is not trusted as found. A stale pid file that
@@ -318,6 +340,47 @@ fn issue_10_the_state_dir_is_not_trusted_as_found() {
     );
     let _ = std::fs::remove_dir_all(&state);
     let _ = std::fs::remove_dir_all(&open);
+}
+
+/// Issue 23: `stop` joined the consumer thread with no time limit, so a group member
+/// stopped during an outage could hang the cell. It now returns within
+/// [`helpers::kafka::consumer::STOP_WAIT`], whatever the broker does.
+#[test]
+fn stopping_a_group_member_during_an_outage_does_not_hang() {
+    let state = temp_dir("stop-outage");
+    let infra = helpers::lab::infra::start_with(helpers::lab::infra::InfraConfig {
+        backend: Some(crate::support::hosted_backend()),
+        state_dir: state.clone(),
+        wait: Duration::from_secs(30),
+        ..Default::default()
+    })
+    .unwrap();
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: infra.bootstrap.clone(),
+        trigger: Duration::from_millis(200),
+        state_dir: state.clone(),
+        group: Some("stop-during-outage".into()),
+        start_from: StartFrom::Earliest,
+        ..Default::default()
+    })
+    .unwrap();
+    pipe.wait_ready(Duration::from_secs(60)).unwrap();
+    infra.outage(true).unwrap();
+    wait_until(
+        "the status to say unreachable",
+        Duration::from_secs(20),
+        || matches!(pipe.status().broker, BrokerState::Unreachable(_)),
+    );
+    let started = std::time::Instant::now();
+    pipe.stop();
+    let took = started.elapsed();
+    eprintln!("stop during an outage took {took:?}");
+    assert!(
+        took < helpers::kafka::consumer::STOP_WAIT + Duration::from_secs(3),
+        "stop took {took:?}"
+    );
+    infra.outage(false).unwrap();
+    infra.down(false).unwrap();
 }
 
 #[test]

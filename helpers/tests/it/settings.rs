@@ -46,8 +46,8 @@ fn the_programs_show_the_notebooks_defaults() {
         .collect();
     let programs = [
         (env!("CARGO_BIN_EXE_producer"), 6),
-        (env!("CARGO_BIN_EXE_consumer"), 9),
-        (env!("CARGO_BIN_EXE_demo"), 15),
+        (env!("CARGO_BIN_EXE_consumer"), 10),
+        (env!("CARGO_BIN_EXE_demo"), 16),
     ];
     for (program, classroom_settings) in programs {
         let shown = help_defaults(program);
@@ -181,6 +181,7 @@ proptest! {
         trigger in seconds(0.01, 86_400.0),
         max_future in seconds(0.0, 86_400.0),
         max_hashtags in prop_oneof![Just(1usize), Just(10_000_000usize), 1usize..=10_000_000],
+        state_rows in prop_oneof![Just(1000usize), Just(1_000_000usize), 1000usize..=1_000_000],
         event_time in any::<bool>(),
     ) {
         let folder = crate::support::temp_dir("flags");
@@ -207,6 +208,7 @@ proptest! {
             format!("--trigger={trigger}"),
             format!("--max-future={max_future}"),
             format!("--max-hashtags={max_hashtags}"),
+            format!("--max-state-rows={state_rows}"),
             format!("--time-domain={}", if event_time { "event" } else { "processing" }),
             "--watch=0.5".into(),
             "--watch-every=0.1".into(),

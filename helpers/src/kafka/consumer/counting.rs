@@ -56,7 +56,9 @@ impl Counter {
             Ok(event) => {
                 let outcome = self.engine.ingest(&event, now);
                 if let Outcome::Counted(_) = outcome {
-                    let max = self.engine.config().max_hashtags;
+                    // All-time counters share the window state's bounds.
+                    let config = self.engine.config();
+                    let max = config.max_hashtags.min(config.max_state_rows);
                     count_all_time(&mut self.all_time, &event.hashtag_principal, max);
                 }
                 if self.engine.config().time_domain == TimeDomain::EventTime {
@@ -329,7 +331,8 @@ impl Drop for Counting {
 pub(super) type AllTime = HashMap<Box<str>, u64, foldhash::fast::RandomState>;
 
 /// Counts one event of `hashtag`; beyond `max` distinct hashtags (the engine's
-/// [`WindowConfig::max_hashtags`]), under [`OTHER`], so memory stays bounded.
+/// [`WindowConfig::max_hashtags`] or [`WindowConfig::max_state_rows`], the smaller), under
+/// [`OTHER`], so memory stays bounded.
 pub(super) fn count_all_time(totals: &mut AllTime, hashtag: &str, max: usize) {
     if let Some(c) = totals.get_mut(hashtag) {
         *c += 1;

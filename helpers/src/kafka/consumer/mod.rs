@@ -64,11 +64,30 @@ struct Guard {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// How long [`Pipeline::stop`] waits for the consumer thread to end. It ends within a
+/// trigger or so; leaving a consumer group while Kafka is unreachable can take longer
+/// (librdkafka waits for the group's answer), and a notebook cell must not hang on that.
+pub const STOP_WAIT: Duration = Duration::from_secs(10);
+
 impl Guard {
+    /// Asks the thread to end and waits for it, at most [`STOP_WAIT`]; a thread still
+    /// running then is left to end by itself (it holds no more than its connection), and the
+    /// status says so.
     fn stop(&self) {
         self.shared.stop.notify_one();
-        if let Some(t) = lock(&self.thread).take() {
+        let Some(t) = lock(&self.thread).take() else {
+            return;
+        };
+        if crate::sys::wait::until(STOP_WAIT, Duration::from_millis(10), || t.is_finished()) {
             let _ = t.join();
+        } else {
+            self.shared.status(|s| {
+                s.last_error = Some(format!(
+                    "the consumer did not end within {} s (is Kafka unreachable?): it was \
+                     left to end by itself",
+                    STOP_WAIT.as_secs()
+                ))
+            });
         }
     }
 }
@@ -322,7 +341,8 @@ impl Pipeline {
         }
     }
 
-    /// Stops the consumer thread and waits for it.
+    /// Stops the consumer thread and waits for it, at most [`STOP_WAIT`] (see the status
+    /// if it did not end by then).
     pub fn stop(&self) {
         self.guard.stop();
     }
