@@ -39,7 +39,8 @@ struct Args {
     from_beginning: bool,
     /// A folder where the consumer saves its offsets and counts at every trigger (Spark's
     /// `checkpointLocation`): started again with the same folder, it goes on from there,
-    /// losing nothing and counting nothing twice.
+    /// losing nothing and counting nothing twice. One consumer per folder, and one
+    /// cluster: a folder of another broker is refused (delete it, or give another).
     #[arg(long, value_name = "FOLDER")]
     checkpoint: Option<std::path::PathBuf>,
 }

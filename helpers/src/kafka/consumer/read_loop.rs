@@ -283,7 +283,8 @@ impl<'s> ConsumerLoop<'s> {
             return Ok(true);
         }
         // The metadata that found the topic carried it: known at once, unless the broker
-        // reports none (then `None`, and only the log's identity can tell).
+        // reports none (then `None`, and only the log's identity can tell) or the answer
+        // was lost (then asked again at the next turn, below).
         let now = ClusterIdentity {
             cluster_id: self
                 .consumer
@@ -292,6 +293,11 @@ impl<'s> ConsumerLoop<'s> {
             log_id: published_log_id(&self.config.state_dir, &self.bootstrap),
         };
         if let Some(then) = &self.resumed_cluster {
+            if then.cluster_id.is_some() && now.cluster_id.is_none() {
+                // The checkpoint's cluster reported an id: this one will too, once its
+                // answer comes. Nothing is read until it can be compared.
+                return Ok(false);
+            }
             if let Some(why) = then.mismatch(&now) {
                 return Err(Error::config(
                     "checkpoint",
