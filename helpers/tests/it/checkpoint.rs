@@ -211,6 +211,13 @@ fn a_consumer_killed_at_random_moments_and_restarted_from_its_checkpoint_counts_
     );
     let killed_after = started.elapsed();
     let mut last = consumer_program(&broker, &folder, Stdio::piped());
+    // Its pid in the lock: it holds the folder, and handles SIGTERM (installed before).
+    let pid = last.0.id().to_string();
+    wait_until(
+        "the last consumer to lock its folder",
+        Duration::from_secs(30),
+        || std::fs::read_to_string(folder.join(checkpoint::LOCK_FILE)).is_ok_and(|p| p == pid),
+    );
     let stats = producer.wait(Duration::from_secs(60)).unwrap();
     assert_eq!((stats.acked, stats.failed), (k, 0), "{stats:?}");
     wait_until(
