@@ -728,6 +728,7 @@ fn bench_checkpoint() {
                 engine: e.state(),
                 all_time: vec![],
                 consumed: n as u64,
+                cluster: None,
             };
             helpers::kafka::checkpoint::save(&dir, &cp).expect("save");
             save.push(secs(t) * 1e3);

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use helpers::error::Result;
+use helpers::error::{Component, Error, Result};
 use helpers::kafka::consumer::{Pipeline, StartFrom};
 use helpers::settings::{Environment, WatchSettings, WindowSettings};
 use helpers::sys::signal::Shutdown;
@@ -39,7 +39,8 @@ struct Args {
     from_beginning: bool,
     /// A folder where the consumer saves its offsets and counts at every trigger (Spark's
     /// `checkpointLocation`): started again with the same folder, it goes on from there,
-    /// losing nothing and counting nothing twice.
+    /// losing nothing and counting nothing twice. One consumer per folder, and one
+    /// cluster: a folder of another broker is refused (delete it, or give another).
     #[arg(long, value_name = "FOLDER")]
     checkpoint: Option<std::path::PathBuf>,
 }
@@ -47,8 +48,7 @@ struct Args {
 /// Prints a leaderboard line per trigger until `--watch` passes or Ctrl-C.
 fn run(args: Args) -> Result<()> {
     let shutdown = Shutdown::new();
-    Shutdown::on_signals()
-        .map_err(|e| helpers::error::Error::os("cannot install the signal handlers", e))?;
+    Shutdown::on_signals().map_err(|e| Error::os("cannot install the signal handlers", e))?;
     let mut config = args.env.place_pipeline(args.window.pipeline());
     config.window.validate()?;
     config.topic = args.topic;
@@ -62,14 +62,27 @@ fn run(args: Args) -> Result<()> {
         pipeline.config().topic,
         pipeline.config().bootstrap
     );
+    // Say so when the checkpoint's previous generation had to be used.
+    if let Some(note) = pipeline.status().last_error {
+        eprintln!("consumer: {note}");
+    }
     let poll = args.watch.every.min(Duration::from_millis(100));
+    // Until `--watch` passes, Ctrl-C, or the consumer ends by itself (an error, such as a
+    // checkpoint written for another cluster): then it says why, and the program fails.
     pipeline.follow(
         args.watch.length,
         poll,
-        || shutdown.is_triggered(),
+        || shutdown.is_triggered() || !pipeline.status().running,
         |s| println!("{}", line(&leaderboard(s))),
     );
+    let ended = pipeline.status();
     pipeline.stop();
+    if !ended.running {
+        return Err(Error::Failed {
+            component: Component::Consumer,
+            detail: ended.last_error.unwrap_or_else(|| "stopped".into()),
+        });
+    }
     Ok(())
 }
 

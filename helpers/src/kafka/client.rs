@@ -23,20 +23,24 @@ use crate::sys::wait::until;
 /// its state folder: the contract between the lab that runs brokers and the clients here.
 pub const BROKER_FILE: &str = "broker.json";
 
-/// The address a broker program that still runs published in `state_dir`, if any (and if
+/// What a client needs of the record a broker program publishes (the lab writes more).
+#[derive(Deserialize)]
+struct Published {
+    /// The address.
+    bootstrap: String,
+    /// The broker program's pid ...
+    pid: u32,
+    /// ... and its start time, so a reused pid is never taken for it.
+    start_time: Option<u64>,
+    /// Which start of the program this is: the identity of its log.
+    #[serde(default)]
+    log_id: Option<String>,
+}
+
+/// The record a broker program that still runs published in `state_dir`, if any (and if
 /// the folder can be trusted: see [`crate::sys::state::check_dir`]). The lab reads the
 /// whole record (`lab::broker::BrokerInfo`); a client needs only these fields.
-pub fn published_bootstrap(state_dir: &Path) -> Option<String> {
-    /// What a client needs of the published record (the lab writes more).
-    #[derive(Deserialize)]
-    struct Published {
-        /// The address.
-        bootstrap: String,
-        /// The broker program's pid ...
-        pid: u32,
-        /// ... and its start time, so a reused pid is never taken for it.
-        start_time: Option<u64>,
-    }
+fn published(state_dir: &Path) -> Option<Published> {
     let bytes = crate::sys::state::read_trusted(state_dir, BROKER_FILE)?;
     let p: Published = serde_json::from_slice(&bytes).ok()?;
     let record = ProcessRecord {
@@ -44,7 +48,20 @@ pub fn published_bootstrap(state_dir: &Path) -> Option<String> {
         start_time: p.start_time?,
         program: "broker".into(),
     };
-    record.is_running().then_some(p.bootstrap)
+    record.is_running().then_some(p)
+}
+
+/// The address a broker program that still runs published in `state_dir`, if any.
+pub fn published_bootstrap(state_dir: &Path) -> Option<String> {
+    published(state_dir).map(|p| p.bootstrap)
+}
+
+/// The identity of the log of the broker program that runs at `bootstrap`, if it published
+/// itself in `state_dir` (else `None`: a broker the program does not run).
+pub fn published_log_id(state_dir: &Path, bootstrap: &str) -> Option<String> {
+    published(state_dir)
+        .filter(|p| p.bootstrap == bootstrap)
+        .and_then(|p| p.log_id)
 }
 
 /// Where a client connects when it is given no address and finds none published: Docker's

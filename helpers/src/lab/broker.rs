@@ -111,6 +111,12 @@ pub struct BrokerInfo {
     /// killed).
     #[serde(default)]
     pub down: Vec<i32>,
+    /// Which start of the broker program this is (its pid and the moment it started): the
+    /// identity of its log, new at each start (the mock and Tansu keep their data in
+    /// memory), which a consumer's checkpoint records so that offsets read from one log are
+    /// never used in another ([`crate::kafka::checkpoint::ClusterIdentity`]).
+    #[serde(default)]
+    pub log_id: Option<String>,
 }
 
 /// The default of one broker and one copy.
@@ -166,13 +172,15 @@ pub fn run(
     ready: impl FnOnce(&BrokerInfo),
 ) -> Result<()> {
     let cluster = Cluster::start(config)?;
+    let started = Timestamp::now();
     let mut info = BrokerInfo {
         bootstrap: cluster.bootstrap(),
         pid: std::process::id(),
         engine: config.engine,
         brokers: config.brokers,
         topics: config.topics.clone(),
-        started: Timestamp::now(),
+        started,
+        log_id: Some(format!("{}-{}", std::process::id(), started.micros())),
         available: true,
         cluster: cluster.partitions(),
         down: Vec::new(),

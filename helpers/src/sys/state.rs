@@ -80,7 +80,7 @@ pub fn check_dir(dir: &Path) -> Result<()> {
 }
 
 /// Opens `path` for reading without following a symbolic link.
-fn open_nofollow(path: &Path) -> std::io::Result<fs::File> {
+pub(crate) fn open_nofollow(path: &Path) -> std::io::Result<fs::File> {
     fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
@@ -116,7 +116,7 @@ pub(crate) fn open_log(path: &Path) -> Result<fs::File> {
 }
 
 /// An I/O error about `path`, said plainly when it is a symbolic link we refused.
-fn refuse_link(context: &str, path: &Path, e: std::io::Error) -> Error {
+pub(crate) fn refuse_link(context: &str, path: &Path, e: std::io::Error) -> Error {
     if e.raw_os_error() == Some(libc::ELOOP) {
         Error::UnsafeStateDir {
             path: path.to_path_buf(),
@@ -134,17 +134,32 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     // A temporary file left by a crash: remove it (a link is removed, not followed).
     let _ = fs::remove_file(&tmp);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)
-        .map_err(|e| refuse_link("cannot write", &tmp, e))?;
+    let mut file = create_private(&tmp).map_err(|e| refuse_link("cannot write", &tmp, e))?;
     file.write_all(contents)
         .map_err(|e| Error::io("cannot write", &tmp, e))?;
     drop(file);
     fs::rename(&tmp, path).map_err(|e| Error::io("cannot rename into place", path, e))
+}
+
+/// Creates `path` for writing: a new file (never one already there, never through a
+/// symbolic link), readable by us alone (mode 0600).
+pub(crate) fn create_private(path: &Path) -> std::io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Flushes the directory `dir` itself to disk: after a rename in it, the new name survives
+/// a power cut (the file's own `sync_all` does not promise that).
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir)?
+        .sync_all()
 }
 
 #[cfg(test)]

@@ -229,6 +229,7 @@ fn a_checkpoint_belongs_to_its_topic_and_windows_and_not_to_a_group() {
             engine: state,
             all_time: vec![],
             consumed: 0,
+            cluster: None,
         },
     )
     .unwrap();

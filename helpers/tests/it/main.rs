@@ -1,6 +1,9 @@
 //! The integration tests, one binary. Modules:
 //!
 //! * `window_props`: property tests of the window engine against a naive reference.
+//! * `checkpoint`: the consumer's checkpoint against real brokers: another cluster's
+//!   refused, one consumer per folder, and a consumer killed (SIGKILL) a dozen times while
+//!   a producer writes that ends with exactly the acknowledged counts.
 //! * `kafka`: producer process, live consumer, health check, infra and interop with
 //!   kcat and kafka-python, over TCP against the embedded broker.
 //! * `browser`: the live page in headless Chromium (DOM and a screenshot).
@@ -16,6 +19,7 @@
 //! * `settings`: the programs' `--help` defaults against the notebook's settings table.
 //! * `support`: fixtures (a real broker per test, temp dirs, Python).
 mod browser;
+mod checkpoint;
 mod fuzz_corpora;
 mod kafka;
 mod layers;

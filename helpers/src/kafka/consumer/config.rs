@@ -53,7 +53,9 @@ pub struct PipelineConfig {
     /// trigger the consumer saves its offsets and its counts there, and a consumer started
     /// again with the same folder goes on from them, losing nothing and counting nothing
     /// twice (see [`crate::kafka::checkpoint`]). `None` (the default): no checkpoint. Only
-    /// for a consumer alone: a group keeps its offsets in Kafka.
+    /// for a consumer alone: a group keeps its offsets in Kafka. One consumer at a time per
+    /// folder (a second is refused), and one cluster per folder (a checkpoint written on
+    /// another cluster, or another start of the embedded broker, is refused).
     #[serde(default)]
     pub checkpoint: Option<PathBuf>,
     /// Test hook (unit tests only): the loop panics at its first trigger, to show that a

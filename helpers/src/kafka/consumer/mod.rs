@@ -113,7 +113,9 @@ impl Pipeline {
     pub fn start(config: PipelineConfig) -> Result<Pipeline> {
         let mut config = config;
         validate_name("topic", &config.topic)?;
-        let resume = match &config.checkpoint {
+        // The folder is locked first (a second consumer on it is refused), then read; the
+        // lock goes with the consumer thread and is released when it ends.
+        let (folder_lock, loaded) = match &config.checkpoint {
             Some(dir) if config.group.is_some() => {
                 return Err(Error::config(
                     "checkpoint",
@@ -122,8 +124,16 @@ impl Pipeline {
                      consumer alone (group: None)",
                 ))
             }
-            Some(dir) => checkpoint::load(dir, &config.topic, &config.window)?,
-            None => None,
+            Some(dir) => {
+                let folder_lock = checkpoint::lock(dir)?;
+                let loaded = checkpoint::load_noting(dir, &config.topic, &config.window)?;
+                (Some(folder_lock), loaded)
+            }
+            None => (None, None),
+        };
+        let (resume, note) = match loaded {
+            Some(l) => (Some(l.checkpoint), l.note),
+            None => (None, None),
         };
         let engine = match &resume {
             Some(cp) => WindowEngine::from_state(cp.engine.clone())?,
@@ -143,6 +153,10 @@ impl Pipeline {
             config.bootstrap = find_bootstrap(&config.state_dir, &config.fallback_bootstrap);
         }
         let shared = Arc::new(Shared::new(&config.bootstrap));
+        if let Some(note) = note {
+            tracing::warn!("{note}");
+            lock(&shared.state).status.last_error = Some(note);
+        }
         let thread_shared = shared.clone();
         let thread_config = config.clone();
         let thread = std::thread::Builder::new()
@@ -160,6 +174,8 @@ impl Pipeline {
                         &thread_shared,
                     )
                 }));
+                // The checkpoint folder is free again before the status says we stopped.
+                drop(folder_lock);
                 let mut st = lock(&thread_shared.state);
                 st.status.running = false;
                 match result {

@@ -15,8 +15,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::core::time::Timestamp;
 use crate::core::window::{top_with_other, Arrival, WindowEngine, SNAPSHOT_TOP};
 use crate::error::{Error, Result};
-use crate::kafka::checkpoint::{self, Checkpoint};
-use crate::kafka::client::{find_bootstrap, partitions_of};
+use crate::kafka::checkpoint::{self, Checkpoint, ClusterIdentity};
+use crate::kafka::client::{find_bootstrap, partitions_of, published_log_id};
 use crate::sys::lock;
 
 use super::config::{PipelineConfig, StartFrom};
@@ -88,6 +88,13 @@ pub(super) struct ConsumerLoop<'s> {
     pub(super) assigned_at: BTreeMap<i32, i64>,
     /// The offsets a checkpoint saved: those partitions are read from there.
     pub(super) resume_at: BTreeMap<i32, i64>,
+    /// The cluster the resumed checkpoint was written for (`None`: no checkpoint resumed,
+    /// one too old to say, or a log we moved away from on purpose).
+    pub(super) resumed_cluster: Option<ClusterIdentity>,
+    /// With a checkpoint folder, the cluster we read, once checked against
+    /// `resumed_cluster` (before any partition is assigned): until then nothing is read,
+    /// and no checkpoint saved.
+    pub(super) cluster: Option<ClusterIdentity>,
     /// Whether the broker has answered whether the topic exists (with this client):
     /// partitions found after that are new, and read from their start.
     pub(super) looked: bool,
@@ -116,9 +123,11 @@ impl<'s> ConsumerLoop<'s> {
         resume: Option<Checkpoint>,
         shared: &'s Shared,
     ) -> Result<ConsumerLoop<'s>> {
-        let (resume_at, all_time, consumed) = match resume {
+        let (resume_at, resumed_cluster, all_time, consumed) = match resume {
             Some(cp) => (
                 cp.offsets,
+                // An old checkpoint without one: noted when the cluster is checked.
+                Some(cp.cluster.unwrap_or_default()),
                 cp.all_time
                     .into_iter()
                     .map(|(h, c)| (h.into(), c))
@@ -137,6 +146,8 @@ impl<'s> ConsumerLoop<'s> {
             assigned: Vec::new(),
             assigned_at: BTreeMap::new(),
             resume_at,
+            resumed_cluster,
+            cluster: None,
             looked: false,
             next_partition_check: Instant::now(),
             unreachable_since: None,
@@ -233,6 +244,9 @@ impl<'s> ConsumerLoop<'s> {
         let topic = &self.config.topic;
         match partitions_of(&self.consumer, topic, patience) {
             Ok(Some(parts)) => {
+                if !self.check_cluster()? {
+                    return Ok(());
+                }
                 self.add_new_partitions(&parts)?;
                 self.looked = true;
             }
@@ -254,6 +268,61 @@ impl<'s> ConsumerLoop<'s> {
             }
         }
         Ok(())
+    }
+
+    /// With a checkpoint folder, before the first partition is assigned: is the cluster we
+    /// reached the one the checkpoint was written for? Its offsets mean nothing in another
+    /// log (they would skip, or count again, messages of a log it never read), so another
+    /// cluster ends the consumer with an error before anything is counted. Returns false
+    /// while the cluster's id is not known yet (asked again at the next turn).
+    pub(super) fn check_cluster(&mut self) -> Result<bool> {
+        let Some(dir) = &self.config.checkpoint else {
+            return Ok(true);
+        };
+        if self.cluster.is_some() {
+            return Ok(true);
+        }
+        // The metadata that found the topic carried it: known at once, unless the broker
+        // reports none (then `None`, and only the log's identity can tell) or the answer
+        // was lost (then asked again at the next turn, below).
+        let now = ClusterIdentity {
+            cluster_id: self
+                .consumer
+                .client()
+                .fetch_cluster_id(Duration::from_millis(1000)),
+            log_id: published_log_id(&self.config.state_dir, &self.bootstrap),
+        };
+        if let Some(then) = &self.resumed_cluster {
+            if then.cluster_id.is_some() && now.cluster_id.is_none() {
+                // The checkpoint's cluster reported an id: this one will too, once its
+                // answer comes. Nothing is read until it can be compared.
+                return Ok(false);
+            }
+            if let Some(why) = then.mismatch(&now) {
+                return Err(Error::config(
+                    "checkpoint",
+                    dir.display(),
+                    &format!(
+                        "{why}: its offsets mean nothing in the log at {}, so nothing was \
+                         read. Delete that folder, or give another one, to start counting \
+                         afresh on this broker",
+                        self.bootstrap
+                    ),
+                ));
+            }
+            if then.cluster_id.is_none() && then.log_id.is_none() {
+                let note = format!(
+                    "checkpoint {}: written before checkpoints recorded their cluster; \
+                     assumed to be this one ({}), recorded from now on",
+                    dir.display(),
+                    now.cluster_id.as_deref().unwrap_or("?")
+                );
+                tracing::warn!("{note}");
+                self.shared.status(|s| s.last_error = Some(note));
+            }
+        }
+        self.cluster = Some(now);
+        Ok(true)
     }
 
     /// Reads the partitions of `parts` we do not read yet. The first ones seen, if the
@@ -366,6 +435,9 @@ impl<'s> ConsumerLoop<'s> {
         self.assigned_at.clear();
         self.counting.ledger.clear();
         self.resume_at.clear();
+        // A new log, on purpose: its identity is recorded afresh, not compared.
+        self.resumed_cluster = None;
+        self.cluster = None;
         self.looked = false;
         self.start_from = StartFrom::Earliest;
         self.unreachable_since = None;
@@ -403,10 +475,16 @@ impl<'s> ConsumerLoop<'s> {
         let Some(dir) = &self.config.checkpoint else {
             return Ok(());
         };
+        let Some(cluster) = self.cluster.clone() else {
+            // The cluster is not checked yet: nothing was read, and the checkpoint we
+            // resumed (perhaps another cluster's) stays as it is.
+            return Ok(());
+        };
         let counter = self.counting.settled()?;
         // The offset after the last message handed to us, per partition; where it was
-        // assigned from if none was.
-        let mut offsets = self.assigned_at.clone();
+        // assigned from if none was; the resumed one for a partition not assigned yet.
+        let mut offsets = self.resume_at.clone();
+        offsets.extend(&self.assigned_at);
         if let Ok(position) = self.consumer.position() {
             for e in position.elements_for_topic(&self.config.topic) {
                 if let Offset::Offset(o) = e.offset() {
@@ -424,6 +502,7 @@ impl<'s> ConsumerLoop<'s> {
                 .map(|(h, c)| (h.to_string(), *c))
                 .collect(),
             consumed: counter.consumed,
+            cluster: Some(cluster),
         };
         drop(counter);
         if let Err(e) = checkpoint::save(dir, &cp) {
