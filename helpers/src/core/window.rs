@@ -1930,8 +1930,10 @@ mod tests {
     fn one_trigger_of_distinct_hashtags_waits_within_the_budget() {
         // Issue 23: per-trigger processing time kept every distinct hashtag of a trigger
         // (300,000 of 280 bytes: +100 MB) whatever the cap.
-        let mut cfg = WindowConfig::default();
-        cfg.max_state_rows = 1_000;
+        let cfg = WindowConfig {
+            max_state_rows: 1_000,
+            ..Default::default()
+        };
         let mut e = WindowEngine::new(cfg).unwrap();
         const N: u64 = 300_000;
         for i in 0..N {

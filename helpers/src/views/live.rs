@@ -49,6 +49,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
@@ -144,12 +145,16 @@ impl LivePage {
         let secret: Arc<str> = random_hex()
             .map_err(|e| Error::os("cannot read random bytes for the live page", e))?
             .into();
+        let page_id =
+            random_hex().map_err(|e| Error::os("cannot read random bytes for the live page", e))?;
         let (tx, rx) = oneshot::channel();
         let site = Arc::new(Site {
+            page_id: HeaderValue::from_str(&page_id).expect("hex is a header value"),
             pipeline: pipeline.clone(),
             refresh,
             hosts: allowed_hosts(addr.port()),
             secret: secret.clone(),
+            cache: Mutex::default(),
         });
         let thread = std::thread::Builder::new()
             .name("live-page".into())
@@ -256,6 +261,56 @@ struct Site {
     hosts: [String; 3],
     /// The secret path segment: under it, any `Host` is answered (Jupyter's proxy).
     secret: Arc<str>,
+    /// The newest snapshot's answers, made once and shared by every reader.
+    cache: Mutex<Cache>,
+    /// A random id every answer carries ([`PAGE_ID_HEADER`]) and the page knows: its script
+    /// stops at once if something else answers at its address.
+    page_id: HeaderValue,
+}
+
+/// The header that says an answer comes from this very page: the page's script stops at
+/// once when a successful answer lacks it (another program took the port).
+pub const PAGE_ID_HEADER: &str = "x-stream-demo-page";
+
+/// The answers made from one snapshot: `/snapshot.json` and `/fragment`. Made at most once
+/// per [`CACHE_EVERY`] and shared (reference-counted) by every connection sending them, so
+/// a hundred slow readers hold one copy, and a request costs no serialising.
+#[derive(Default)]
+struct Cache {
+    /// The trigger the answers are of.
+    trigger: Option<u64>,
+    /// When they were made.
+    made: Option<std::time::Instant>,
+    /// The snapshot as JSON.
+    json: Bytes,
+    /// The dashboard fragment.
+    fragment: Bytes,
+}
+
+/// How often the cached answers may be made again (a trigger can fire every 10 ms).
+const CACHE_EVERY: Duration = Duration::from_millis(500);
+
+/// An answer's body: one shared buffer, sent once.
+pub struct Shared(Option<Bytes>);
+
+impl http_body::Body for Shared {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        std::task::Poll::Ready(self.0.take().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.as_ref().map_or(0, |b| b.len() as u64))
+    }
 }
 
 /// The open connections, oldest first, each with the switch that closes it.
@@ -307,7 +362,13 @@ async fn serve_connection(
 ) {
     let service = service_fn(move |req| {
         let site = site.clone();
-        async move { Ok::<_, Infallible>(site.answer(&req)) }
+        async move {
+            let mut answer = site.answer(&req);
+            answer
+                .headers_mut()
+                .insert(PAGE_ID_HEADER, site.page_id.clone());
+            Ok::<_, Infallible>(answer)
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -325,7 +386,7 @@ async fn serve_connection(
 
 impl Site {
     /// The answer to one request (the connection is closed after it).
-    fn answer(&self, req: &Request<Incoming>) -> Response<String> {
+    fn answer(&self, req: &Request<Incoming>) -> Response<Shared> {
         let (path, has_secret) = self.strip_secret(req.uri().path());
         if let Some(refused) = self.refusal(req, has_secret) {
             return refused;
@@ -334,7 +395,7 @@ impl Site {
             "/" | "/index.html" => respond(
                 StatusCode::OK,
                 "text/html; charset=utf-8",
-                page(self.refresh),
+                page(self.refresh, self.page_id.to_str().unwrap_or("")),
             ),
             "/live.js" => respond(
                 StatusCode::OK,
@@ -344,16 +405,34 @@ impl Site {
             "/fragment" => respond(
                 StatusCode::OK,
                 "text/html; charset=utf-8",
-                fragment(&self.pipeline),
+                self.cached(|c| c.fragment.clone()),
             ),
             "/snapshot.json" => respond(
                 StatusCode::OK,
                 "application/json",
-                serde_json::to_string(&self.pipeline.snapshot().as_deref())
-                    .unwrap_or_else(|_| "null".into()),
+                self.cached(|c| c.json.clone()),
             ),
             _ => plain(StatusCode::NOT_FOUND, "not found"),
         }
+    }
+
+    /// One of the newest snapshot's answers, made again if a newer trigger came and the
+    /// last were made more than [`CACHE_EVERY`] ago.
+    fn cached(&self, pick: impl Fn(&Cache) -> Bytes) -> Bytes {
+        let mut cache = lock(&self.cache);
+        let snap = self.pipeline.snapshot();
+        let trigger = snap.as_ref().map(|s| s.metrics.trigger_id);
+        let stale = cache.made.is_none_or(|m| m.elapsed() >= CACHE_EVERY);
+        // Before the first trigger the fragment shows the consumer's state, which changes.
+        if cache.made.is_none() || (stale && (trigger != cache.trigger || trigger.is_none())) {
+            cache.json = serde_json::to_string(&snap.as_deref())
+                .unwrap_or_else(|_| "null".into())
+                .into();
+            cache.fragment = fragment(&self.pipeline).into();
+            cache.trigger = trigger;
+            cache.made = Some(std::time::Instant::now());
+        }
+        pick(&cache)
     }
 
     /// `path` without its leading `/<secret>`, and whether it had one (`/<secret>/x` is
@@ -373,7 +452,7 @@ impl Site {
 
     /// Why a request is not answered, if it is not: a `Host` that is not ours (unless the
     /// path has the secret), a method other than GET/HEAD, or a body.
-    fn refusal(&self, req: &Request<Incoming>, has_secret: bool) -> Option<Response<String>> {
+    fn refusal(&self, req: &Request<Incoming>, has_secret: bool) -> Option<Response<Shared>> {
         let Some(host) = req.headers().get(header::HOST) else {
             return Some(plain(StatusCode::BAD_REQUEST, "a Host header is required"));
         };
@@ -413,13 +492,13 @@ impl Site {
 }
 
 /// A plain-text answer.
-fn plain(status: StatusCode, text: &str) -> Response<String> {
+fn plain(status: StatusCode, text: &str) -> Response<Shared> {
     respond(status, "text/plain; charset=utf-8", format!("{text}\n"))
 }
 
 /// An answer with the headers every answer carries (see the module docs).
-fn respond(status: StatusCode, kind: &'static str, body: String) -> Response<String> {
-    let mut r = Response::new(body);
+fn respond(status: StatusCode, kind: &'static str, body: impl Into<Bytes>) -> Response<Shared> {
+    let mut r = Response::new(Shared(Some(body.into())));
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
@@ -462,30 +541,49 @@ fn fragment(pipeline: &Pipeline) -> String {
 
 /// The page's only script: fetches the dashboard every `data-refresh-ms` and swaps it in.
 /// (A file of its own, not inline, so the policy can forbid every inline script.) The
-/// address is relative: the same script works at `/` and under a proxy's prefix. After
-/// three failures in a row (the notebook stopped the page) it stops asking: behind a proxy,
-/// each request would carry the browser's Jupyter cookies to whatever takes the port next.
+/// address is relative: the same script works at `/` and under a proxy's prefix.
+///
+/// When a fetch fails (the notebook stopped the page, or a proxy answers that nothing
+/// listens) it tries again later, twice as long each time up to a minute, and recovers
+/// when the page answers again; after ten minutes of failures it gives up. Behind a proxy
+/// each request carries the browser's Jupyter cookies to whatever listens on the port, so
+/// every answer must carry this page's id ([`PAGE_ID_HEADER`], also in `data-page-id`):
+/// a successful answer without it (another program took the port) stops the script at
+/// once, after that one request.
 /// Its first line is what the notebook's frame script looks for (see [`FRAME_JS`]).
 const LIVE_JS: &str = r#"// stream-demo live page
 const every = Number(document.body.dataset.refreshMs) || 2000;
+const id = document.body.dataset.pageId || '';
 let failures = 0;
-let timer = null;
+let failingSince = null;
 async function refresh() {
   const clock = document.getElementById('clock');
+  let again = true;
   try {
     const r = await fetch('fragment', {cache: 'no-store'});
-    if (!r.ok) throw new Error('HTTP ' + r.status);
-    document.getElementById('dashboard').innerHTML = await r.text();
-    clock.textContent = 'updated ' + new Date().toLocaleTimeString();
-    failures = 0;
+    if (r.headers.get('x-stream-demo-page') !== id && r.status < 500) {
+      clock.textContent = 'another program answers at this address: stopped';
+      again = false;
+    } else {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      document.getElementById('dashboard').innerHTML = await r.text();
+      clock.textContent = 'updated ' + new Date().toLocaleTimeString();
+      failures = 0;
+      failingSince = null;
+    }
   } catch (e) {
-    clock.textContent = 'the notebook stopped serving this page';
     failures += 1;
-    if (failures >= 3 && timer !== null) clearInterval(timer);
+    if (failingSince === null) failingSince = Date.now();
+    if (Date.now() - failingSince > 600000) {
+      clock.textContent = 'the notebook stopped serving this page';
+      again = false;
+    } else {
+      clock.textContent = 'the page does not answer: trying again';
+    }
   }
+  if (again) setTimeout(refresh, Math.min(60000, every * 2 ** failures));
 }
 refresh();
-timer = setInterval(refresh, every);
 "#;
 
 /// The script in the notebook's frame ([`LivePage::show`]): in a page served by a
@@ -521,14 +619,14 @@ const FRAME_JS: &str = "(function () {\
     .catch(function () { box.dataset.liveVia = 'direct'; });\
 })();";
 
-fn page(refresh: Duration) -> String {
+fn page(refresh: Duration, page_id: &str) -> String {
     let ms = refresh.as_millis().max(500);
     format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>Trending hashtags (live)</title>
 <style>body{{font-family:sans-serif;margin:8px}} td,th{{font-family:monospace}}</style>
 <noscript><meta http-equiv="refresh" content="{secs}"></noscript>
-</head><body data-refresh-ms="{ms}">
+</head><body data-refresh-ms="{ms}" data-page-id="{page_id}">
 <h3>Trending hashtags <small id="clock" style="color:#888"></small></h3>
 <div id="dashboard">Loading…</div>
 <script src="live.js"></script>

@@ -35,10 +35,13 @@ fn headless(url: &str, extra: &[&str]) -> String {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            // Let the page's script fetch its fragment before the DOM is read.
-            "--virtual-time-budget=4000",
             "--window-size=1400,1000",
         ])
+        // Let the page's script fetch its fragment before the DOM is read.
+        .args(
+            (!extra.iter().any(|a| a.starts_with("--virtual-time-budget")))
+                .then_some("--virtual-time-budget=4000"),
+        )
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(url)
@@ -135,4 +138,120 @@ fn chromium_shows_the_table_and_both_charts() {
         std::net::TcpStream::connect(page.addr()).is_err(),
         "stopped page no longer answers"
     );
+}
+
+/// What a stand-in server answers to the n-th request for `/fragment` (from 0): a status,
+/// whether it carries the live page's id header, and a body.
+type Script = fn(usize) -> (u16, bool, &'static str);
+
+/// A stand-in at the page's address: it serves a real live page's HTML and script (so the
+/// page id is the real one) and answers `/fragment` as `script` says. Returns its address
+/// and how many `/fragment` requests came.
+fn stand_in(
+    real: std::net::SocketAddr,
+    script: Script,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let fetch = |path: &str| {
+        let mut s = std::net::TcpStream::connect(real).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {real}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        let id = head
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{}: ", helpers::views::live::PAGE_ID_HEADER)))
+            .unwrap()
+            .to_string();
+        (id, body.to_string())
+    };
+    let (id, html) = fetch("/");
+    let (_, js) = fetch("/live.js");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (status, ours, kind, body) = match path.as_str() {
+                "/live.js" => (200, true, "text/javascript", js.clone()),
+                "/fragment" => {
+                    let (status, ours, body) = script(counter.fetch_add(1, Ordering::SeqCst));
+                    (status, ours, "text/html", body.to_string())
+                }
+                _ => (200, true, "text/html", html.clone()),
+            };
+            let header = if ours {
+                format!("{}: {id}\r\n", helpers::views::live::PAGE_ID_HEADER)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+                 {header}Cache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, count)
+}
+
+/// Issue 23: after three failures the page stopped refreshing for good. It now tries again
+/// later and later, and recovers when the page answers; and it stops at once, after one
+/// request, when another program answers at its address (behind a proxy each request
+/// carries the browser's Jupyter cookies).
+#[test]
+fn the_live_page_recovers_after_failures_and_stops_for_a_foreign_answer() {
+    use std::sync::atomic::Ordering;
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: "127.0.0.1:1".into(),
+        state_dir: temp_dir("recover"),
+        ..Default::default()
+    })
+    .unwrap();
+    let page = LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
+    // Four failures (a proxy's "nothing listens here"), then the page answers again.
+    let (addr, count) = stand_in(page.addr(), |n| {
+        if n < 4 {
+            (503, false, "nothing listens")
+        } else {
+            (200, true, "<p>recovered after failures</p>")
+        }
+    });
+    let dom = headless(
+        &format!("http://{addr}/"),
+        &["--dump-dom", "--virtual-time-budget=90000"],
+    );
+    assert!(dom.contains("recovered after failures"), "{dom}");
+    assert!(count.load(Ordering::SeqCst) >= 5);
+    // Another program at the address: one request, then nothing more.
+    let (addr, count) = stand_in(page.addr(), |_| (200, false, "<p>a foreign page</p>"));
+    let dom = headless(
+        &format!("http://{addr}/"),
+        &["--dump-dom", "--virtual-time-budget=30000"],
+    );
+    assert!(!dom.contains("a foreign page"), "{dom}");
+    assert!(
+        dom.contains("another program answers at this address"),
+        "{dom}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    page.stop();
 }

@@ -10,7 +10,7 @@ use helpers::core::config::{TimeDomain, WindowConfig};
 use helpers::core::time::Timestamp;
 use helpers::core::window::{OTHER, SNAPSHOT_TOP};
 use helpers::kafka::client::producer_config;
-use helpers::kafka::consumer::{Pipeline, PipelineConfig};
+use helpers::kafka::consumer::{Pipeline, PipelineConfig, StartFrom};
 use helpers::views::live::{LivePage, HEADER_TIMEOUT, MAX_HEAD_BYTES};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -382,7 +382,8 @@ fn distinct_hashtags_in_this_process() {
     let broker = TestBroker::start(3);
     let dir = temp_dir("distinct");
     let window = WindowConfig::default().with_time_domain(TimeDomain::EventTime);
-    let kept = window.max_hashtags as u64;
+    // One pane: it keeps hashtags up to the state's budget, less the row kept for OTHER.
+    let kept = window.max_hashtags.min(window.max_state_rows - 1) as u64;
     let pipe = Pipeline::start(PipelineConfig {
         bootstrap: broker.bootstrap.clone(),
         trigger: Duration::from_secs(2),
@@ -470,9 +471,21 @@ fn produce_distinct_hashtags() {
         return;
     };
     let from: u64 = from.parse().unwrap();
+    // DISTINCT_LONG=1: hashtags of 280 bytes (the longest allowed); DISTINCT_SPREAD=<s>:
+    // the i-th event stamped i × s seconds after 1970 instead of DISTINCT_TIME.
+    let long = std::env::var("DISTINCT_LONG").is_ok();
+    let spread: Option<u64> = std::env::var("DISTINCT_SPREAD")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let producer: BaseProducer = producer_config(&bootstrap).create().unwrap();
     for i in from..from + n.parse::<u64>().unwrap() {
-        let event = format!(r##"{{"hashtag_principal":"#h{i}","timestamp":{now}}}"##);
+        let tag = if long {
+            format!("#{i:0>279}")
+        } else {
+            format!("#h{i}")
+        };
+        let time = spread.map_or(now.clone(), |s| (i * s).to_string());
+        let event = format!(r##"{{"hashtag_principal":"{tag}","timestamp":{time}}}"##);
         let mut record = BaseRecord::<(), _>::to("tweets_topic").payload(&event);
         // A full local queue: wait for deliveries, then send again.
         while let Err((e, back)) = producer.send(record) {
@@ -487,4 +500,207 @@ fn produce_distinct_hashtags() {
         producer.poll(Duration::ZERO);
     }
     producer.flush(Duration::from_secs(120)).unwrap();
+}
+
+/// Sends `n` events from another process (see [`produce_distinct_hashtags`]), numbered from
+/// `from`, with the extra `vars`.
+fn produce_from_another_process(
+    bootstrap: &str,
+    from: u64,
+    n: u64,
+    time: &str,
+    vars: &[(&str, &str)],
+) {
+    let produced = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "live_page::produce_distinct_hashtags",
+            "--exact",
+            "--ignored",
+        ])
+        .env("DISTINCT_BOOTSTRAP", bootstrap)
+        .env("DISTINCT_FROM", from.to_string())
+        .env("DISTINCT_TIME", time)
+        .env("DISTINCT_EVENTS", n.to_string())
+        .envs(vars.iter().copied())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(produced.success(), "the producer process failed");
+}
+
+/// Issue 23: the window state's memory under the workloads that had no ceiling, each in a
+/// process of its own, through Kafka into a consumer: its growth stays under
+/// [`BUDGET_RSS_BOUND_MB`] (figures in BENCHMARKS.md).
+#[test]
+fn the_window_state_stays_within_its_budget_under_every_workload() {
+    // (The third workload, 300,000 distinct 280-byte hashtags within one trigger, is the
+    // unit test `one_trigger_of_distinct_hashtags_waits_within_the_budget`: through the
+    // embedded broker, 150,000 such messages stalled the consumer at about 113,000, a
+    // problem of its own, not yet understood.)
+    for workload in ["late-hour-windows", "since-1970"] {
+        let started = Instant::now();
+        std::env::set_var("BUDGET_WORKLOAD", workload);
+        in_own_process("live_page::budget_workload_in_this_process");
+        println!("hostile: workload {workload} took {:?}", started.elapsed());
+    }
+}
+
+/// The growth allowed for each workload of
+/// [`the_window_state_stays_within_its_budget_under_every_workload`], with a 10,000-row
+/// budget: at most ~330 bytes a row, in the engine, the all-time counts and a snapshot,
+/// and the consumer's buffers. Without the budget: +100 MB, +400 MB and +1 GB.
+const BUDGET_RSS_BOUND_MB: f64 = 64.0;
+
+#[test]
+#[ignore = "run in its own process by the_window_state_stays_within_its_budget_under_every_workload"]
+fn budget_workload_in_this_process() {
+    let workload = std::env::var("BUDGET_WORKLOAD").unwrap_or_default();
+    let broker = TestBroker::start(3);
+    let dir = temp_dir("budget");
+    let mut window = match workload.as_str() {
+        "since-1970" => WindowConfig::default()
+            .with_time_domain(TimeDomain::EventTime)
+            .with_max_future(None),
+        _ => WindowConfig::sliding(Duration::from_secs(3600), Duration::from_secs(1))
+            .with_time_domain(TimeDomain::EventTime)
+            .with_watermark(Duration::ZERO),
+    };
+    window.max_state_rows = 10_000;
+    window.max_hashtags = 10_000;
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        trigger: Duration::from_secs(1),
+        state_dir: dir.clone(),
+        start_from: StartFrom::Earliest,
+        window,
+        ..Default::default()
+    })
+    .unwrap();
+    pipe.wait_ready(Duration::from_secs(30)).unwrap();
+    let rss_start = rss_kb();
+    let now = Timestamp::now().as_secs_f64();
+    let n: u64 = match workload.as_str() {
+        "since-1970" => {
+            // Before any watermark every time is on time: 200,000 events, each in a
+            // 10-second slice of its own, from 1970 on.
+            produce_from_another_process(
+                &broker.bootstrap,
+                0,
+                200_000,
+                "0",
+                &[("DISTINCT_SPREAD", "10")],
+            );
+            200_000
+        }
+        _ => {
+            // One event now, then 1,000 late ones (60 bytes each), each too late for 3,600
+            // windows.
+            produce_from_another_process(&broker.bootstrap, 0, 1, &now.to_string(), &[]);
+            pipe.wait_for(Duration::from_secs(30), |s| {
+                s.metrics.judging_watermark.is_some()
+            })
+            .unwrap();
+            produce_from_another_process(
+                &broker.bootstrap,
+                1,
+                1_000,
+                &(now - 7200.0).to_string(),
+                &[],
+            );
+            1_001
+        }
+    };
+    let mut rss_max = rss_start;
+    let started = Instant::now();
+    while pipe.totals().input < n && started.elapsed() < Duration::from_secs(300) {
+        rss_max = rss_max.max(rss_kb());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let snap = pipe
+        .wait_for(Duration::from_secs(90), |s| s.totals.input >= n)
+        .unwrap();
+    rss_max = rss_max.max(rss_kb());
+    let growth_mb = rss_max.saturating_sub(rss_start) as f64 / 1024.0;
+    println!(
+        "hostile: workload {workload}: {n} events, RSS growth {growth_mb:.1} MB, state rows {} \
+         of 10000, overflow {}, counted in no window {}, late {}",
+        snap.metrics.state_rows, snap.totals.overflow, snap.totals.unwindowed, snap.totals.late
+    );
+    assert_eq!(snap.totals.input, n);
+    assert_eq!(
+        snap.totals.accepted + snap.totals.late + snap.totals.rejected.total(),
+        n
+    );
+    assert!(snap.metrics.state_rows <= 10_000);
+    assert!(
+        growth_mb < BUDGET_RSS_BOUND_MB,
+        "{workload}: {growth_mb} MB"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 23: slow readers of `/snapshot.json` each pinned a copy of the snapshot (megabytes
+/// with many hashtags) and could keep real clients waiting. Answers are now made once per
+/// trigger and shared; 200 readers that never read cost one copy, and a real client is
+/// answered at once. Runs in a process of its own.
+#[test]
+fn slow_snapshot_readers_pin_no_memory_and_real_clients_are_served() {
+    in_own_process("live_page::slow_readers_in_this_process");
+}
+
+#[test]
+#[ignore = "run in its own process by slow_snapshot_readers_pin_no_memory_and_real_clients_are_served"]
+fn slow_readers_in_this_process() {
+    let broker = TestBroker::start(3);
+    let dir = temp_dir("slow-readers");
+    let pipe = Pipeline::start(PipelineConfig {
+        bootstrap: broker.bootstrap.clone(),
+        trigger: Duration::from_millis(200),
+        state_dir: dir.clone(),
+        window: WindowConfig::sliding(Duration::from_secs(60), Duration::from_secs(10))
+            .with_time_domain(TimeDomain::EventTime),
+        ..Default::default()
+    })
+    .unwrap();
+    pipe.wait_ready(Duration::from_secs(30)).unwrap();
+    // 5,000 distinct 280-byte hashtags: each open window lists 1,000 of them, so the
+    // snapshot's JSON is megabytes.
+    let now = Timestamp::now().as_secs_f64().to_string();
+    produce_from_another_process(&broker.bootstrap, 0, 5_000, &now, &[("DISTINCT_LONG", "1")]);
+    pipe.wait_for(Duration::from_secs(60), |s| s.totals.input >= 5_000)
+        .unwrap();
+    let page = LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
+    let (addr, host) = (page.addr(), page.addr().to_string());
+    let (answer, _) = get(addr, "/snapshot.json", &host);
+    let size_mb = answer.len() as f64 / 1e6;
+    assert!(size_mb > 1.0, "the snapshot is only {size_mb} MB");
+    let rss_start = rss_kb();
+    let (mut slowest, mut rss_max) = (Duration::ZERO, rss_start);
+    let mut readers = Vec::new();
+    for i in 0..200 {
+        // Asks for the snapshot and never reads the answer.
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(format!("GET /snapshot.json HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+            .unwrap();
+        readers.push(s);
+        if i % 20 == 19 {
+            let (answer, took) = get(addr, "/fragment", &host);
+            assert_eq!(status(&answer), 200, "{answer}");
+            slowest = slowest.max(took);
+            rss_max = rss_max.max(rss_kb());
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    rss_max = rss_max.max(rss_kb());
+    let growth_mb = rss_max.saturating_sub(rss_start) as f64 / 1024.0;
+    println!(
+        "hostile: 200 readers of a {size_mb:.1} MB /snapshot.json that never read: RSS growth \
+         {growth_mb:.1} MB, slowest GET /fragment meanwhile {slowest:?}"
+    );
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
+    // 64 connections at once, each with its own copy, would be 64 × size_mb.
+    assert!(growth_mb < 4.0 * size_mb + 10.0, "{growth_mb} MB");
+    drop(readers);
+    page.stop();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -366,11 +366,10 @@ fn stopping_a_group_member_during_an_outage_does_not_hang() {
     .unwrap();
     pipe.wait_ready(Duration::from_secs(60)).unwrap();
     infra.outage(true).unwrap();
-    wait_until(
-        "the status to say unreachable",
-        Duration::from_secs(20),
-        || matches!(pipe.status().broker, BrokerState::Unreachable(_)),
-    );
+    // Every broker is frozen (SIGSTOP): connections hang rather than fail, the worst case.
+    // Some seconds in the outage, as a student would be (the embedded broker's status says
+    // unreachable by then; a frozen Tansu or Kafka may still look connected).
+    std::thread::sleep(Duration::from_secs(3));
     let started = std::time::Instant::now();
     pipe.stop();
     let took = started.elapsed();

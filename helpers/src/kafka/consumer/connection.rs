@@ -84,6 +84,10 @@ pub(super) fn create_consumer(
         _ => "earliest",
     };
     config.set("auto.offset.reset", reset);
+    // Part of the consumer's memory ceiling (issue 23): librdkafka prefetches up to 64 MB of
+    // messages before we read them; 16 MB keeps hundreds of thousands of events a second
+    // flowing.
+    config.set("queued.max.messages.kbytes", "16384");
     if group.is_some() {
         // Group members send heartbeats every second; one silent for 6 s is dropped and its
         // partitions go to the others (short, so rebalances are quick in a classroom).
