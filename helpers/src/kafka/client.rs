@@ -321,6 +321,29 @@ pub(crate) fn ensure_topic_with(
     }
 }
 
+/// An admin client of `bootstrap`, options that wait at most `wait`, and a runtime to wait
+/// for its answers on.
+fn admin(
+    bootstrap: &str,
+    wait: Duration,
+) -> Result<(
+    AdminClient<DefaultClientContext>,
+    AdminOptions,
+    tokio::runtime::Runtime,
+)> {
+    let admin = base_config(bootstrap)
+        .create()
+        .map_err(|e| Error::kafka("creating an admin client", e))?;
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(wait))
+        .request_timeout(Some(wait));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::os("cannot start a runtime", e))?;
+    Ok((admin, opts, rt))
+}
+
 /// Asks the broker to create `topic` through the admin API, briefly: a broker without
 /// the admin API (the embedded one) never answers, and then auto-creation is the way.
 fn create_topic(
@@ -330,9 +353,6 @@ fn create_topic(
     copies: Option<i32>,
     wait: Duration,
 ) -> Result<TopicCreation> {
-    let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
-        .create()
-        .map_err(|e| Error::kafka("creating an admin client", e))?;
     // A broker without the admin API (the embedded one) never answers: try briefly. A
     // real broker answers in milliseconds; if it takes longer, auto-creation (below) or
     // the topic it was creating anyway is found by the caller's metadata requests. A
@@ -349,13 +369,7 @@ fn create_topic(
         partitions_wanted,
         TopicReplication::Fixed(replication),
     );
-    let opts = AdminOptions::new()
-        .operation_timeout(Some(admin_wait))
-        .request_timeout(Some(admin_wait));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::os("cannot start a runtime", e))?;
+    let (admin, opts, rt) = admin(bootstrap, admin_wait)?;
     let outcome = rt.block_on(async {
         tokio::time::timeout(admin_wait, admin.create_topics([&new], &opts)).await
     });
@@ -377,16 +391,7 @@ fn create_topic(
 /// topics live in memory and go with it).
 pub fn delete_topic(bootstrap: &str, topic: &str, wait: Duration) -> Result<bool> {
     validate_name("topic", topic)?;
-    let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
-        .create()
-        .map_err(|e| Error::kafka("creating an admin client", e))?;
-    let opts = AdminOptions::new()
-        .operation_timeout(Some(wait))
-        .request_timeout(Some(wait));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::os("cannot start a runtime", e))?;
+    let (admin, opts, rt) = admin(bootstrap, wait)?;
     let outcome = rt
         .block_on(async { tokio::time::timeout(wait, admin.delete_topics(&[topic], &opts)).await });
     match outcome {

@@ -342,12 +342,14 @@ fn issue_10_the_state_dir_is_not_trusted_as_found() {
     let _ = std::fs::remove_dir_all(&open);
 }
 
-/// Issue 23: `stop` joined the consumer thread with no time limit, so a group member
-/// stopped during an outage could hang the cell. It now returns within
-/// [`helpers::kafka::consumer::STOP_WAIT`], whatever the broker does.
-#[test]
-fn stopping_a_group_member_during_an_outage_does_not_hang() {
-    let state = temp_dir("stop-outage");
+/// The hosted broker of this run (embedded, Tansu or Kafka) in a fresh state folder named
+/// after `name`, and a consumer of it with `config` (its address, folder and a 200 ms
+/// trigger filled in).
+fn hosted_with_consumer(
+    name: &str,
+    config: PipelineConfig,
+) -> (helpers::lab::infra::Infra, Pipeline) {
+    let state = temp_dir(name);
     let infra = helpers::lab::infra::start_with(helpers::lab::infra::InfraConfig {
         backend: Some(crate::support::hosted_backend()),
         state_dir: state.clone(),
@@ -358,12 +360,26 @@ fn stopping_a_group_member_during_an_outage_does_not_hang() {
     let pipe = Pipeline::start(PipelineConfig {
         bootstrap: infra.bootstrap.clone(),
         trigger: Duration::from_millis(200),
-        state_dir: state.clone(),
-        group: Some("stop-during-outage".into()),
-        start_from: StartFrom::Earliest,
-        ..Default::default()
+        state_dir: state,
+        ..config
     })
     .unwrap();
+    (infra, pipe)
+}
+
+/// Issue 23: `stop` joined the consumer thread with no time limit, so a group member
+/// stopped during an outage could hang the cell. It now returns within
+/// [`helpers::kafka::consumer::STOP_WAIT`], whatever the broker does.
+#[test]
+fn stopping_a_group_member_during_an_outage_does_not_hang() {
+    let (infra, pipe) = hosted_with_consumer(
+        "stop-outage",
+        PipelineConfig {
+            group: Some("stop-during-outage".into()),
+            start_from: StartFrom::Earliest,
+            ..Default::default()
+        },
+    );
     pipe.wait_ready(Duration::from_secs(60)).unwrap();
     infra.outage(true).unwrap();
     // Every broker is frozen (SIGSTOP): connections hang rather than fail, the worst case.
@@ -384,21 +400,8 @@ fn stopping_a_group_member_during_an_outage_does_not_hang() {
 
 #[test]
 fn outage_with_data_kept_loses_nothing_and_counts_nothing_twice() {
-    let state = temp_dir("outage");
-    let infra = helpers::lab::infra::start_with(helpers::lab::infra::InfraConfig {
-        backend: Some(crate::support::hosted_backend()),
-        state_dir: state.clone(),
-        wait: Duration::from_secs(30),
-        ..Default::default()
-    })
-    .unwrap();
-    let pipe = Pipeline::start(PipelineConfig {
-        bootstrap: infra.bootstrap.clone(),
-        trigger: Duration::from_millis(200),
-        state_dir: state.clone(),
-        ..Default::default()
-    })
-    .unwrap();
+    let (infra, pipe) = hosted_with_consumer("outage", PipelineConfig::default());
+    let state = infra.config.state_dir.clone();
     pipe.wait_ready(Duration::from_secs(30)).unwrap();
     let producer = Producer::spawn(ProducerConfig {
         bootstrap: infra.bootstrap.clone(),
