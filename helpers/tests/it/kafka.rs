@@ -186,14 +186,15 @@ fn a_restarted_consumer_shows_new_events_at_once_not_a_whole_trigger_later() {
     };
     produce_to_every_partition(&broker, 300, "checkpoint-early-1");
     let first = Pipeline::start(config.clone()).unwrap();
+    // 40 s: well before the 60 s trigger, with room for a CI machine running 50 tests.
     first
-        .wait_for(Duration::from_secs(20), |s| s.totals.input >= 300)
+        .wait_for(Duration::from_secs(40), |s| s.totals.input >= 300)
         .expect("the first trigger, early");
     first.stop();
     produce_to_every_partition(&broker, 200, "checkpoint-early-2");
     let second = Pipeline::start(config).unwrap();
     let snap = second
-        .wait_for(Duration::from_secs(20), |s| s.totals.input >= 500)
+        .wait_for(Duration::from_secs(40), |s| s.totals.input >= 500)
         .expect("the new events within seconds, not after the 60 s trigger");
     assert_eq!(snap.totals.input, 500);
 }
