@@ -256,18 +256,21 @@ pub fn decode(payload: &[u8]) -> Result<Event<'_>, Rejection> {
     if hashtag.chars().any(char::is_control) {
         return Err(Rejection::HashtagControlChar);
     }
-    if hashtag.chars().any(is_bidi_control) {
-        return Err(Rejection::HashtagBidiControl);
-    }
-    if hashtag.chars().any(is_invisible) {
-        return Err(Rejection::HashtagInvisibleChar);
+    // Direction controls and invisible characters are all outside ASCII.
+    if !hashtag.is_ascii() {
+        if hashtag.chars().any(is_bidi_control) {
+            return Err(Rejection::HashtagBidiControl);
+        }
+        if hashtag.chars().any(is_invisible) {
+            return Err(Rejection::HashtagInvisibleChar);
+        }
     }
     let usuario = wire.usuario.map(|t| t.0).unwrap_or_default();
     let texto = wire.texto.map(|t| t.0).unwrap_or_default();
-    if [&hashtag, &usuario, &texto]
-        .iter()
-        .any(|t| has_evcxr_marker(t))
-    {
+    // One pass over the payload finds a marker written plainly; a field that had JSON
+    // escapes (so was decoded into a new string) is checked again as decoded.
+    let escaped = |t: &Cow<'_, str>| matches!(t, Cow::Owned(_)) && has_evcxr_marker(t);
+    if has_evcxr_marker(text) || escaped(&hashtag) || escaped(&usuario) || escaped(&texto) {
         return Err(Rejection::EvcxrMarker);
     }
     let timestamp = wire.timestamp.ok_or(Rejection::MissingTimestamp)?;
@@ -285,9 +288,9 @@ pub fn decode(payload: &[u8]) -> Result<Event<'_>, Rejection> {
 /// Whether `text` holds `EVCXR_` in any case: the prefix of every marker of evcxr's output
 /// protocol (`EVCXR_BEGIN_CONTENT`, `EVCXR_END_CONTENT`).
 pub fn has_evcxr_marker(text: &str) -> bool {
-    text.as_bytes()
-        .windows(6)
-        .any(|w| w.eq_ignore_ascii_case(b"EVCXR_"))
+    // Looks for the rare `_` first (a fast byte search), then at the five bytes before it.
+    text.match_indices('_')
+        .any(|(i, _)| i >= 5 && text.as_bytes()[i - 5..i].eq_ignore_ascii_case(b"EVCXR"))
 }
 
 /// Whether `c` shows as nothing, so a hashtag holding it looks like one without it: zero
@@ -563,6 +566,13 @@ mod tests {
                 Rejection::EvcxrMarker,
                 "{field}"
             );
+        }
+        // Written with JSON escapes, the marker is found in the decoded field.
+        for raw in [
+            br##"{"texto": "\u0045VCXR_BEGIN_CONTENT", "hashtag_principal": "#a", "timestamp": 1}"##.as_slice(),
+            br##"{"hashtag_principal": "#\u0045vcxr\u005fx", "timestamp": 1}"##.as_slice(),
+        ] {
+            assert_eq!(decode(raw).unwrap_err(), Rejection::EvcxrMarker);
         }
         // Invisible characters: #Sp\u{200B}ark would show as #Spark and count apart.
         for c in [
