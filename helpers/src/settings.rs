@@ -264,8 +264,10 @@ pub struct ChildArgs {
 
 /// Parses `T` from the environment alone (no command-line arguments); a bad variable is an
 /// error naming it, its value and what is allowed (every bad one, not only the first).
-fn from_env_only<T: Parser>() -> Result<T> {
-    check_env(&[&T::command()])?;
+/// The variables of the commands in `also` are checked with `T`'s, in the same message.
+fn from_env_only<T: Parser>(also: &[&clap::Command]) -> Result<T> {
+    let ours = T::command();
+    check_env(&[&[&ours], also].concat())?;
     T::try_parse_from(["helpers"]).map_err(|e| clap_error(&e))
 }
 
@@ -376,7 +378,7 @@ struct EnvironmentOnly {
 impl Environment {
     /// Reads the environment; an unusable value is an error naming it.
     pub fn from_env() -> Result<Environment> {
-        from_env_only::<EnvironmentOnly>().map(|e| e.env)
+        from_env_only::<EnvironmentOnly>(&[]).map(|e| e.env)
     }
 
     /// Reads the environment for callers that cannot fail (a default folder, a status
@@ -386,11 +388,6 @@ impl Environment {
     pub fn current() -> Environment {
         let cmd = EnvironmentOnly::command();
         let problems = env_problems(&cmd);
-        if problems.is_empty() {
-            if let Ok(e) = Environment::from_env() {
-                return e;
-            }
-        }
         for (var, value, hint) in &problems {
             eprintln!("warning: {var}={value} is ignored: {hint}");
         }
@@ -510,8 +507,7 @@ impl Settings {
     /// Where things run ([`Environment`]) is read too, so a bad `STREAM_DEMO_BACKEND` or
     /// `STREAM_DEMO_DIR` stops the first cell instead of sending the demo elsewhere.
     pub fn from_env() -> Result<Settings> {
-        check_env(&[&Settings::command(), &EnvironmentOnly::command()])?;
-        let s: Settings = from_env_only()?;
+        let s: Settings = from_env_only(&[&EnvironmentOnly::command()])?;
         s.validate()?;
         Ok(s)
     }
