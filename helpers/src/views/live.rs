@@ -16,11 +16,28 @@
 //! (JupyterLab and Notebook 7 publish their base URL in `#jupyter-config-data`, the classic
 //! notebook in `body[data-base-url]`) it asks `<base_url>proxy/<port>/<secret>/live.js`
 //! and, if our script comes back, points the frame there ([`LivePage::proxy_path`]);
-//! otherwise, or where scripts in outputs do not run (an untrusted notebook, GitHub), the
-//! frame keeps the direct address. The proxy forwards the browser's own `Host` (Jupyter's),
-//! which the checks below refuse; so requests under `/<secret>/` (a random 128-bit path
-//! segment, made when the page starts, known only to the notebook's output) are answered
-//! whatever their `Host`, and the rest only for the loopback names.
+//! otherwise the frame shows the direct address. Where scripts in outputs do not run (an
+//! untrusted notebook, GitHub, an HTML export) the frame stays empty and the link keeps the
+//! direct address. The proxy forwards the browser's own `Host` (Jupyter's), so
+//! requests under `/<secret>/` (a random 128-bit path segment, made when the page starts,
+//! known only to the notebook's output) are answered whatever their `Host`, and nothing
+//! else is.
+//!
+//! # Nothing is sent to a port not verified as this page's
+//! Every request through the proxy carries the browser's Jupyter cookies to whatever
+//! listens on the port, and what answers is shown in Jupyter's own origin. On a shared
+//! machine the port may, once the page has stopped, be another user's program. So:
+//!
+//! * the page holds its port until its process ends: [`LivePage::stop`] closes the server
+//!   but keeps the port bound (not listening: connections are refused), so no other user
+//!   can take it while the kernel lives;
+//! * the frame's script first asks Jupyter itself (`<base_url>api/kernels/<id>`, a request
+//!   that goes no further than the Jupyter server) whether the kernel that made the output
+//!   still runs ([`jupyter_kernel_id`]); only then does it probe the port, through the proxy
+//!   or direct. A notebook reopened after its kernel ended sends nothing to the old port:
+//!   its frame says the page stopped with its kernel (`data-live-via="stopped"`);
+//! * the page's own script, behind the proxy, asks the same before it tries again after a
+//!   failure, and stops for good once the kernel is gone.
 //!
 //! # A server that any local program can talk to
 //! Every program on the machine, and every web page a browser on it opens, can send
@@ -32,10 +49,10 @@
 //!   connection lives longer than [`CONNECTION_LIFETIME`], whatever the client does;
 //! * at most [`MAX_CONNECTIONS`] connections at once: a new one closes the oldest, so
 //!   idle or slow clients cannot keep the page from answering;
-//! * only `Host: 127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>` is answered
-//!   (421 otherwise): a web page that renames itself to 127.0.0.1 through its own DNS
-//!   ("DNS rebinding") cannot read the page. The one exception is a path under the
-//!   page's secret (see above), which such a page cannot know;
+//! * only paths under the page's secret are answered (403 otherwise), whatever the
+//!   `Host`: another user's program on the machine, or a web page that renames itself to
+//!   127.0.0.1 through its own DNS ("DNS rebinding"), cannot know it, so cannot read the
+//!   page. The direct address ([`LivePage::url`]) carries it too;
 //! * every answer forbids scripts other than our own `/live.js` (`Content-Security-Policy`)
 //!   and content-type guessing (`X-Content-Type-Options: nosniff`): even markup that
 //!   escaped escaping would not run.
@@ -91,6 +108,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
 /// Stops the server thread when the last handle goes.
 #[derive(Debug)]
 struct Server {
+    /// Where it listens: held after the stop ([`hold_port`]).
+    addr: SocketAddr,
     /// Tells the accept loop to stop (taken on stop).
     shutdown: Mutex<Option<oneshot::Sender<()>>>,
     /// The server thread.
@@ -100,6 +119,8 @@ struct Server {
 impl Server {
     fn stop(&self) {
         if let Some(tx) = lock(&self.shutdown).take() {
+            // Bound before the listener closes, so the port is never free in between.
+            hold_port(self.addr);
             let _ = tx.send(());
         }
         if let Some(t) = lock(&self.thread).take() {
@@ -152,9 +173,9 @@ impl LivePage {
             page_id: HeaderValue::from_str(&page_id).expect("hex is a header value"),
             pipeline: pipeline.clone(),
             refresh,
-            hosts: allowed_hosts(addr.port()),
             secret: secret.clone(),
             cache: Mutex::default(),
+            kernel_id: jupyter_kernel_id().unwrap_or_default(),
         });
         let thread = std::thread::Builder::new()
             .name("live-page".into())
@@ -168,15 +189,16 @@ impl LivePage {
             addr,
             secret,
             server: Arc::new(Server {
+                addr,
                 shutdown: Mutex::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
             }),
         })
     }
 
-    /// The page's address, e.g. `http://127.0.0.1:41234/`.
+    /// The page's address, with its secret: `http://127.0.0.1:<port>/<secret>/`.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("http://{}/{}/", self.addr, self.secret)
     }
 
     /// Where the server listens.
@@ -190,21 +212,28 @@ impl LivePage {
         format!("proxy/{}/{}/", self.addr.port(), self.secret)
     }
 
-    /// The page inside the notebook: an `<iframe>` (and a link, for a separate tab) on the
-    /// direct address, and a script that switches both to Jupyter's proxy where there is
-    /// one (see the module docs). The script marks its choice on the frame's box:
-    /// `data-live-via` is `probing`, then `proxy` or `direct`.
+    /// The page inside the notebook: an empty `<iframe>` and a link on the direct address,
+    /// and a script that, once it has checked that the kernel which made them still runs,
+    /// points both at Jupyter's proxy where there is one, else at the direct address (see
+    /// the module docs). The script marks its choice on the frame's box: `data-live-via`
+    /// is `probing`, then `proxy`, `direct` or `stopped`.
     pub fn show(&self) -> Html {
         let url = self.url();
         Html::new(
             format!(
-                "<div class=\"stream-demo-live\" data-proxy-path=\"{p}\">\
+                "<div class=\"stream-demo-live\" data-proxy-path=\"{p}\" data-direct=\"{u}\" \
+                 data-kernel-id=\"{k}\" data-stopped=\"{stopped}\">\
                  <p><a href=\"{u}\" target=\"_blank\">{u}</a> ({live})</p>\
-                 <iframe src=\"{u}\" width=\"100%\" height=\"760\" style=\"border:1px solid \
-                     #ddd\"></iframe><script>{FRAME_JS}</script></div>",
+                 <iframe src=\"about:blank\" width=\"100%\" height=\"760\" style=\"border:1px \
+                     solid #ddd\"></iframe><script>{FRAME_JS}</script></div>",
                 u = escape(&url),
                 p = escape(&self.proxy_path()),
+                k = escape(&jupyter_kernel_id().unwrap_or_default()),
                 live = tr("live, refreshes itself", "en vivo, se actualiza sola"),
+                stopped = tr(
+                    "the live page stopped with its kernel: run the notebook again to see it",
+                    "la página en vivo se detuvo con su kernel: ejecuta el cuaderno de nuevo para verla"
+                ),
             ),
             format!("live page: {url}"),
         )
@@ -225,8 +254,79 @@ impl LivePage {
 /// connections waits in the kernel instead of being refused.
 fn bind_loopback() -> std::io::Result<TcpListener> {
     let socket = tokio::net::TcpSocket::new_v4()?;
+    // So that [`hold_port`] can bind the port too (only our own user can: Linux keeps a
+    // port shared this way to sockets of one user).
+    socket.set_reuseport(true)?;
+    // Once the process has ended, its closed connections (TIME_WAIT) do not keep the port.
+    socket.set_reuseaddr(true)?;
     socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     socket.listen(1024)
+}
+
+/// Ports of stopped pages, bound (not listening) until the process ends, at most this many
+/// (then the oldest is let go).
+const HELD_PORTS: usize = 256;
+
+/// Keeps `addr`'s port bound, without listening, until the process ends: connections to it
+/// are refused, and no other user's program can listen there while the notebook that
+/// showed it runs (see the module docs). Best effort: a port that cannot be held is not.
+fn hold_port(addr: SocketAddr) {
+    static HELD: Mutex<VecDeque<tokio::net::TcpSocket>> = Mutex::new(VecDeque::new());
+    let Ok(socket) = tokio::net::TcpSocket::new_v4() else {
+        return;
+    };
+    if socket.set_reuseport(true).is_ok() && socket.bind(addr).is_ok() {
+        let mut held = lock(&HELD);
+        if held.len() == HELD_PORTS {
+            held.pop_front();
+        }
+        held.push_back(socket);
+    }
+}
+
+/// The id of the Jupyter kernel this code runs in: the `<id>` of the connection file
+/// `kernel-<id>.json` that Jupyter names after the kernel and passes on the kernel's
+/// command line (evcxr runs our code in a child of that process: this process and up to
+/// three ancestors are looked at). `None` outside Jupyter.
+pub fn jupyter_kernel_id() -> Option<String> {
+    let mut pid = std::process::id();
+    for _ in 0..4 {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        if let Some(id) = kernel_id_in(&cmdline) {
+            return Some(id);
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+        pid = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        if pid <= 1 {
+            return None;
+        }
+    }
+    None
+}
+
+/// The kernel id in a command line (NUL-separated arguments): the `<id>` of an argument
+/// ending in `kernel-<id>.json`, where `<id>` is a UUID (36 hex digits and dashes).
+fn kernel_id_in(cmdline: &[u8]) -> Option<String> {
+    cmdline.split(|b| *b == 0).find_map(|arg| {
+        let name = arg.rsplit(|b| *b == b'/').next()?;
+        let id = name.strip_prefix(b"kernel-")?.strip_suffix(b".json")?;
+        let uuid = id.len() == 36
+            && id.iter().enumerate().all(|(i, b)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    *b == b'-'
+                } else {
+                    b.is_ascii_hexdigit()
+                }
+            });
+        uuid.then(|| String::from_utf8_lossy(id).into_owned())
+    })
 }
 
 /// 128 random bits from the operating system, as 32 hex digits.
@@ -242,23 +342,12 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The `Host` values answered: loopback names with our port.
-fn allowed_hosts(port: u16) -> [String; 3] {
-    [
-        format!("127.0.0.1:{port}"),
-        format!("localhost:{port}"),
-        format!("[::1]:{port}"),
-    ]
-}
-
 /// What the server serves, shared by the connections.
 struct Site {
     /// The consumer whose snapshots are shown.
     pipeline: Pipeline,
     /// How often the page fetches a new fragment.
     refresh: Duration,
-    /// The `Host` values answered (see [`allowed_hosts`]).
-    hosts: [String; 3],
     /// The secret path segment: under it, any `Host` is answered (Jupyter's proxy).
     secret: Arc<str>,
     /// The newest snapshot's answers, made once and shared by every reader.
@@ -266,6 +355,8 @@ struct Site {
     /// A random id every answer carries ([`PAGE_ID_HEADER`]) and the page knows: its script
     /// stops at once if something else answers at its address.
     page_id: HeaderValue,
+    /// The Jupyter kernel this page runs in ([`jupyter_kernel_id`]; empty outside Jupyter).
+    kernel_id: String,
 }
 
 /// The header that says an answer comes from this very page: the page's script stops at
@@ -395,7 +486,11 @@ impl Site {
             "/" | "/index.html" => respond(
                 StatusCode::OK,
                 "text/html; charset=utf-8",
-                page(self.refresh, self.page_id.to_str().unwrap_or("")),
+                page(
+                    self.refresh,
+                    self.page_id.to_str().unwrap_or(""),
+                    &self.kernel_id,
+                ),
             ),
             "/live.js" => respond(
                 StatusCode::OK,
@@ -450,24 +545,18 @@ impl Site {
         }
     }
 
-    /// Why a request is not answered, if it is not: a `Host` that is not ours (unless the
-    /// path has the secret), a method other than GET/HEAD, or a body.
+    /// Why a request is not answered, if it is not: no `Host`, a path without the secret, a
+    /// method other than GET/HEAD, or a body.
     fn refusal(&self, req: &Request<Incoming>, has_secret: bool) -> Option<Response<Shared>> {
-        let Some(host) = req.headers().get(header::HOST) else {
+        if !req.headers().contains_key(header::HOST) {
             return Some(plain(StatusCode::BAD_REQUEST, "a Host header is required"));
-        };
-        let host = host.to_str().unwrap_or("").to_ascii_lowercase();
-        let authority_ok = req
-            .uri()
-            .authority()
-            .is_none_or(|a| self.hosts.iter().any(|h| h == a.as_str()));
-        if !has_secret && (!self.hosts.contains(&host) || !authority_ok) {
+        }
+        if !has_secret {
+            // Any program of any user on the machine can reach the port: without the secret
+            // (which only the notebook's output shows) nothing is answered.
             return Some(plain(
-                StatusCode::MISDIRECTED_REQUEST,
-                &format!(
-                    "this page answers only to {} (or localhost, [::1] with that port)",
-                    self.hosts[0]
-                ),
+                StatusCode::FORBIDDEN,
+                "this page answers only under its secret path: open the address the notebook shows",
             ));
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -549,11 +638,27 @@ fn fragment(pipeline: &Pipeline) -> String {
 /// each request carries the browser's Jupyter cookies to whatever listens on the port, so
 /// every answer must carry this page's id ([`PAGE_ID_HEADER`], also in `data-page-id`):
 /// a successful answer without it (another program took the port) stops the script at
-/// once, after that one request.
+/// once, after that one request; and, behind the proxy, it tries again after a failure
+/// only while the notebook's kernel runs (`data-kernel-id`, asked of Jupyter itself),
+/// since that kernel holds the port (see the module docs).
 /// Its first line is what the notebook's frame script looks for (see [`FRAME_JS`]).
 const LIVE_JS: &str = r#"// stream-demo live page
 const every = Number(document.body.dataset.refreshMs) || 2000;
 const id = document.body.dataset.pageId || '';
+const kernel = document.body.dataset.kernelId || '';
+// Behind Jupyter's proxy (<base>proxy/<port>/<secret>/) every request carries the
+// browser's Jupyter cookies to the port: after a failure, try again only while the
+// notebook's kernel, which holds the port, still runs (Jupyter itself answers that).
+const proxied = location.pathname.match(/^(.*\/)proxy\/\d+\/[0-9a-f]{32}\/[^/]*$/);
+async function kernelRuns() {
+  if (!proxied || !kernel) return true;
+  try {
+    const r = await fetch(proxied[1] + 'api/kernels/' + encodeURIComponent(kernel), {cache: 'no-store'});
+    return r.ok;
+  } catch (e) {
+    return false;
+  }
+}
 let failures = 0;
 let failingSince = null;
 async function refresh() {
@@ -574,7 +679,10 @@ async function refresh() {
   } catch (e) {
     failures += 1;
     if (failingSince === null) failingSince = Date.now();
-    if (Date.now() - failingSince > 600000) {
+    if (!(await kernelRuns())) {
+      clock.textContent = 'the notebook\'s kernel stopped: this page is over';
+      again = false;
+    } else if (Date.now() - failingSince > 600000) {
       clock.textContent = 'the notebook stopped serving this page';
       again = false;
     } else {
@@ -588,50 +696,101 @@ refresh();
 
 /// The script in the notebook's frame ([`LivePage::show`]): in a page served by a
 /// Jupyter server (its base URL in `#jupyter-config-data`, or `body[data-base-url]` in the
-/// classic notebook), it asks for `<base_url><proxy path>live.js`; if our script comes
-/// back (`jupyter-server-proxy` is there and the page is up), the frame and the link move
-/// to the proxy. Otherwise they keep the direct address. It runs where the notebook's
-/// outputs are trusted (JupyterLab and Notebook 7 run scripts in a trusted `text/html`
-/// output; a notebook you ran yourself is trusted), and nowhere else, which is fine: the
-/// direct address is the fallback. The box gets `data-live-via`: `probing`, then `proxy`
-/// or `direct`. No `EVCXR_` and no `</` inside (it sits in a `<script>` element of an
-/// evcxr output).
+/// classic notebook), it first asks Jupyter (`<base_url>api/kernels/<id>`) whether the
+/// kernel that made the output still runs; if not, it sends nothing to the page's port
+/// and says the page stopped with its kernel. If it runs, it asks for
+/// `<base_url><proxy path>live.js`; if our script comes back (`jupyter-server-proxy` is
+/// there), the frame and the link go to the proxy, else to the direct address. Outside a
+/// Jupyter page, or without a kernel id, it loads nothing (`unverified`). It runs where
+/// the notebook's outputs are trusted (JupyterLab and Notebook 7 run scripts in a trusted
+/// `text/html` output; a notebook you ran yourself is trusted). The box gets
+/// `data-live-via`: `probing`, then `proxy`, `direct`, `stopped` or `unverified`. No
+/// `EVCXR_` and no `</` inside (it sits in a `<script>` element of an evcxr output).
 const FRAME_JS: &str = "(function () {\
   var box = document.currentScript && document.currentScript.parentElement;\
   if (!box || !box.dataset.proxyPath) return;\
   box.dataset.liveVia = 'probing';\
+  var frame = box.querySelector('iframe'), link = box.querySelector('a');\
+  function use(u, via) { frame.src = u; link.href = u; link.textContent = u; box.dataset.liveVia = via; }\
+  function stopped() {\
+    box.dataset.liveVia = 'stopped'; link.removeAttribute('href');\
+    link.textContent = box.dataset.stopped; frame.style.display = 'none';\
+  }\
   var base = null, cfg = document.getElementById('jupyter-config-data');\
   if (cfg) { try { base = JSON.parse(cfg.textContent).baseUrl; } catch (e) {} }\
   if (!base && document.body) base = document.body.getAttribute('data-base-url');\
-  if (!base) { box.dataset.liveVia = 'direct'; return; }\
+  var kernel = box.dataset.kernelId;\
+  if (!base || !kernel) { box.dataset.liveVia = 'unverified'; return; }\
   if (base.charAt(base.length - 1) !== '/') base += '/';\
-  var url = base + box.dataset.proxyPath;\
-  fetch(url + 'live.js', {cache: 'no-store', credentials: 'same-origin'})\
-    .then(function (r) { return r.ok ? r.text() : ''; })\
-    .then(function (text) {\
-      if (text.indexOf('// stream-demo live page') !== 0) throw new Error('no proxy');\
-      var abs = new URL(url, location.href).href;\
-      box.querySelector('iframe').src = abs;\
-      var link = box.querySelector('a');\
-      link.href = abs; link.textContent = abs;\
-      box.dataset.liveVia = 'proxy';\
-    })\
-    .catch(function () { box.dataset.liveVia = 'direct'; });\
+  var xsrf = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);\
+  fetch(base + 'api/kernels/' + encodeURIComponent(kernel), {cache: 'no-store',\
+      credentials: 'same-origin', headers: xsrf ? {'X-XSRFToken': decodeURIComponent(xsrf[1])} : {}})\
+    .then(function (r) { return r.ok ? r.json() : null; })\
+    .then(function (k) {\
+      if (!k || k.id !== kernel) { stopped(); return; }\
+      var url = base + box.dataset.proxyPath;\
+      return fetch(url + 'live.js', {cache: 'no-store', credentials: 'same-origin'})\
+        .then(function (r) { return r.ok ? r.text() : ''; })\
+        .then(function (text) {\
+          if (text.indexOf('// stream-demo live page') !== 0) throw new Error('no proxy');\
+          use(new URL(url, location.href).href, 'proxy');\
+        })\
+        .catch(function () { use(box.dataset.direct, 'direct'); });\
+    }, stopped);\
 })();";
 
-fn page(refresh: Duration, page_id: &str) -> String {
+fn page(refresh: Duration, page_id: &str, kernel_id: &str) -> String {
     let ms = refresh.as_millis().max(500);
     format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>Trending hashtags (live)</title>
 <style>body{{font-family:sans-serif;margin:8px}} td,th{{font-family:monospace}}</style>
 <noscript><meta http-equiv="refresh" content="{secs}"></noscript>
-</head><body data-refresh-ms="{ms}" data-page-id="{page_id}">
+</head><body data-refresh-ms="{ms}" data-page-id="{page_id}" data-kernel-id="{kernel_id}">
 <h3>Trending hashtags <small id="clock" style="color:#888"></small></h3>
 <div id="dashboard">Loading…</div>
 <script src="live.js"></script>
 </body></html>"#,
         secs = (ms / 1000).max(1),
+        kernel_id = escape(kernel_id),
         ms = ms
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_id_is_read_from_the_connection_file_on_the_command_line() {
+        let id = "0b8f2c3e-6d4a-4f1e-9a7b-2c5d8e1f3a6b";
+        let cmd = format!("/opt/x/evcxr_jupyter\0--control_file\0/run/jupyter/kernel-{id}.json\0");
+        assert_eq!(kernel_id_in(cmd.as_bytes()).as_deref(), Some(id));
+        // The hub's start script passes the file alone.
+        let cmd = format!("/bin/sh\0/hub/bin/rust-kernel\0kernel-{id}.json\0");
+        assert_eq!(kernel_id_in(cmd.as_bytes()).as_deref(), Some(id));
+        // Anything else is no kernel id.
+        for cmd in [
+            "python\0-m\0ipykernel\0-f\0/tmp/tmpab12.json\0",
+            "x\0kernel-0b8f2c3e.json\0",
+            "x\0kernel-0b8f2c3e-6d4a-4f1e-9a7b-2c5d8e1f3a6bX.json\0",
+            "x\0kernel-0b8f2c3e_6d4a_4f1e_9a7b_2c5d8e1f3a6b.json\0",
+            "x\0kernel-0b8f2c3e-6d4a-4f1e-9a7b-2c5d8e1f3a6g.json\0",
+            "",
+        ] {
+            assert_eq!(kernel_id_in(cmd.as_bytes()), None, "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn the_frame_script_sends_nothing_to_the_port_before_jupyter_says_the_kernel_runs() {
+        // The order in the script: the kernel check, then the probe of the port.
+        let kernels = FRAME_JS.find("'api/kernels/'").expect("kernel check");
+        let probe = FRAME_JS.find("'live.js'").expect("probe");
+        let direct = FRAME_JS.find("box.dataset.direct").expect("direct");
+        assert!(kernels < probe && kernels < direct, "{FRAME_JS}");
+        assert!(!FRAME_JS.contains("</") && !FRAME_JS.contains("EVCXR_"));
+        // Nothing is loaded before the script chose: the frame starts empty.
+        assert!(!FRAME_JS.contains("frame.src = box"), "{FRAME_JS}");
+    }
 }

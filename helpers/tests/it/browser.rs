@@ -111,17 +111,24 @@ fn chromium_shows_the_table_and_both_charts() {
         "hostile hashtag never becomes markup"
     );
 
-    // Under a path prefix (as behind jupyter-server-proxy) the page's links stay under it.
+    // The page is under its secret path (as behind jupyter-server-proxy, under a longer
+    // prefix), and its links stay under it: without the secret, nothing.
     let secret = page
         .proxy_path()
         .splitn(3, '/')
         .nth(2)
         .expect("proxy/<port>/<secret>/")
         .to_string();
-    let dom = headless(&format!("{}{secret}", page.url()), &["--dump-dom"]);
     assert!(
-        dom.contains("stream-demo-table") && dom.contains(">#Spark<"),
-        "no table under the prefix:\n{dom}"
+        page.url().ends_with(&format!("/{secret}")),
+        "{}",
+        page.url()
+    );
+    let bare = format!("http://{}/", page.addr());
+    let dom = headless(&bare, &["--dump-dom"]);
+    assert!(
+        !dom.contains("stream-demo-table") && !dom.contains("#Spark"),
+        "the page without its secret:\n{dom}"
     );
 
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts/live-page.png");
@@ -148,7 +155,7 @@ type Script = fn(usize) -> (u16, bool, &'static str);
 /// page id is the real one) and answers `/fragment` as `script` says. Returns its address
 /// and how many `/fragment` requests came.
 fn stand_in(
-    real: std::net::SocketAddr,
+    page: &LivePage,
     script: Script,
 ) -> (
     std::net::SocketAddr,
@@ -156,6 +163,7 @@ fn stand_in(
 ) {
     use std::io::{Read, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
+    let real = page.addr();
     let fetch = |path: &str| {
         let mut s = std::net::TcpStream::connect(real).unwrap();
         write!(
@@ -173,8 +181,11 @@ fn stand_in(
             .to_string();
         (id, body.to_string())
     };
-    let (id, html) = fetch("/");
-    let (_, js) = fetch("/live.js");
+    // The page's own path, with its secret: `/<secret>/`.
+    let url = page.url();
+    let path = url.trim_start_matches("http://").split_once('/').unwrap().1;
+    let (id, html) = fetch(&format!("/{path}"));
+    let (_, js) = fetch(&format!("/{path}live.js"));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let count = std::sync::Arc::new(AtomicUsize::new(0));
@@ -228,7 +239,7 @@ fn the_live_page_recovers_after_failures_and_stops_for_a_foreign_answer() {
     .unwrap();
     let page = LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
     // Four failures (a proxy's "nothing listens here"), then the page answers again.
-    let (addr, count) = stand_in(page.addr(), |n| {
+    let (addr, count) = stand_in(&page, |n| {
         if n < 4 {
             (503, false, "nothing listens")
         } else {
@@ -242,7 +253,7 @@ fn the_live_page_recovers_after_failures_and_stops_for_a_foreign_answer() {
     assert!(dom.contains("recovered after failures"), "{dom}");
     assert!(count.load(Ordering::SeqCst) >= 5);
     // Another program at the address: one request, then nothing more.
-    let (addr, count) = stand_in(page.addr(), |_| (200, false, "<p>a foreign page</p>"));
+    let (addr, count) = stand_in(&page, |_| (200, false, "<p>a foreign page</p>"));
     let dom = headless(
         &format!("http://{addr}/"),
         &["--dump-dom", "--virtual-time-budget=30000"],

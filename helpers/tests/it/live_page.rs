@@ -52,6 +52,13 @@ fn get(addr: SocketAddr, path: &str, host: &str) -> (String, Duration) {
     )
 }
 
+/// The page's path prefix with its secret, `/<secret>/` (from its address).
+fn secret_path(page: &LivePage) -> String {
+    let url = page.url();
+    let path = &url[url.find("//").unwrap() + 2..];
+    path[path.find('/').unwrap()..].to_string()
+}
+
 /// The status code of an answer.
 fn status(answer: &str) -> u16 {
     answer
@@ -113,17 +120,18 @@ fn one_byte_a_second(addr: SocketAddr) -> Option<Duration> {
 }
 
 #[test]
-fn the_page_answers_only_loopback_names_and_bare_gets() {
+fn the_page_answers_only_under_its_secret_and_only_bare_gets() {
     let (_pipe, page) = page();
     let addr = page.addr();
     let port = addr.port();
+    let sp = secret_path(&page);
+    assert_eq!(page.url(), format!("http://127.0.0.1:{port}{sp}"));
     for host in [
         format!("127.0.0.1:{port}"),
         format!("localhost:{port}"),
-        format!("LOCALHOST:{port}"),
         format!("[::1]:{port}"),
     ] {
-        let (answer, _) = get(addr, "/fragment", &host);
+        let (answer, _) = get(addr, &format!("{sp}fragment"), &host);
         assert_eq!(status(&answer), 200, "Host {host}: {answer}");
         let lower = answer.to_ascii_lowercase();
         assert!(
@@ -135,54 +143,51 @@ fn the_page_answers_only_loopback_names_and_bare_gets() {
             "{answer}"
         );
     }
-    // DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own name.
+    // Without the secret nothing is answered, whatever the Host: another user's program
+    // on the machine, or a page of evil.example resolved to 127.0.0.1 (DNS rebinding).
     for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
         "evil.example".to_string(),
-        format!("evil.example:{port}"),
-        format!("127.0.0.1:{}", port.wrapping_add(1)),
         format!("127.0.0.2:{port}"),
-        "127.0.0.1".to_string(),
     ] {
-        let (answer, _) = get(addr, "/snapshot.json", &host);
-        assert_eq!(status(&answer), 421, "Host {host}: {answer}");
-        assert!(
-            !answer.contains("null") && !answer.contains("{\""),
-            "{answer}"
-        );
+        for path in ["/", "/fragment", "/snapshot.json", "/live.js"] {
+            let (answer, _) = get(addr, path, &host);
+            assert_eq!(status(&answer), 403, "Host {host} {path}: {answer}");
+            assert!(
+                !answer.contains("null") && !answer.contains("{\"") && !answer.contains("<table"),
+                "{answer}"
+            );
+        }
     }
-    let (answer, _) = exchange(addr, "GET / HTTP/1.0\r\n\r\n");
+    let (answer, _) = exchange(addr, &format!("GET {sp} HTTP/1.0\r\n\r\n"));
     assert_eq!(status(&answer), 400, "no Host: {answer}");
     let (answer, _) = exchange(
         addr,
-        &format!("GET http://evil.example/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
-    );
-    assert_eq!(status(&answer), 421, "absolute form: {answer}");
-    let (answer, _) = exchange(
-        addr,
         &format!(
-            "POST /fragment HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 5\r\n\r\nhello"
+            "POST {sp}fragment HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 5\r\n\r\nhello"
         ),
     );
     assert_eq!(status(&answer), 405, "{answer}");
     let (answer, _) = exchange(
         addr,
-        &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 100000\r\n\r\n"),
+        &format!("GET {sp} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 100000\r\n\r\n"),
     );
     assert_eq!(status(&answer), 413, "{answer}");
     let long = "a".repeat(MAX_HEAD_BYTES);
     let (answer, _) = exchange(
         addr,
-        &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX: {long}\r\n\r\n"),
+        &format!("GET {sp} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX: {long}\r\n\r\n"),
     );
     assert_eq!(status(&answer), 431, "{answer}");
     // The page runs no inline script: its one script is a file of ours.
-    let (answer, _) = get(addr, "/", &format!("127.0.0.1:{port}"));
+    let (answer, _) = get(addr, &sp, &format!("127.0.0.1:{port}"));
     assert!(
         answer.contains("<script src=\"live.js\"></script>"),
         "{answer}"
     );
     assert!(!answer.contains("<script>"), "{answer}");
-    let (answer, _) = get(addr, "/live.js", &format!("127.0.0.1:{port}"));
+    let (answer, _) = get(addr, &format!("{sp}live.js"), &format!("127.0.0.1:{port}"));
     assert_eq!(status(&answer), 200);
     assert!(answer.contains("fetch('fragment'"), "{answer}");
     // A client that sends a byte a second is cut off after the header timeout.
@@ -241,7 +246,7 @@ fn under_its_secret_path_the_page_answers_any_host() {
             format!("/{}/fragment", &secret[..31]),
         ] {
             let (answer, _) = get(addr, &path, host);
-            assert_eq!(status(&answer), 421, "Host {host} {path}: {answer}");
+            assert_eq!(status(&answer), 403, "Host {host} {path}: {answer}");
         }
     }
     // The page under the secret loads its script and fragment from under the secret too.
@@ -256,7 +261,9 @@ fn under_its_secret_path_the_page_answers_any_host() {
     // The notebook's frame: the direct address, the proxy path and the script that picks.
     let frame = page.show().markup;
     assert!(
-        frame.contains(&format!("<iframe src=\"http://127.0.0.1:{port}/\"")),
+        frame.contains(&format!(
+            "data-direct=\"http://127.0.0.1:{port}/{secret}/\""
+        )) && frame.contains("<iframe src=\"about:blank\""),
         "{frame}"
     );
     assert!(
@@ -316,7 +323,7 @@ fn hostile_clients_in_this_process() {
         idle.push(TcpStream::connect(addr).unwrap());
         if i % 200 == 199 {
             // A normal request, in the middle of it all.
-            let (answer, took) = get(addr, "/fragment", &host);
+            let (answer, took) = get(addr, &format!("{}fragment", secret_path(&page)), &host);
             assert_eq!(status(&answer), 200, "{answer}");
             assert!(answer.contains("Waiting for the first trigger"), "{answer}");
             slowest = slowest.max(took);
@@ -326,7 +333,7 @@ fn hostile_clients_in_this_process() {
     let (sent, cut_after) = endless.join().unwrap();
     let slow_cut = slow.join().unwrap();
     for _ in 0..5 {
-        let (answer, took) = get(addr, "/fragment", &host);
+        let (answer, took) = get(addr, &format!("{}fragment", secret_path(&page)), &host);
         assert_eq!(status(&answer), 200, "{answer}");
         slowest = slowest.max(took);
     }
@@ -352,6 +359,10 @@ fn hostile_clients_in_this_process() {
     assert!(
         TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err(),
         "a stopped page no longer accepts connections"
+    );
+    assert!(
+        std::net::TcpListener::bind(addr).is_err(),
+        "a stopped page's port stays held while its process runs (no other program listens there)"
     );
     drop(idle);
 }
@@ -422,7 +433,7 @@ fn distinct_hashtags_in_this_process() {
         sent += k;
         // The page answers while the consumer catches up.
         while pipe.totals().input < sent && started.elapsed() < Duration::from_secs(600) {
-            let (answer, took) = get(addr, "/fragment", &host);
+            let (answer, took) = get(addr, &format!("{}fragment", secret_path(&page)), &host);
             assert_eq!(status(&answer), 200, "{answer}");
             slowest = slowest.max(took);
             gets += 1;
@@ -671,7 +682,7 @@ fn slow_readers_in_this_process() {
         .unwrap();
     let page = LivePage::start(&pipe, Duration::from_secs(1)).unwrap();
     let (addr, host) = (page.addr(), page.addr().to_string());
-    let (answer, _) = get(addr, "/snapshot.json", &host);
+    let (answer, _) = get(addr, &format!("{}snapshot.json", secret_path(&page)), &host);
     let size_mb = answer.len() as f64 / 1e6;
     assert!(size_mb > 1.0, "the snapshot is only {size_mb} MB");
     let rss_start = rss_kb();
@@ -680,11 +691,17 @@ fn slow_readers_in_this_process() {
     for i in 0..200 {
         // Asks for the snapshot and never reads the answer.
         let mut s = TcpStream::connect(addr).unwrap();
-        s.write_all(format!("GET /snapshot.json HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
-            .unwrap();
+        s.write_all(
+            format!(
+                "GET {}snapshot.json HTTP/1.1\r\nHost: {host}\r\n\r\n",
+                secret_path(&page)
+            )
+            .as_bytes(),
+        )
+        .unwrap();
         readers.push(s);
         if i % 20 == 19 {
-            let (answer, took) = get(addr, "/fragment", &host);
+            let (answer, took) = get(addr, &format!("{}fragment", secret_path(&page)), &host);
             assert_eq!(status(&answer), 200, "{answer}");
             slowest = slowest.max(took);
             rss_max = rss_max.max(rss_kb());
