@@ -253,23 +253,8 @@ def run(browser, lab):
     shot(page, "3-live-frame-proxy.png", live, ".stream-demo-live")
     live_port = re.search(r"proxy/(\d+)/", src or "proxy/0/").group(1)
 
-    # Direct: a second window where the proxy is missing (every proxy/ URL answers 404).
-    # It shows the notebook as saved now, with the live cell's output.
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Save Notebook$")).click()
-    time.sleep(2)
-    direct = browser.new_context(viewport={"width": 1400, "height": 1000})
-    direct.route(re.compile(r".*/proxy/\d+/.*"), lambda route: route.fulfill(status=404, body="no proxy here"))
-    page2 = direct.new_page()
-    page2.goto(f"{lab.url}lab/workspaces/direct/tree/{COPY}?token={lab.token}")
-    via2, src2, shows2 = wait_live_frame(page2, 120)
-    log(f"live frame without the proxy: {via2}, {src2}")
-    check(via2 == "direct", "without the proxy, the frame's script falls back to the direct address", via2)
-    check(src2 == f"http://127.0.0.1:{live_port}/",
-          "without jupyter-server-proxy the live frame keeps the direct address", src2)
-    check(shows2, "the live frame, direct, shows the trending table")
-    shot(page2, "4-live-frame-direct.png", page2.evaluate(JS_FIND_CELL, "live.show()"), ".stream-demo-live")
-    direct.close()
+    check_direct(page, lambda: browser.new_context(viewport={"width": 1400, "height": 1000}),
+                 f"{lab.url}lab/workspaces/direct/tree/{COPY}?token={lab.token}", live_port)
 
     # Until every code cell ran (or an error stopped Run All).
     state = None
@@ -308,10 +293,60 @@ def run(browser, lab):
     }""", i)
     check(left == 0, "the clean-up table reports 0 processes left running", repr(left))
 
-    # Slides: RISE (jupyterlab-rise) is installed, and its preview shows the lesson's first
-    # slide (the cells' slide metadata) in a panel of its own.
+    check_slides(page)
+    context.close()
+
+
+def check_direct(page, new_context, url, live_port, name=""):
+    """Saves the notebook open in `page`, opens it at `url` in a second window where the
+    proxy is missing (every proxy/ URL answers 404) and checks that the live frame falls
+    back to the direct address and shows the trending table there."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Save Notebook$")).click()
+    time.sleep(2)
+    direct = new_context()
+    direct.route(re.compile(r".*/proxy/\d+/.*"), lambda route: route.fulfill(status=404, body="no proxy here"))
+    page2 = direct.new_page()
+    page2.goto(url)
+    via2, src2, shows2 = wait_live_frame(page2, 120)
+    log(f"live frame without the proxy: {via2}, {src2}")
+    check(via2 == "direct", "without the proxy, the frame's script falls back to the direct address", via2)
+    check(re.fullmatch(rf"http://127\.0\.0\.1:{live_port}/[0-9a-f]{{32}}/", src2 or "") is not None,
+          "without jupyter-server-proxy the live frame keeps the direct address", src2)
+    check(shows2, "the live frame, direct, shows the trending table")
+    shot(page2, f"{name}4-live-frame-direct.png", page2.evaluate(JS_FIND_CELL, "live.show()"), ".stream-demo-live")
+    direct.close()
+
+
+JS_SLIDE = """() => { const s = document.querySelector('.reveal .slides section.present');
+  return s ? s.textContent.slice(0, 200) : null; }"""
+
+
+def check_slides(page, name="", tab=False):
+    """RISE (jupyterlab-rise) is installed, and its preview shows the lesson's first slide
+    (the cells' slide metadata) in a panel of its own; or, with `tab`, its slideshow in a
+    tab of its own (on JupyterHub, whose servers forbid framing their pages, the preview
+    panel stays empty)."""
     has = page.evaluate("() => ['RISE:slideshow', 'RISE:preview'].map(c => window.jupyterapp.commands.hasCommand(c))")
     check(all(has), "RISE's slideshow and preview commands are there", repr(has))
+    if tab:
+        with page.context.expect_page(timeout=60_000) as opened:
+            page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;"
+                          " return window.jupyterapp.commands.execute('RISE:slideshow'); }")
+        show = opened.value
+        try:
+            show.wait_for_function(f"() => {{ const t = ({JS_SLIDE})(); return t && t.includes('Live stream'); }}",
+                                   timeout=60_000)
+            slide = show.evaluate(JS_SLIDE)
+        except Exception as e:  # noqa: BLE001 - reported below
+            log(f"no title slide in the slideshow's tab: {e}")
+            slide = None
+        show.screenshot(path=str(ARTIFACTS / f"{name}7-slides.png"))
+        log(f"screenshot {(ARTIFACTS / f'{name}7-slides.png').relative_to(REPO)}")
+        check(bool(slide) and "Live stream processing" in slide,
+              "the RISE slideshow shows the lesson's title slide", repr(slide))
+        show.close()
+        return
     # The preview opens at the active cell: the first one, the lesson's title.
     page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;"
                   " return window.jupyterapp.commands.execute('RISE:preview'); }")
@@ -320,8 +355,7 @@ def run(browser, lab):
         frames = [f for f in page.frames if f != page.main_frame]
         for f in frames:
             try:
-                slide = f.evaluate("() => { const s = document.querySelector('.reveal .slides section.present');"
-                                   " return s ? s.textContent.slice(0, 200) : null; }")
+                slide = f.evaluate(JS_SLIDE)
             except Exception:  # noqa: BLE001 - the frame may still be loading
                 slide = None
             if slide:
@@ -329,11 +363,10 @@ def run(browser, lab):
         if slide:
             break
         time.sleep(1)
-    page.screenshot(path=str(ARTIFACTS / "7-slides.png"))
-    log(f"screenshot {(ARTIFACTS / '7-slides.png').relative_to(REPO)}")
+    page.screenshot(path=str(ARTIFACTS / f"{name}7-slides.png"))
+    log(f"screenshot {(ARTIFACTS / f'{name}7-slides.png').relative_to(REPO)}")
     check(bool(slide) and "Live stream processing" in slide,
           "the RISE preview shows the lesson's title slide", repr(slide))
-    context.close()
 
 
 def leftovers(state_dir):
@@ -372,6 +405,7 @@ def main():
         env.setdefault(k, v)
     env["STREAM_DEMO_DIR"] = state_dir
     env.setdefault("EVCXR_TMPDIR", str(REPO / ".evcxr-build"))
+    env["CARGO_HOME"] = str(REPO / ".cargo-home")  # as scripts/kernel_env sets it
     env["PATH"] = f"{BIN}:{Path.home() / '.cargo/bin'}:{env.get('PATH', '')}"
     # A lab of its own: user settings, workspaces and config start empty (no news prompt).
     for var, sub in (("JUPYTERLAB_SETTINGS_DIR", "settings"), ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
