@@ -151,8 +151,10 @@ def part_of(cmd):
     """What a student's process is, for the memory figures."""
     if "jupyterhub-singleuser" in cmd:
         return "jupyter server"
-    if "evcxr_jupyter" in cmd or "rust-kernel" in cmd:
-        return "kernel (with the consumer)"
+    if "evcxr_jupyter" in cmd and "--control_file" in cmd:
+        return "kernel (evcxr, its rust-analyzer)"
+    if "evcxr_jupyter" in cmd:
+        return "kernel's runtime (cells, consumer, live page)"
     if re.search(r"(^|/)(cargo|rustc|cc|ld|x86_64-linux-gnu-gcc)( |$)", cmd):
         return "compiler"
     if re.search(r"/broker( |$)", cmd):
@@ -199,11 +201,15 @@ class Student:
         self.page.click("#login_submit")
 
     def open_lesson(self):
+        """JupyterLab is there: the student opens the lesson (the kernel starts)."""
         self.page.wait_for_url(re.compile(rf".*/user/{self.name}/lab.*"), timeout=180_000)
         self.times["login to JupyterLab"] = time.monotonic() - self.t0
         self.page.goto(f"{self.hub.url}/user/{self.name}/lab/tree/Notebook.ipynb")
+
+    def run_all(self):
+        """Once the kernel is ready: Run > Run All Cells."""
         self.page.wait_for_function(
-            "() => { const s = (" + lt.JS_STATE + ")(); return s && s.kernel === 'idle'; }", timeout=180_000)
+            "() => { const s = (" + lt.JS_STATE + ")(); return s && s.kernel === 'idle'; }", timeout=300_000)
         self.times["login to the notebook, kernel ready"] = time.monotonic() - self.t0
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
@@ -260,7 +266,7 @@ def isolation(a, b):
         r = sh("ls", str(x.home), user=y.name)
         check(r.returncode != 0, f"{y.name} cannot list {x.name}'s home (notebooks, checkpoints)")
         progs = {pid: cmd for pid, (_, cmd) in processes(x.uid).items()
-                 if part_of(cmd) in ("broker", "producer", "kernel (with the consumer)")}
+                 if part_of(cmd) in ("broker", "producer") or part_of(cmd).startswith("kernel")}
         check(len(progs) >= 3, f"{x.name}'s kernel, broker and producer run as {x.name}",
               "; ".join(progs.values())[:300])
         for pid in progs:
@@ -427,6 +433,8 @@ def main():
                     s.login()
                 for s in students:
                     s.open_lesson()
+                for s in students:
+                    s.run_all()
                     log(f"{s.name}: Run All ({s.times['login to the notebook, kernel ready']:.0f} s after login)")
                 deadline = time.monotonic() + lt.RUN_TIMEOUT
                 while not all(s.first_chart() for s in students):
@@ -454,12 +462,7 @@ def main():
                 if not measure:
                     full_run(students)
             except Exception:
-                for i, ctx in enumerate(browser.contexts):
-                    for j, pg in enumerate(ctx.pages):
-                        try:
-                            pg.screenshot(path=str(ARTIFACTS / f"failure-{i}-{j}.png"))
-                        except Exception:  # noqa: BLE001 - best effort
-                            pass
+                lt.failure_screenshots(browser)
                 raise
             finally:
                 browser.close()
@@ -468,7 +471,9 @@ def main():
     finally:
         figures["per student"] = {s.name: {"times, s": {k: round(v, 1) for k, v in s.times.items()},
                                            "CPU while the stream runs, cores": round(s.cpu or 0, 2),
-                                           "peak memory, MB": {k: round(v) for k, v in s.peak.items()}}
+                                           "peak memory, MB": {k: round(v) for k, v in s.peak.items()},
+                                           "home folder (its build folder of links included), MB":
+                                               int(sh("du", "-sm", str(s.home)).stdout.split()[0] or 0)}
                                   for s in students}
         hub.stop()
         time.sleep(3)

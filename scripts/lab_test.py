@@ -369,6 +369,16 @@ def check_slides(page, name="", tab=False):
           "the RISE preview shows the lesson's title slide", repr(slide))
 
 
+def failure_screenshots(browser):
+    """What every open page showed when a test failed: artifacts/.../failure-<i>-<j>.png."""
+    for i, ctx in enumerate(browser.contexts):
+        for j, pg in enumerate(ctx.pages):
+            try:
+                pg.screenshot(path=str(ARTIFACTS / f"failure-{i}-{j}.png"))
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+
+
 def leftovers(state_dir):
     """Pids of processes whose command line names the run's state directory."""
     found = []
@@ -427,12 +437,7 @@ def main():
             try:
                 run(browser, lab)
             except Exception:
-                for i, ctx in enumerate(browser.contexts):  # what the lab showed when it failed
-                    for j, pg in enumerate(ctx.pages):
-                        try:
-                            pg.screenshot(path=str(ARTIFACTS / f"failure-{i}-{j}.png"))
-                        except Exception:  # noqa: BLE001 - best effort
-                            pass
+                failure_screenshots(browser)
                 raise
             finally:
                 browser.close()

@@ -4,7 +4,8 @@
 //! Three rules keep a classroom machine clean:
 //! 1. A child started by the library gets `--parent-pid <our pid>` and exits by itself
 //!    when that process is gone (`sys::signal::exit_with_parent`): this covers a
-//!    killed or restarted kernel, where no destructor runs.
+//!    killed or restarted kernel, where no destructor runs. Under evcxr, our process
+//!    exits in turn when the kernel's is gone, even in the middle of a cell.
 //! 2. Handles kill their child on `Drop` and on `stop()`.
 //! 3. Each kind of child records its pid in the state directory, so a new handle can stop
 //!    an old one it never owned (re-running a cell never leaves two producers).
@@ -148,9 +149,35 @@ pub(crate) fn terminate_child(child: &mut Child, grace: Duration) {
     let _ = child.wait();
 }
 
+/// Under evcxr our code runs in a child of the kernel's process (evcxr's runtime), which
+/// ends with the kernel only when it next reads a command: a cell still running (a stream
+/// being watched) kept it, and so the programs it started, alive after the kernel had gone
+/// (a hub stopping a student's server). So the first program started here also starts a
+/// watch: once the kernel's process is gone, this process exits, and its programs follow
+/// (rule 1 above). Outside evcxr's runtime (`EVCXR_IS_RUNTIME`) it does nothing.
+fn exit_with_the_kernel() {
+    static WATCH: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("EVCXR_IS_RUNTIME").is_none() {
+        return;
+    }
+    WATCH.call_once(|| {
+        let kernel = std::os::unix::process::parent_id();
+        let _ = std::thread::Builder::new()
+            .name("kernel-watch".into())
+            .spawn(move || loop {
+                // Re-parented (to init or a subreaper): the kernel's process is gone.
+                if std::os::unix::process::parent_id() != kernel {
+                    std::process::exit(3);
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            });
+    });
+}
+
 /// Starts `program` with `args`, stdin closed, stdout and stderr to `log` (never to the
 /// notebook's pipe), and `--parent-pid` so it dies with us.
 pub(crate) fn spawn_child(program: &Path, args: &[OsString], log: &Path) -> Result<Child> {
+    exit_with_the_kernel();
     let out = crate::sys::state::open_log(log)?;
     let err = out
         .try_clone()
