@@ -564,7 +564,8 @@ fn a_killed_kernel_leaves_no_process_behind() {
         } else if let Some(p) = line.strip_prefix("producer pid ") {
             producer = p.trim().parse::<u32>().ok();
         } else if let Some(u) = line.strip_prefix("live page http://") {
-            page = Some(u.trim_end_matches('/').to_string());
+            // `127.0.0.1:<port>/<secret>/`: the address to connect to.
+            page = u.split('/').next().map(str::to_string);
         } else if line.starts_with('[') {
             break; // the first leaderboard line: everything runs
         }
