@@ -230,10 +230,7 @@ pub(crate) fn describe_topics(bootstrap: &str, wait: Duration) -> Result<Vec<Top
         ids.sort_unstable();
         let mut ends = Vec::new();
         for p in ids {
-            let (_, high) = consumer
-                .fetch_watermarks(t.name(), p, wait)
-                .map_err(|e| Error::kafka("reading end offsets", e))?;
-            ends.push(high);
+            ends.push(end_offset(&consumer, t.name(), p, wait)?);
         }
         out.push(TopicInfo {
             name: t.name().to_string(),
@@ -242,6 +239,31 @@ pub(crate) fn describe_topics(bootstrap: &str, wait: Duration) -> Result<Vec<Top
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// The end offset of one partition. Right after a partition's leader changes (a broker
+/// failed), the client's metadata can still name the old leader and the broker answers
+/// `NotLeaderForPartition`: asked again a moment later, within `wait` in all, the client
+/// has learnt the new leader.
+fn end_offset(consumer: &BaseConsumer, topic: &str, partition: i32, wait: Duration) -> Result<i64> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match consumer.fetch_watermarks(topic, partition, wait) {
+            Ok((_, high)) => return Ok(high),
+            Err(e)
+                if matches!(
+                    e.rdkafka_error_code(),
+                    Some(
+                        RDKafkaErrorCode::NotLeaderForPartition
+                            | RDKafkaErrorCode::LeaderNotAvailable
+                    )
+                ) && Instant::now() + Duration::from_millis(200) < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => return Err(Error::kafka("reading end offsets", e)),
+        }
+    }
 }
 
 /// How a topic came to exist.
