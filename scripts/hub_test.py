@@ -243,10 +243,16 @@ def compiled_here(student):
     links to the shared build), other than the kernel's own crate and cells."""
     build = student.home / ".stream-demo" / "evcxr-build" / "target"
     own = []
-    for p in build.rglob("*"):
-        if p.suffix in (".rlib", ".rmeta", ".so") and not p.is_symlink() \
-                and not re.match(r"lib(ctx|code_\d+)", p.name):
-            own.append(str(p.relative_to(build)))
+    # The kernel keeps compiling the next cells meanwhile: its temporary folders come and
+    # go during the walk (os.walk skips what vanished).
+    for folder, _, files in os.walk(build):
+        if Path(folder).name.startswith("rustc"):  # rustc's own temporary folder
+            continue
+        for name in files:
+            p = Path(folder) / name
+            if p.suffix in (".rlib", ".rmeta", ".so") and not p.is_symlink() \
+                    and not re.match(r"lib(ctx|code_\d+)", name):
+                own.append(str(p.relative_to(build)))
     return own, build.exists()
 
 
