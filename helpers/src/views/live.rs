@@ -142,6 +142,9 @@ pub struct LivePage {
     addr: SocketAddr,
     /// The secret path segment (hex) under which any `Host` is answered.
     secret: Arc<str>,
+    /// The Jupyter kernel this page runs in ([`jupyter_kernel_id`]; empty outside Jupyter),
+    /// read once when the page starts.
+    kernel_id: Arc<str>,
     /// The server's owner.
     server: Arc<Server>,
 }
@@ -168,6 +171,7 @@ impl LivePage {
             .into();
         let page_id =
             random_hex().map_err(|e| Error::os("cannot read random bytes for the live page", e))?;
+        let kernel_id: Arc<str> = jupyter_kernel_id().unwrap_or_default().into();
         let (tx, rx) = oneshot::channel();
         let site = Arc::new(Site {
             page_id: HeaderValue::from_str(&page_id).expect("hex is a header value"),
@@ -175,7 +179,7 @@ impl LivePage {
             refresh,
             secret: secret.clone(),
             cache: Mutex::default(),
-            kernel_id: jupyter_kernel_id().unwrap_or_default(),
+            kernel_id: kernel_id.clone(),
         });
         let thread = std::thread::Builder::new()
             .name("live-page".into())
@@ -188,6 +192,7 @@ impl LivePage {
         Ok(LivePage {
             addr,
             secret,
+            kernel_id,
             server: Arc::new(Server {
                 addr,
                 shutdown: Mutex::new(Some(tx)),
@@ -228,7 +233,7 @@ impl LivePage {
                      solid #ddd\"></iframe><script>{FRAME_JS}</script></div>",
                 u = escape(&url),
                 p = escape(&self.proxy_path()),
-                k = escape(&jupyter_kernel_id().unwrap_or_default()),
+                k = escape(&self.kernel_id),
                 live = tr("live, refreshes itself", "en vivo, se actualiza sola"),
                 stopped = tr(
                     "the live page stopped with its kernel: run the notebook again to see it",
@@ -355,8 +360,8 @@ struct Site {
     /// A random id every answer carries ([`PAGE_ID_HEADER`]) and the page knows: its script
     /// stops at once if something else answers at its address.
     page_id: HeaderValue,
-    /// The Jupyter kernel this page runs in ([`jupyter_kernel_id`]; empty outside Jupyter).
-    kernel_id: String,
+    /// The Jupyter kernel this page runs in (see [`LivePage`]).
+    kernel_id: Arc<str>,
 }
 
 /// The header that says an answer comes from this very page: the page's script stops at
